@@ -1,0 +1,184 @@
+import type { InboxEntry, InboxItem, InboxPage, MessageData, Watermark } from '../../domain';
+import { ResyncRequiredError, ValidationError } from '../../domain';
+import type { AppendResult, MessageStore, NewMessage } from '../../ports';
+
+/** Options of the in-memory store. */
+export interface InMemoryMessageStoreOptions {
+  /** How many of the newest entries each inbox keeps; older cursors get `RESYNC_REQUIRED`. Default: all. */
+  readonly maxInboxEntries?: number;
+}
+
+interface Inbox {
+  /** The `inboxSeq` of `entries[0]`. */
+  first: number;
+  entries: InboxEntry[];
+}
+
+/**
+ * The reference `MessageStore`: everything in maps, nothing survives the process. Every other store must
+ * behave like this one (the conformance suite checks it).
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem, InMemoryMessageStore } from 'chat-room'
+ * const chat = ChatSystem.create({ store: new InMemoryMessageStore({ maxInboxEntries: 10_000 }) })
+ * ```
+ */
+export class InMemoryMessageStore implements MessageStore {
+  readonly #maxInbox: number;
+  readonly #threads = new Map<string, MessageData[]>();
+  readonly #byId = new Map<string, MessageData>();
+  readonly #byClientId = new Map<string, MessageData>();
+  readonly #inboxes = new Map<string, Inbox>();
+  readonly #watermarks = new Map<string, Map<string, Watermark>>();
+  readonly #cursors = new Map<string, number>();
+
+  /**
+   * Creates an empty store.
+   *
+   * @param options - retention
+   * @throws ValidationError when `maxInboxEntries` is not a positive integer
+   */
+  constructor(options: InMemoryMessageStoreOptions = {}) {
+    const max = options.maxInboxEntries ?? Number.POSITIVE_INFINITY;
+    if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 1)) {
+      throw new ValidationError('maxInboxEntries must be a positive integer');
+    }
+    this.#maxInbox = max;
+  }
+
+  async appendMessage(input: NewMessage): Promise<AppendResult> {
+    const key = clientKey(input.senderId, input.clientMessageId);
+    const earlier = this.#byClientId.get(key);
+    if (earlier !== undefined) return { message: earlier, entries: [], duplicate: true };
+    const thread = this.#threads.get(input.threadId) ?? [];
+    const seq = thread.length + 1;
+    const message: MessageData = Object.freeze({
+      id: `${input.threadId}#${seq}`,
+      threadId: input.threadId,
+      seq,
+      senderId: input.senderId,
+      kind: input.kind,
+      text: input.text,
+      clientMessageId: input.clientMessageId,
+      sentAt: input.sentAt,
+    });
+    thread.push(message);
+    this.#threads.set(input.threadId, thread);
+    this.#byId.set(message.id, message);
+    this.#byClientId.set(key, message);
+    const entries = [input.senderId, ...input.recipientIds].map((userId) =>
+      this.#append(userId, { type: 'message', message }),
+    );
+    return { message, entries, duplicate: false };
+  }
+
+  async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
+    return this.#byClientId.get(clientKey(senderId, clientMessageId));
+  }
+
+  async getMessage(messageId: string): Promise<MessageData | undefined> {
+    return this.#byId.get(messageId);
+  }
+
+  async listMessages(
+    threadId: string,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<MessageData[]> {
+    const thread = this.#threads.get(threadId) ?? [];
+    return thread.slice(afterSeq, Math.min(upToSeq, afterSeq + limit));
+  }
+
+  async lastSeq(threadId: string): Promise<number> {
+    return this.#threads.get(threadId)?.length ?? 0;
+  }
+
+  async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
+    return this.#append(userId, item);
+  }
+
+  async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
+    const inbox = this.#inboxes.get(userId) ?? { first: 1, entries: [] };
+    const latest = inbox.first + inbox.entries.length - 1;
+    const oldest = Math.max(inbox.first, latest - this.#maxInbox + 1);
+    if (after > latest || after < oldest - 1) {
+      throw new ResyncRequiredError(
+        after > latest
+          ? `cursor ${after} is ahead of the inbox (latest ${latest}); rebuild local state`
+          : `entries after ${after} are no longer kept (oldest kept is ${oldest}); rebuild local state`,
+        { details: { after, oldest, latest } },
+      );
+    }
+    const start = after - inbox.first + 1;
+    const entries = inbox.entries.slice(start, start + limit);
+    const cursor = entries.length === 0 ? after : after + entries.length;
+    return { entries, hasMore: cursor < latest, cursor, latest };
+  }
+
+  async latestInboxSeq(userId: string): Promise<number> {
+    const inbox = this.#inboxes.get(userId);
+    return inbox === undefined ? 0 : inbox.first + inbox.entries.length - 1;
+  }
+
+  async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {
+    const marks = this.#watermarks.get(threadId) ?? new Map<string, Watermark>();
+    const old = marks.get(watermark.userId);
+    marks.set(
+      watermark.userId,
+      Object.freeze(
+        old === undefined
+          ? { ...watermark }
+          : {
+              userId: watermark.userId,
+              delivered: Math.max(old.delivered, watermark.delivered),
+              deliveredAt: watermark.delivered > old.delivered ? watermark.deliveredAt : old.deliveredAt,
+              read: Math.max(old.read, watermark.read),
+              readAt: watermark.read > old.read ? watermark.readAt : old.readAt,
+            },
+      ),
+    );
+    this.#watermarks.set(threadId, marks);
+  }
+
+  async loadWatermarks(threadId: string): Promise<Watermark[]> {
+    return [...(this.#watermarks.get(threadId)?.values() ?? [])];
+  }
+
+  async getCursor(userId: string, name: string): Promise<number> {
+    return this.#cursors.get(clientKey(userId, name)) ?? 0;
+  }
+
+  async advanceCursor(userId: string, name: string, value: number): Promise<number> {
+    const key = clientKey(userId, name);
+    const old = this.#cursors.get(key) ?? 0;
+    if (value > old) this.#cursors.set(key, value);
+    return old;
+  }
+
+  #append(userId: string, item: InboxItem): InboxEntry {
+    let inbox = this.#inboxes.get(userId);
+    if (inbox === undefined) {
+      inbox = { first: 1, entries: [] };
+      this.#inboxes.set(userId, inbox);
+    }
+    const entry: InboxEntry = Object.freeze({
+      ...item,
+      userId,
+      inboxSeq: inbox.first + inbox.entries.length,
+    });
+    inbox.entries.push(entry);
+    // Trim in batches so an append stays O(1) amortised; reads apply the exact limit.
+    if (inbox.entries.length >= 2 * this.#maxInbox) {
+      const drop = inbox.entries.length - this.#maxInbox;
+      inbox.entries.splice(0, drop);
+      inbox.first += drop;
+    }
+    return entry;
+  }
+}
+
+function clientKey(a: string, b: string): string {
+  return `${a}\u0000${b}`;
+}

@@ -1,0 +1,10 @@
+/**
+ * The in-memory adapters: the defaults, and the reference every other adapter is measured against.
+ *
+ * @module
+ */
+export * from './manual-clock';
+export * from './system-clock';
+export * from './in-memory-message-store';
+export * from './in-memory-push-notifier';
+export * from './in-memory-transport';

@@ -1,0 +1,458 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatFeed, Group, MessageStatus, ReceiptDetail, User, UserProfile } from './domain';
+import { Message, ValidationError, requireId, requireObject, requireSeq } from './domain';
+import type { Clock, MessageStore, PushNotifier, Transport } from './ports';
+import {
+  InMemoryMessageStore,
+  InMemoryPushNotifier,
+  InMemoryTransport,
+  SystemClock,
+} from './adapters/in-memory';
+import type { DeliveryLimits, NewGroup, RecipientState, SendInput, SettingsController } from './services';
+import {
+  ConversationDirectory,
+  DEFAULT_DELIVERY_LIMITS,
+  DeliveryService,
+  FeedService,
+  NotificationCenter,
+  SessionGateway,
+  SessionRegistry,
+  SettingsService,
+  UserDirectory,
+} from './services';
+import { ChatSession } from './session';
+import { TaskTracker } from './util/task-tracker';
+
+/** What a `ChatSystem` is composed of; every part has an in-memory default. */
+export interface ChatSystemDeps {
+  /** Time; inject a `ManualClock` in tests. */
+  readonly clock?: Clock;
+  /** Where messages, inboxes and receipts are kept. */
+  readonly store?: MessageStore;
+  /** Where push notifications go. */
+  readonly pushNotifier?: PushNotifier;
+  /** The in-process transport `connect()` uses; inject one to add faults. */
+  readonly transport?: InMemoryTransport;
+  /** Makes ids for groups and messages without a client id. */
+  readonly newId?: () => string;
+  /** Limits on message size and sync pages. */
+  readonly limits?: Partial<DeliveryLimits>;
+  /** How long after its last connection a push-registered device keeps its user 'away' (ms). Default 10 min. */
+  readonly awayWindowMs?: number;
+}
+
+/** How a device connects. */
+export interface ConnectOptions {
+  /** In the foreground (online, the default) or the background (away). */
+  readonly foreground?: boolean;
+  /** The device; a device resumes from its saved cursor. Default `'default'`. */
+  readonly deviceId?: string;
+  /** Start after this `inboxSeq` instead of the device's saved cursor. */
+  readonly cursor?: number;
+  /** Acknowledge delivery automatically (default true). */
+  readonly autoDelivered?: boolean;
+}
+
+/**
+ * The chat system: the one object an app talks to. It composes the directories, the delivery and feed services,
+ * settings and notifications over the ports (store, transport, push, clock), with in-memory defaults.
+ *
+ * Pattern: Singleton — `ChatSystem.getInstance()` is the app's one system; `ChatSystem.create()` makes an
+ * isolated one for tests and servers.
+ * Pattern: Facade — one small API over the services behind it.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * chat.registerUser({ id: 'alice', name: 'Alice' })
+ * chat.registerUser({ id: 'bob', name: 'Bob' })
+ * const bob = chat.connect('bob')
+ * bob.on('message', m => console.log(m.text))
+ * const m = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'Hello Gainlo' })
+ * m.status // 'delivered'
+ * ```
+ */
+export class ChatSystem {
+  static #instance: ChatSystem | undefined;
+
+  /** The system's events (message stored and routed, receipts, pushes, presence, sessions). */
+  readonly notifications = new NotificationCenter();
+  readonly clock: Clock;
+  readonly store: MessageStore;
+  readonly pushNotifier: PushNotifier;
+  readonly transport: InMemoryTransport;
+
+  readonly #tasks = new TaskTracker();
+  readonly #users = new UserDirectory();
+  readonly #conversations: ConversationDirectory;
+  readonly #sessions: SessionRegistry;
+  readonly #settings: SettingsService;
+  readonly #feeds: FeedService;
+  readonly #delivery: DeliveryService;
+  readonly #gateway: SessionGateway;
+  readonly #devices = new Map<string, Set<ChatSession>>();
+  /** Messages returned by `sendMessage`, kept up to date by receipts while the app holds them. */
+  readonly #live = new Map<string, WeakRef<Message>[]>();
+
+  /**
+   * Composes a system; parts not given are the in-memory defaults.
+   *
+   * @param deps - the parts to use instead of the defaults
+   * @throws ValidationError when a limit is malformed
+   */
+  constructor(deps: ChatSystemDeps = {}) {
+    requireObject(deps, 'deps');
+    const limits = { ...DEFAULT_DELIVERY_LIMITS, ...deps.limits };
+    if (!Number.isSafeInteger(limits.maxTextLength) || limits.maxTextLength < 1) {
+      throw new ValidationError('limits.maxTextLength must be a positive integer');
+    }
+    this.clock = deps.clock ?? new SystemClock();
+    this.store = deps.store ?? new InMemoryMessageStore();
+    this.pushNotifier = deps.pushNotifier ?? new InMemoryPushNotifier();
+    this.transport = deps.transport ?? new InMemoryTransport({ clock: this.clock });
+    const newId = deps.newId ?? randomUUID;
+    const events = this.notifications;
+    this.#conversations = new ConversationDirectory(this.#users, events, newId);
+    this.#sessions = new SessionRegistry(this.clock, events, deps.awayWindowMs ?? 10 * 60_000);
+    this.#settings = new SettingsService(this.clock, this.#users);
+    this.#feeds = new FeedService(this.#conversations, events);
+    this.#delivery = new DeliveryService({
+      store: this.store,
+      clock: this.clock,
+      users: this.#users,
+      conversations: this.#conversations,
+      sessions: this.#sessions,
+      settings: this.#settings,
+      feeds: this.#feeds,
+      push: this.pushNotifier,
+      events,
+      limits,
+      newClientMessageId: newId,
+      tasks: this.#tasks,
+    });
+    this.#gateway = new SessionGateway({
+      delivery: this.#delivery,
+      sessions: this.#sessions,
+      users: this.#users,
+      store: this.store,
+      events,
+      tasks: this.#tasks,
+    });
+    this.attach(this.transport);
+    events.on('receipt', (r) => this.#updateLive(r.userId, r.threadId, r.status, r.upToSeq));
+    events.on('push', (n) => {
+      for (const s of this.#devices.get(n.userId) ?? []) if (s.deviceId === n.deviceId) s.deliverPush(n);
+    });
+  }
+
+  /**
+   * An isolated system with in-memory defaults (tests, servers, several systems in one process).
+   *
+   * @param deps - parts to use instead of the defaults
+   */
+  static create(deps: ChatSystemDeps = {}): ChatSystem {
+    return new ChatSystem(deps);
+  }
+
+  /** The app's one system, created with the defaults on first use. */
+  static getInstance(): ChatSystem {
+    ChatSystem.#instance ??= new ChatSystem();
+    return ChatSystem.#instance;
+  }
+
+  /** Closes and forgets the singleton, so the next `getInstance()` starts afresh (tests). */
+  static async resetInstance(): Promise<void> {
+    const instance = ChatSystem.#instance;
+    ChatSystem.#instance = undefined;
+    await instance?.close();
+  }
+
+  /**
+   * Serves devices over another transport too (WebSocket, long-poll).
+   *
+   * @param transport - the transport to listen on
+   */
+  attach(transport: Transport): void {
+    transport.listen(this.#gateway);
+  }
+
+  /**
+   * Registers a user.
+   *
+   * @param profile - id and display name
+   * @throws ValidationError when the profile is malformed
+   * @throws ConflictError when the id is taken
+   */
+  registerUser(profile: UserProfile): User {
+    return this.#users.register(profile);
+  }
+
+  /**
+   * A registered user.
+   *
+   * @param userId - the user's id
+   * @throws NotFoundError when no such user is registered
+   */
+  getUser(userId: string): User {
+    return this.#users.get(userId);
+  }
+
+  /**
+   * Adds a contact to a user's list.
+   *
+   * @param userId - whose list
+   * @param contactId - the contact
+   * @returns whether the contact is new
+   * @throws NotFoundError when either user is unknown
+   */
+  addContact(userId: string, contactId: string): boolean {
+    return this.#users.addContact(userId, contactId);
+  }
+
+  /**
+   * Blocks a user: they can no longer message `userId` directly.
+   *
+   * @param userId - who blocks
+   * @param blockedId - who is blocked
+   * @throws NotFoundError when either user is unknown
+   */
+  block(userId: string, blockedId: string): boolean {
+    return this.#users.block(userId, blockedId);
+  }
+
+  /**
+   * Lifts a block.
+   *
+   * @param userId - who blocked
+   * @param blockedId - who was blocked
+   */
+  unblock(userId: string, blockedId: string): boolean {
+    return this.#users.unblock(userId, blockedId);
+  }
+
+  /**
+   * A user's settings: read receipts, previews, mutes, blocks.
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  settings(userId: string): SettingsController {
+    return this.#settings.controller(userId);
+  }
+
+  /**
+   * Connects a device of a user: a `ChatSession`. In the foreground the user is online and messages arrive
+   * live; in the background the user is away and gets push notifications.
+   *
+   * @param userId - the user
+   * @param options - foreground, device id, cursor
+   * @throws NotFoundError when the user is unknown
+   * @throws ValidationError when an option is malformed
+   */
+  connect(userId: string, options: ConnectOptions = {}): ChatSession {
+    this.#users.get(userId);
+    requireObject(options, 'options');
+    const foreground = options.foreground ?? true;
+    if (typeof foreground !== 'boolean') throw new ValidationError('foreground must be true or false');
+    const deviceId = requireId(options.deviceId ?? 'default', 'deviceId');
+    if (options.cursor !== undefined) requireSeq(options.cursor, 'cursor');
+    const session = new ChatSession(this.transport, {
+      userId,
+      deviceId,
+      foreground,
+      clock: this.clock,
+      tasks: this.#tasks,
+      ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      ...(options.autoDelivered === undefined ? {} : { autoDelivered: options.autoDelivered }),
+    });
+    const devices = this.#devices.get(userId) ?? new Set();
+    devices.add(session);
+    this.#devices.set(userId, devices);
+    session.once('disconnected', () => devices.delete(session));
+    return session;
+  }
+
+  /**
+   * Registers a device for push notifications: while its user is away (or was connected within the away
+   * window), messages reach it as pushes.
+   *
+   * @param userId - the user
+   * @param deviceId - the device
+   * @throws NotFoundError when the user is unknown
+   */
+  registerPushDevice(userId: string, deviceId: string): void {
+    this.#users.get(userId);
+    this.#sessions.registerPushDevice(userId, requireId(deviceId, 'deviceId'));
+  }
+
+  /**
+   * Where a message for this user goes now: online, away or offline.
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  presenceOf(userId: string): RecipientState {
+    this.#users.get(userId);
+    return this.#sessions.stateOf(userId);
+  }
+
+  /**
+   * Sends a message as `from` (the caller vouches for who `from` is). Resolves once the message is stored
+   * and in-process delivery has settled; its `status` keeps moving as receipts arrive.
+   *
+   * @param input - sender, `to` or `groupId`, text, optional idempotency key
+   * @throws ValidationError, NotFoundError, PermissionError, ConflictError — see `DeliveryService.send`
+   */
+  async sendMessage(input: SendInput): Promise<Message> {
+    const { message } = await this.#tasks.track(this.#delivery.send(input));
+    const handle = new Message(message, this.#delivery.statusOf(message));
+    const handles = this.#live.get(message.threadId) ?? [];
+    handles.push(new WeakRef(handle));
+    this.#live.set(message.threadId, handles);
+    await this.#tasks.idle();
+    handle.advanceStatus(this.#delivery.statusOf(message));
+    return handle;
+  }
+
+  /**
+   * Marks a thread read by a user up to a seq.
+   *
+   * @param userId - the reader
+   * @param threadId - the thread
+   * @param upToSeq - the highest seq seen
+   * @throws NotFoundError, PermissionError, ValidationError
+   */
+  async markRead(userId: string, threadId: string, upToSeq: number): Promise<void> {
+    await this.#tasks.track(this.#delivery.markRead(userId, threadId, upToSeq));
+    await this.#tasks.idle();
+  }
+
+  /**
+   * Who received and read a message; only its sender may ask.
+   *
+   * @param userId - the sender
+   * @param messageId - the message
+   * @throws NotFoundError, PermissionError
+   */
+  messageInfo(
+    userId: string,
+    messageId: string,
+  ): Promise<{ status: MessageStatus; members: ReceiptDetail[] } & Record<string, unknown>> {
+    return this.#delivery.messageInfo(userId, messageId);
+  }
+
+  /**
+   * Creates a group; its creator is owner and admin.
+   *
+   * @param init - owner, name, members, optional size limit
+   * @throws NotFoundError when a member is unknown
+   * @throws ValidationError when the group is malformed
+   */
+  createGroup(init: NewGroup): Group {
+    return this.#conversations.createGroup(init);
+  }
+
+  /**
+   * A group by id.
+   *
+   * @param groupId - the group
+   * @throws NotFoundError when there is no such group
+   */
+  getGroup(groupId: string): Group {
+    return this.#conversations.group(groupId);
+  }
+
+  /**
+   * Adds members to a group (admins only).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userIds - who joins
+   * @throws PermissionError, NotFoundError, ConflictError, ValidationError
+   */
+  addGroupMembers(actorId: string, groupId: string, userIds: readonly string[]): readonly string[] {
+    return this.#conversations.addMembers(actorId, groupId, userIds);
+  }
+
+  /**
+   * Removes a member from a group (admins only; only the owner removes admins).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userId - who is removed
+   * @throws PermissionError, NotFoundError
+   */
+  removeGroupMember(actorId: string, groupId: string, userId: string): void {
+    this.#conversations.removeMember(actorId, groupId, userId);
+  }
+
+  /**
+   * A member leaves a group.
+   *
+   * @param userId - who leaves
+   * @param groupId - the group
+   * @throws NotFoundError
+   */
+  leaveGroup(userId: string, groupId: string): void {
+    this.#conversations.leave(userId, groupId);
+  }
+
+  /**
+   * Makes a member an admin (admins only).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userId - the member
+   * @throws PermissionError, NotFoundError
+   */
+  promoteGroupMember(actorId: string, groupId: string, userId: string): boolean {
+    return this.#conversations.promote(actorId, groupId, userId);
+  }
+
+  /**
+   * The id of the direct thread between two users (it exists once either has messaged the other).
+   *
+   * @param a - one user
+   * @param b - the other
+   * @throws NotFoundError when a user is unknown
+   */
+  directThreadId(a: string, b: string): string {
+    return this.#conversations.directThread(a, b).id;
+  }
+
+  /**
+   * A user's chat feed: threads by latest activity, pinned first, with unread counts.
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  getFeed(userId: string): ChatFeed {
+    this.#users.get(userId);
+    return this.#feeds.feedOf(userId);
+  }
+
+  /** Resolves once nothing is in flight in this process (sends, receipts, syncs). */
+  idle(): Promise<void> {
+    return this.#tasks.idle();
+  }
+
+  /** Waits for work in flight, then disconnects every device. */
+  async close(): Promise<void> {
+    await this.#tasks.idle();
+    await this.transport.close();
+  }
+
+  #updateLive(senderId: string, threadId: string, status: MessageStatus, upToSeq: number): void {
+    const handles = this.#live.get(threadId);
+    if (handles === undefined) return;
+    const kept = handles.filter((ref) => {
+      const m = ref.deref();
+      if (m === undefined) return false;
+      if (m.senderId === senderId && m.seq <= upToSeq) m.advanceStatus(status);
+      return m.status !== 'read';
+    });
+    if (kept.length === 0) this.#live.delete(threadId);
+    else this.#live.set(threadId, kept);
+  }
+}

@@ -1,0 +1,84 @@
+import { ValidationError } from './errors';
+import { requireId } from './validate';
+
+/** A conversation between two users, or a group's conversation. */
+export type ThreadKind = 'direct' | 'group';
+
+/**
+ * One conversation: direct (exactly two users) or a group's. Its messages are totally ordered by a per-thread
+ * `seq` that the message store assigns; the thread remembers the highest seq it has seen.
+ *
+ * @example
+ * ```ts
+ * import { ChatThread } from 'chat-room'
+ * const t = ChatThread.direct('bob', 'alice')
+ * t.id // 'dm:alice:bob' — the same whichever side starts
+ * ```
+ */
+export class ChatThread {
+  readonly id: string;
+  readonly kind: ThreadKind;
+  /** The two users of a direct thread, sorted; empty for a group thread (its group holds the members). */
+  readonly participantIds: readonly string[];
+  /** The group of a group thread. */
+  readonly groupId: string | undefined;
+  #lastSeq = 0;
+
+  private constructor(id: string, kind: ThreadKind, participantIds: readonly string[], groupId?: string) {
+    this.id = id;
+    this.kind = kind;
+    this.participantIds = participantIds;
+    this.groupId = groupId;
+  }
+
+  /**
+   * The direct thread between two users; its id does not depend on who is named first.
+   *
+   * @param a - one user's id
+   * @param b - the other user's id
+   * @throws ValidationError when an id is malformed or both are the same user
+   */
+  static direct(a: string, b: string): ChatThread {
+    requireId(a, 'user id');
+    requireId(b, 'user id');
+    if (a === b) throw new ValidationError('a direct thread needs two different users');
+    const pair = a < b ? [a, b] : [b, a];
+    return new ChatThread(`dm:${pair[0]}:${pair[1]}`, 'direct', Object.freeze(pair));
+  }
+
+  /**
+   * The thread of a group.
+   *
+   * @param groupId - the group's id
+   * @throws ValidationError when the id is malformed
+   */
+  static group(groupId: string): ChatThread {
+    requireId(groupId, 'group id');
+    return new ChatThread(`group:${groupId}`, 'group', Object.freeze([]), groupId);
+  }
+
+  /** The highest seq seen in this thread (0 before the first message). */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /**
+   * Records that a message with this seq exists; the thread's last seq never goes back.
+   *
+   * @param seq - a stored message's seq
+   */
+  observe(seq: number): void {
+    if (seq > this.#lastSeq) this.#lastSeq = seq;
+  }
+
+  /**
+   * The other user of a direct thread.
+   *
+   * @param userId - one participant
+   * @returns the other participant, or `undefined` for a group thread or a non-participant
+   */
+  peerOf(userId: string): string | undefined {
+    if (this.kind !== 'direct' || !this.participantIds.includes(userId)) return undefined;
+    return this.participantIds[0] === userId ? this.participantIds[1] : this.participantIds[0];
+  }
+}

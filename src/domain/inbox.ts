@@ -1,0 +1,39 @@
+import type { MessageData } from './message';
+import type { ReceiptKind } from './receipt-ledger';
+
+/** A receipt as its sender sees it: every message of theirs in the thread up to `upToSeq` reached `status`. */
+export interface ReceiptData {
+  readonly threadId: string;
+  readonly status: ReceiptKind;
+  readonly upToSeq: number;
+  /** When the receipt was recorded (ms). */
+  readonly at: number;
+}
+
+/** What an inbox entry carries: a message (from anyone, or the user's own from another device) or a receipt. */
+export type InboxItem =
+  | { readonly type: 'message'; readonly message: MessageData }
+  | { readonly type: 'receipt'; readonly receipt: ReceiptData };
+
+/**
+ * One entry of a user's inbox: everything the server has for a user, in one total order (`inboxSeq`, monotonic
+ * per user). A device remembers the last `inboxSeq` it applied (its cursor) and asks for what comes after.
+ */
+export type InboxEntry = InboxItem & {
+  /** Whose inbox. */
+  readonly userId: string;
+  /** The entry's place in the user's inbox (1, 2, 3, ...). */
+  readonly inboxSeq: number;
+};
+
+/** One page of a user's inbox after a cursor. */
+export interface InboxPage {
+  /** Entries after the cursor, in inbox order. */
+  readonly entries: readonly InboxEntry[];
+  /** Whether more entries follow this page. */
+  readonly hasMore: boolean;
+  /** The cursor to ask from next: the last entry's `inboxSeq`, or the cursor asked from when empty. */
+  readonly cursor: number;
+  /** The newest `inboxSeq` of the inbox. */
+  readonly latest: number;
+}

@@ -1,0 +1,104 @@
+/**
+ * Small input checks shared by the domain and the services; each throws a `ValidationError` naming the field.
+ *
+ * @module
+ */
+import { ValidationError } from './errors';
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+
+/**
+ * Checks an identifier: 1–128 characters of letters, digits and `_ . : @ -`, starting with a letter or digit.
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @throws ValidationError when the value is not such an id
+ */
+export function requireId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+    throw new ValidationError(
+      `${field} must be 1-128 characters of letters, digits and _ . : @ - (got ${describe(value)})`,
+      { details: { field } },
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a non-negative safe integer (a seq, a cursor, a count).
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @throws ValidationError when the value is not such an integer
+ */
+export function requireSeq(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(`${field} must be a non-negative integer (got ${describe(value)})`, {
+      details: { field },
+    });
+  }
+  return value;
+}
+
+/**
+ * Checks a positive integer no larger than `max` (a page size, a limit).
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @param max - the largest value allowed
+ * @throws ValidationError when the value is out of range
+ */
+export function requirePositiveInt(value: unknown, field: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new ValidationError(`${field} must be an integer from 1 to ${max} (got ${describe(value)})`, {
+      details: { field, max },
+    });
+  }
+  return value;
+}
+
+/**
+ * Checks a display text: a string that is not blank once trimmed and at most `max` UTF-16 units long.
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @param max - the longest length allowed
+ * @throws ValidationError when the text is missing, blank or too long
+ */
+export function requireText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') {
+    throw new ValidationError(`${field} must be a string (got ${describe(value)})`, { details: { field } });
+  }
+  if (value.trim().length === 0) {
+    throw new ValidationError(`${field} must not be empty`, { details: { field } });
+  }
+  if (value.length > max) {
+    throw new ValidationError(`${field} is ${value.length} characters long; the limit is ${max}`, {
+      details: { field, max, length: value.length },
+    });
+  }
+  return value;
+}
+
+/**
+ * Checks that a value is a plain object (an options bag).
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @throws ValidationError when the value is not an object
+ */
+export function requireObject(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(`${field} must be an object (got ${describe(value)})`, { details: { field } });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A short, secret-free description of a value for error messages. */
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : String(value);
+}

@@ -1,0 +1,9 @@
+/**
+ * Ports: the interfaces the services need from the outside world. Adapters implement them.
+ *
+ * @module
+ */
+export * from './clock';
+export * from './message-store';
+export * from './push-notifier';
+export * from './transport';

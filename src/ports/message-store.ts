@@ -1,0 +1,71 @@
+import type { InboxEntry, InboxItem, InboxPage, MessageData, MessageKind, Watermark } from '../domain';
+
+/** A message to store, before the store gives it an id and a seq. */
+export interface NewMessage {
+  readonly threadId: string;
+  readonly senderId: string;
+  readonly kind: MessageKind;
+  readonly text: string;
+  readonly clientMessageId: string;
+  readonly sentAt: number;
+  /** Whose inboxes receive it, besides the sender's own (which always gets a copy for the sender's devices). */
+  readonly recipientIds: readonly string[];
+}
+
+/** What storing a message did. */
+export interface AppendResult {
+  /** The stored message (the earlier one when `duplicate`). */
+  readonly message: MessageData;
+  /** The inbox entries written, one per recipient and one for the sender; empty when `duplicate`. */
+  readonly entries: readonly InboxEntry[];
+  /** True when `(senderId, clientMessageId)` was already stored: nothing new was written. */
+  readonly duplicate: boolean;
+}
+
+/**
+ * Keeps messages, per-user inboxes, receipt watermarks and cursors. Writes are durable when the promise
+ * resolves: the system acks a sender only after `appendMessage` resolves.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryMessageStore } from 'chat-room'
+ * const store = new InMemoryMessageStore()
+ * const { message } = await store.appendMessage({ threadId: 'dm:a:b', senderId: 'a', kind: 'text',
+ *   text: 'hi', clientMessageId: 'c1', sentAt: Date.now(), recipientIds: ['b'] })
+ * message.seq // 1
+ * ```
+ */
+export interface MessageStore {
+  /**
+   * Stores a message atomically: assigns the thread's next `seq`, records the idempotency key and appends an
+   * entry to each recipient's inbox and the sender's. A second append with the same `(senderId,
+   * clientMessageId)` stores nothing and returns the first message with `duplicate: true`.
+   */
+  appendMessage(message: NewMessage): Promise<AppendResult>;
+  /** The message stored under a sender's idempotency key. */
+  findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined>;
+  /** A message by id. */
+  getMessage(messageId: string): Promise<MessageData | undefined>;
+  /** Messages of a thread with `afterSeq < seq ≤ upToSeq`, in seq order, at most `limit`. */
+  listMessages(threadId: string, afterSeq: number, upToSeq: number, limit: number): Promise<MessageData[]>;
+  /** The highest seq of a thread (0 when empty). */
+  lastSeq(threadId: string): Promise<number>;
+  /** Appends a non-message item (a receipt) to a user's inbox. */
+  appendEntry(userId: string, item: InboxItem): Promise<InboxEntry>;
+  /**
+   * Reads a user's inbox after a cursor.
+   *
+   * @throws ResyncRequiredError when entries after `after` are no longer retained
+   */
+  readInbox(userId: string, after: number, limit: number): Promise<InboxPage>;
+  /** The newest `inboxSeq` of a user's inbox (0 when empty). */
+  latestInboxSeq(userId: string): Promise<number>;
+  /** Saves one member's watermark of a thread; a lower value than the stored one changes nothing. */
+  saveWatermark(threadId: string, watermark: Watermark): Promise<void>;
+  /** The saved watermarks of a thread's members. */
+  loadWatermarks(threadId: string): Promise<Watermark[]>;
+  /** A named cursor of a user (a device's position, the user's delivered position); 0 when unset. */
+  getCursor(userId: string, name: string): Promise<number>;
+  /** Moves a named cursor forward and returns the value it had; a lower value changes nothing. */
+  advanceCursor(userId: string, name: string, value: number): Promise<number>;
+}

@@ -1,0 +1,6 @@
+/**
+ * The wire protocol: frame types shared by every transport.
+ *
+ * @module
+ */
+export * from './frames';

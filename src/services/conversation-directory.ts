@@ -1,0 +1,206 @@
+import type { GroupInit } from '../domain';
+import { ChatThread, Group, NotFoundError, PermissionError, ValidationError, requireId } from '../domain';
+import type { NotificationCenter } from './notification-center';
+import type { UserDirectory } from './user-directory';
+
+/** What to create a group with; the id is assigned. */
+export type NewGroup = Omit<GroupInit, 'id'>;
+
+/**
+ * Groups and threads: creates them, changes membership, and answers who belongs to a thread.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * const g = chat.createGroup({ ownerId: 'alice', name: 'Trip', memberIds: ['bob'] })
+ * ```
+ */
+export class ConversationDirectory {
+  readonly #users: UserDirectory;
+  readonly #events: NotificationCenter;
+  readonly #newId: () => string;
+  readonly #groups = new Map<string, Group>();
+  readonly #threads = new Map<string, ChatThread>();
+
+  /**
+   * Creates the directory.
+   *
+   * @param users - the registered users
+   * @param events - where membership changes are published
+   * @param newId - makes group ids
+   */
+  constructor(users: UserDirectory, events: NotificationCenter, newId: () => string) {
+    this.#users = users;
+    this.#events = events;
+    this.#newId = newId;
+  }
+
+  /**
+   * Creates a group and its thread.
+   *
+   * @param init - owner, name, first members, size limit
+   * @throws NotFoundError when a member is not registered
+   * @throws ValidationError when the group is malformed
+   */
+  createGroup(init: NewGroup): Group {
+    if (typeof init !== 'object' || init === null)
+      throw new ValidationError('createGroup needs an options object');
+    const group = new Group({ ...init, id: this.#newId() });
+    for (const id of group.memberIds) this.#users.get(id);
+    this.#groups.set(group.id, group);
+    const thread = ChatThread.group(group.id);
+    this.#threads.set(thread.id, thread);
+    this.#events.publish('group-changed', { groupId: group.id, added: group.memberIds, removed: [] });
+    return group;
+  }
+
+  /**
+   * A group by id.
+   *
+   * @param groupId - the group's id
+   * @throws NotFoundError when there is no such group
+   */
+  group(groupId: string): Group {
+    requireId(groupId, 'group id');
+    const group = this.#groups.get(groupId);
+    if (group === undefined) throw new NotFoundError(`no group ${groupId}`, { details: { groupId } });
+    return group;
+  }
+
+  /**
+   * Adds members to a group (admins only).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userIds - who joins
+   * @throws NotFoundError when the group or a user is unknown
+   * @throws PermissionError when the actor is not an admin
+   */
+  addMembers(actorId: string, groupId: string, userIds: readonly string[]): readonly string[] {
+    const group = this.group(groupId);
+    if (Array.isArray(userIds)) for (const id of userIds) this.#users.get(id);
+    const added = group.add(actorId, userIds);
+    this.#events.publish('group-changed', { groupId, added, removed: [] });
+    return added;
+  }
+
+  /**
+   * Removes a member (admins only).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userId - who is removed
+   * @throws NotFoundError when the group is unknown or the user not a member
+   * @throws PermissionError when the actor may not remove them
+   */
+  removeMember(actorId: string, groupId: string, userId: string): void {
+    this.group(groupId).remove(actorId, userId);
+    this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
+  }
+
+  /**
+   * A member leaves a group.
+   *
+   * @param userId - who leaves
+   * @param groupId - the group
+   * @throws NotFoundError when the group is unknown or the user not a member
+   */
+  leave(userId: string, groupId: string): void {
+    this.group(groupId).leave(userId);
+    this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
+  }
+
+  /**
+   * Makes a member an admin (admins only).
+   *
+   * @param actorId - the admin
+   * @param groupId - the group
+   * @param userId - the member
+   * @throws NotFoundError when the group is unknown or the user not a member
+   * @throws PermissionError when the actor is not an admin
+   */
+  promote(actorId: string, groupId: string, userId: string): boolean {
+    return this.group(groupId).promote(actorId, userId);
+  }
+
+  /**
+   * The direct thread between two registered users, created on first use.
+   *
+   * @param a - one user
+   * @param b - the other
+   * @throws NotFoundError when a user is unknown
+   * @throws ValidationError when both are the same user
+   */
+  directThread(a: string, b: string): ChatThread {
+    this.#users.get(a);
+    this.#users.get(b);
+    const probe = ChatThread.direct(a, b);
+    const known = this.#threads.get(probe.id);
+    if (known !== undefined) return known;
+    this.#threads.set(probe.id, probe);
+    return probe;
+  }
+
+  /**
+   * A group's thread.
+   *
+   * @param groupId - the group
+   * @throws NotFoundError when the group is unknown
+   */
+  groupThread(groupId: string): ChatThread {
+    this.group(groupId);
+    return this.#threads.get(ChatThread.group(groupId).id) as ChatThread;
+  }
+
+  /**
+   * A thread by id.
+   *
+   * @param threadId - the thread's id
+   * @throws NotFoundError when there is no such thread
+   */
+  thread(threadId: string): ChatThread {
+    if (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > 300) {
+      throw new ValidationError('threadId must be a non-empty string');
+    }
+    const thread = this.#threads.get(threadId);
+    if (thread === undefined) throw new NotFoundError(`no thread ${threadId}`, { details: { threadId } });
+    return thread;
+  }
+
+  /**
+   * The current members of a thread.
+   *
+   * @param thread - the thread
+   */
+  membersOf(thread: ChatThread): readonly string[] {
+    return thread.kind === 'direct' ? thread.participantIds : this.group(thread.groupId as string).memberIds;
+  }
+
+  /**
+   * Checks that a user belongs to a thread.
+   *
+   * @param userId - the user
+   * @param thread - the thread
+   * @throws PermissionError when the user is not a member
+   */
+  requireMember(userId: string, thread: ChatThread): void {
+    const member =
+      thread.kind === 'direct'
+        ? thread.participantIds.includes(userId)
+        : this.group(thread.groupId as string).isMember(userId);
+    if (!member) throw new PermissionError(`${userId} is not a member of ${thread.id}`);
+  }
+
+  /**
+   * A thread's title as one user sees it: the other person's name, or the group's name.
+   *
+   * @param thread - the thread
+   * @param viewerId - who looks
+   */
+  titleOf(thread: ChatThread, viewerId: string): string {
+    if (thread.kind === 'group') return this.group(thread.groupId as string).name;
+    const peer = thread.peerOf(viewerId);
+    return peer === undefined ? thread.id : this.#users.get(peer).name;
+  }
+}

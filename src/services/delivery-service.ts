@@ -1,0 +1,398 @@
+import type {
+  AggregateMove,
+  ChatThread,
+  InboxEntry,
+  InboxPage,
+  MessageData,
+  MessageStatus,
+  ReceiptDetail,
+} from '../domain';
+import {
+  ConflictError,
+  NotFoundError,
+  PermissionError,
+  ReceiptLedger,
+  ResyncRequiredError,
+  ValidationError,
+  requireId,
+  requireObject,
+  requirePositiveInt,
+  requireSeq,
+  requireText,
+} from '../domain';
+import type { Clock, MessageStore, PushNotifier } from '../ports';
+import type { ConversationDirectory } from './conversation-directory';
+import type { DeliveryRoute } from './delivery-routes';
+import { AwayRoute, OfflineRoute, OnlineRoute } from './delivery-routes';
+import type { FeedService } from './feed-service';
+import type { NotificationCenter, RecipientState } from './notification-center';
+import type { SessionRegistry } from './session-registry';
+import type { SettingsService } from './settings-service';
+import type { UserDirectory } from './user-directory';
+import type { TaskTracker } from '../util/task-tracker';
+
+/** Limits on what a send may carry. */
+export interface DeliveryLimits {
+  /** The longest message text (UTF-16 units). Default 4096. */
+  readonly maxTextLength: number;
+  /** The largest sync page. Default 500. */
+  readonly maxSyncPage: number;
+}
+
+/** The defaults for `DeliveryLimits`. */
+export const DEFAULT_DELIVERY_LIMITS: DeliveryLimits = { maxTextLength: 4096, maxSyncPage: 500 };
+
+/** A message to send; exactly one of `to` and `groupId`. */
+export interface SendInput {
+  /** The authenticated sender. */
+  readonly from: string;
+  /** The recipient of a direct message. */
+  readonly to?: string;
+  /** The group of a group message. */
+  readonly groupId?: string;
+  /** The text. */
+  readonly text: string;
+  /** The sender's idempotency key; a retry with the same key stores nothing new. Generated when missing. */
+  readonly clientMessageId?: string;
+}
+
+/** What a send did: the stored message, and whether it was a retry of one already stored. */
+export interface SendResult {
+  readonly message: MessageData;
+  readonly duplicate: boolean;
+}
+
+/** What the delivery service composes. */
+export interface DeliveryServiceDeps {
+  readonly store: MessageStore;
+  readonly clock: Clock;
+  readonly users: UserDirectory;
+  readonly conversations: ConversationDirectory;
+  readonly sessions: SessionRegistry;
+  readonly settings: SettingsService;
+  readonly feeds: FeedService;
+  readonly push: PushNotifier;
+  readonly events: NotificationCenter;
+  readonly limits: DeliveryLimits;
+  /** Makes a client message id when a send has none. */
+  readonly newClientMessageId: () => string;
+  /** Follows work the service starts on its own (receipts after a member leaves). */
+  readonly tasks: TaskTracker;
+}
+
+const LIST_PAGE = 1000;
+
+/**
+ * The delivery contract: validate, store, ack, route by recipient state, and turn receipts into ticks.
+ *
+ * A send is checked in full before anything is written, so a refused send changes nothing. The store assigns
+ * the thread's `seq` and each recipient's `inboxSeq` atomically, and records the idempotency key; only then is
+ * the sender acked. Routing happens after: a recipient who is online gets the entry now, one who is away gets a
+ * push, one who is offline gets it on their next sync — in every case it is already in their inbox.
+ *
+ * Receipts are watermarks (`ReceiptLedger`), so they are monotonic and idempotent; when the thread-wide
+ * watermark moves, each sender whose messages it covers gets a `receipt` entry in their inbox.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * const m = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'Hello Gainlo' })
+ * ```
+ */
+export class DeliveryService {
+  readonly #d: DeliveryServiceDeps;
+  readonly #routes: Record<RecipientState, DeliveryRoute>;
+  readonly #ledgers = new Map<string, ReceiptLedger>();
+
+  /**
+   * Creates the service and subscribes to group membership changes.
+   *
+   * @param deps - the stores, directories and services it composes
+   */
+  constructor(deps: DeliveryServiceDeps) {
+    this.#d = deps;
+    this.#routes = {
+      online: new OnlineRoute(deps.sessions),
+      away: new AwayRoute(deps),
+      offline: new OfflineRoute(),
+    };
+    deps.events.on('group-changed', (e) => this.#onGroupChanged(e.groupId, e.added, e.removed));
+  }
+
+  /**
+   * Sends a message: validates, stores, then routes it to each recipient by state.
+   *
+   * @param input - sender, recipient or group, text, idempotency key
+   * @returns the stored message (the first one, for a retry)
+   * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
+   * @throws NotFoundError for an unknown sender, recipient or group
+   * @throws PermissionError when the sender is not a member of the group, or a block stands between them
+   * @throws ConflictError when the idempotency key was used for a different message
+   */
+  async send(input: SendInput): Promise<SendResult> {
+    const i = requireObject(input, 'message');
+    const { users, conversations, store, clock } = this.#d;
+    const sender = users.get(requireId(i.from, 'from'));
+    const text = requireText(i.text, 'text', this.#d.limits.maxTextLength);
+    const clientMessageId =
+      i.clientMessageId === undefined
+        ? this.#d.newClientMessageId()
+        : requireId(i.clientMessageId, 'clientMessageId');
+    if ((i.to === undefined) === (i.groupId === undefined)) {
+      throw new ValidationError('a message needs exactly one of `to` and `groupId`');
+    }
+    let thread: ChatThread;
+    if (i.to !== undefined) {
+      const recipient = users.get(requireId(i.to, 'to'));
+      if (recipient.id === sender.id) throw new ValidationError('a direct message needs another user');
+      if (recipient.hasBlocked(sender.id))
+        throw new PermissionError(`${recipient.id} does not accept your messages`);
+      if (sender.hasBlocked(recipient.id))
+        throw new PermissionError(`unblock ${recipient.id} to message them`);
+      thread = conversations.directThread(sender.id, recipient.id);
+    } else {
+      thread = conversations.groupThread(requireId(i.groupId, 'groupId'));
+      conversations.requireMember(sender.id, thread);
+    }
+
+    const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
+    if (earlier !== undefined) return { message: this.#sameAs(earlier, thread, text), duplicate: true };
+
+    const members = conversations.membersOf(thread);
+    const ledger = this.#ledger(thread, members);
+    const recipientIds = members.filter((id) => id !== sender.id);
+    const result = await store.appendMessage({
+      threadId: thread.id,
+      senderId: sender.id,
+      kind: 'text',
+      text,
+      clientMessageId,
+      sentAt: clock.now(),
+      recipientIds,
+    });
+    const { message } = result;
+    if (result.duplicate) return { message: this.#sameAs(message, thread, text), duplicate: true };
+    thread.observe(message.seq);
+    this.#d.events.publish('message-stored', { message, recipientIds });
+    for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
+
+    // Sending implies having seen the thread up to here: the sender's own watermark moves, which may complete
+    // receipts of messages they are answering.
+    const moves = ledger.advance(sender.id, 'read', message.seq, message.sentAt) ?? [];
+    await this.#saveWatermark(thread.id, ledger, sender.id);
+    this.#d.feeds.markRead(sender.id, thread.id, message.seq);
+
+    await Promise.all(result.entries.map((entry) => this.#route(entry, message, thread)));
+    await this.#announce(thread, moves);
+    return { message, duplicate: false };
+  }
+
+  /**
+   * A page of a user's inbox after a cursor.
+   *
+   * @param userId - the user
+   * @param after - the cursor (last `inboxSeq` the device applied)
+   * @param limit - the page size
+   * @throws ResyncRequiredError when the cursor is older than what the inbox keeps
+   */
+  async sync(userId: string, after: number, limit = 100): Promise<InboxPage> {
+    this.#d.users.get(userId);
+    requireSeq(after, 'after');
+    requirePositiveInt(limit, 'limit', this.#d.limits.maxSyncPage);
+    return this.#d.store.readInbox(userId, after, limit);
+  }
+
+  /**
+   * A device has every inbox entry up to `upTo`: the double check for each message it covers.
+   *
+   * @param userId - the user
+   * @param deviceId - the device
+   * @param upTo - the highest `inboxSeq` received
+   * @throws ValidationError when `upTo` is beyond the newest entry
+   */
+  async acknowledgeDelivered(userId: string, deviceId: string, upTo: number): Promise<void> {
+    const { store, users } = this.#d;
+    users.get(userId);
+    requireId(deviceId, 'deviceId');
+    requireSeq(upTo, 'upTo');
+    const latest = await store.latestInboxSeq(userId);
+    if (upTo > latest) throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
+    await store.advanceCursor(userId, `device:${deviceId}`, upTo);
+    let from = await store.advanceCursor(userId, 'delivered', upTo);
+    const highest = new Map<string, number>();
+    while (from < upTo) {
+      let page: InboxPage;
+      try {
+        page = await store.readInbox(userId, from, Math.min(LIST_PAGE, upTo - from));
+      } catch (e) {
+        // Entries no longer kept were delivered long ago or never will be; receipts resume at the oldest kept.
+        if (!(e instanceof ResyncRequiredError) || typeof e.details.oldest !== 'number') throw e;
+        from = e.details.oldest - 1;
+        continue;
+      }
+      if (page.entries.length === 0) break;
+      for (const entry of page.entries) {
+        if (entry.inboxSeq > upTo) break;
+        if (entry.type !== 'message' || entry.message.senderId === userId) continue;
+        const { threadId, seq } = entry.message;
+        if (seq > (highest.get(threadId) ?? 0)) highest.set(threadId, seq);
+      }
+      from = page.cursor;
+    }
+    await Promise.all(
+      [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
+    );
+  }
+
+  /**
+   * The user saw a thread up to a seq: the blue checks.
+   *
+   * @param userId - the reader
+   * @param threadId - the thread
+   * @param upToSeq - the highest seq seen
+   * @throws NotFoundError when the thread is unknown
+   * @throws PermissionError when the user is not a member
+   * @throws ValidationError when the seq is beyond the thread's newest message
+   */
+  async markRead(userId: string, threadId: string, upToSeq: number): Promise<void> {
+    this.#d.users.get(userId);
+    const thread = this.#d.conversations.thread(threadId);
+    this.#d.conversations.requireMember(userId, thread);
+    requireSeq(upToSeq, 'upToSeq');
+    const last = await this.#d.store.lastSeq(threadId);
+    if (upToSeq > last)
+      throw new ValidationError(`upToSeq ${upToSeq} is beyond the thread's newest message (${last})`);
+    this.#d.feeds.markRead(userId, threadId, upToSeq);
+    await this.#receipt(userId, threadId, 'read', upToSeq);
+  }
+
+  /**
+   * The ticks a message's sender sees now.
+   *
+   * @param message - the stored message
+   */
+  statusOf(message: MessageData): MessageStatus {
+    const thread = this.#d.conversations.thread(message.threadId);
+    const status = this.#ledger(thread).statusOf(message.seq);
+    return status === 'read' && !this.#readReceiptsFlow(thread) ? 'delivered' : status;
+  }
+
+  /**
+   * Who has received and read a message (WhatsApp's "message info"); only its sender may ask.
+   *
+   * @param userId - the asker
+   * @param messageId - the message
+   * @throws NotFoundError when the message is unknown
+   * @throws PermissionError when the asker is not the sender
+   */
+  async messageInfo(
+    userId: string,
+    messageId: string,
+  ): Promise<{ message: MessageData; status: MessageStatus; members: ReceiptDetail[] }> {
+    this.#d.users.get(userId);
+    if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 400) {
+      throw new ValidationError('messageId must be a non-empty string');
+    }
+    const message = await this.#d.store.getMessage(messageId);
+    if (message === undefined) throw new NotFoundError(`no message ${messageId}`);
+    if (message.senderId !== userId) throw new PermissionError('only the sender sees who read a message');
+    const thread = this.#d.conversations.thread(message.threadId);
+    const hideReads = !this.#readReceiptsFlow(thread);
+    const members = this.#ledger(thread)
+      .detail(message.seq, userId)
+      .map((d) => (hideReads ? { ...d, read: false, readAt: undefined } : d));
+    return { message, status: this.statusOf(message), members };
+  }
+
+  /** Sends an inbox entry to the user's foreground sessions, or pushes, or leaves it: one route per state. */
+  async #route(entry: InboxEntry, message: MessageData, thread: ChatThread): Promise<void> {
+    const { userId } = entry;
+    // The sender's other devices get their own message live, never as a push.
+    const state = this.#d.sessions.stateOf(userId);
+    const route =
+      userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
+    await route.deliver({ userId, entry, message, thread });
+    if (userId !== message.senderId) {
+      this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
+    }
+  }
+
+  /** Moves one member's watermark and announces what it completed. */
+  async #receipt(userId: string, threadId: string, kind: 'delivered' | 'read', seq: number): Promise<void> {
+    const thread = this.#d.conversations.thread(threadId);
+    const ledger = this.#ledger(thread);
+    const moves = ledger.advance(userId, kind, seq, this.#d.clock.now());
+    if (moves === undefined) return; // no longer a member
+    await this.#saveWatermark(threadId, ledger, userId);
+    await this.#announce(thread, moves);
+  }
+
+  /** Tells each sender whose messages a move of the thread-wide watermark covers. */
+  async #announce(thread: ChatThread, moves: readonly AggregateMove[]): Promise<void> {
+    const { store, clock, events } = this.#d;
+    for (const move of moves) {
+      if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;
+      const upTo = Math.min(move.to, thread.lastSeq);
+      const senders = new Set<string>();
+      for (let after = move.from; after < upTo;) {
+        const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
+        if (batch.length === 0) break;
+        for (const m of batch) senders.add(m.senderId);
+        after = (batch[batch.length - 1] as MessageData).seq;
+      }
+      const at = clock.now();
+      for (const userId of senders) {
+        const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };
+        const entry = await store.appendEntry(userId, { type: 'receipt', receipt });
+        for (const s of this.#d.sessions.foregroundSessions(userId))
+          s.connection.send({ type: 'entry', entry });
+        events.publish('receipt', { userId, ...receipt });
+      }
+    }
+  }
+
+  /** Read receipts flow in a direct thread only while both users keep them on; groups always show them. */
+  #readReceiptsFlow(thread: ChatThread): boolean {
+    if (thread.kind === 'group') return true;
+    return thread.participantIds.every((id) => this.#d.settings.readReceipts(id));
+  }
+
+  #ledger(thread: ChatThread, members?: readonly string[]): ReceiptLedger {
+    let ledger = this.#ledgers.get(thread.id);
+    if (ledger === undefined) {
+      ledger = new ReceiptLedger(members ?? this.#d.conversations.membersOf(thread));
+      this.#ledgers.set(thread.id, ledger);
+    }
+    return ledger;
+  }
+
+  async #saveWatermark(threadId: string, ledger: ReceiptLedger, userId: string): Promise<void> {
+    const w = ledger.watermark(userId);
+    if (w !== undefined) await this.#d.store.saveWatermark(threadId, w);
+  }
+
+  /** A retry must carry the same message; anything else reuses a key by mistake. */
+  #sameAs(earlier: MessageData, thread: ChatThread, text: string): MessageData {
+    if (earlier.threadId !== thread.id || earlier.text !== text) {
+      throw new ConflictError(
+        `clientMessageId ${earlier.clientMessageId} was already used for another message`,
+        {
+          details: { clientMessageId: earlier.clientMessageId },
+        },
+      );
+    }
+    return earlier;
+  }
+
+  #onGroupChanged(groupId: string, added: readonly string[], removed: readonly string[]): void {
+    const thread = this.#d.conversations.groupThread(groupId);
+    const ledger = this.#ledgers.get(thread.id);
+    if (ledger === undefined) return; // created on first use with the members of that time
+    const at = this.#d.clock.now();
+    // A newcomer never received the history, so they start at the thread's current seq.
+    for (const id of added) ledger.addMember(id, thread.lastSeq, at);
+    const moves = removed.flatMap((id) => ledger.removeMember(id));
+    if (moves.length > 0) void this.#d.tasks.track(this.#announce(thread, moves)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,90 @@
+import type { ChatThread, MessageData } from '../domain';
+import { ChatFeed } from '../domain';
+import type { ConversationDirectory } from './conversation-directory';
+import type { NotificationCenter } from './notification-center';
+
+const PREVIEW_LENGTH = 80;
+
+/**
+ * Keeps each user's `ChatFeed` up to date as messages are stored and threads are read.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * chat.getFeed('alice').top(10)
+ * ```
+ */
+export class FeedService {
+  readonly #conversations: ConversationDirectory;
+  readonly #feeds = new Map<string, ChatFeed>();
+
+  /**
+   * Creates the service.
+   *
+   * @param conversations - for thread titles
+   * @param events - group changes: a new member sees the group in their feed at once
+   */
+  constructor(conversations: ConversationDirectory, events: NotificationCenter) {
+    this.#conversations = conversations;
+    events.on('group-changed', ({ groupId, added }) => {
+      const thread = conversations.groupThread(groupId);
+      for (const userId of added) {
+        this.feedOf(userId).upsert(thread.id, { title: conversations.titleOf(thread, userId) });
+      }
+    });
+  }
+
+  /**
+   * A user's feed, created empty on first use.
+   *
+   * @param userId - the user (already checked to exist)
+   */
+  feedOf(userId: string): ChatFeed {
+    let feed = this.#feeds.get(userId);
+    if (feed === undefined) {
+      feed = new ChatFeed();
+      this.#feeds.set(userId, feed);
+    }
+    return feed;
+  }
+
+  /**
+   * Records a stored message in the feed of one member of its thread.
+   *
+   * @param userId - the member
+   * @param thread - the thread
+   * @param message - the stored message
+   */
+  recordMessage(userId: string, thread: ChatThread, message: MessageData): void {
+    this.feedOf(userId).recordMessage(thread.id, {
+      seq: message.seq,
+      at: message.sentAt,
+      preview:
+        message.text.length > PREVIEW_LENGTH ? `${message.text.slice(0, PREVIEW_LENGTH - 1)}…` : message.text,
+      incoming: message.senderId !== userId,
+      title: this.#conversations.titleOf(thread, userId),
+    });
+  }
+
+  /**
+   * Records that a user read a thread up to a seq.
+   *
+   * @param userId - the reader
+   * @param threadId - the thread
+   * @param upToSeq - how far
+   */
+  markRead(userId: string, threadId: string, upToSeq: number): void {
+    const feed = this.#feeds.get(userId);
+    if (feed?.has(threadId)) feed.markRead(threadId, upToSeq);
+  }
+
+  /**
+   * A user's unread messages over all threads (the app badge).
+   *
+   * @param userId - the user
+   */
+  totalUnread(userId: string): number {
+    return this.#feeds.get(userId)?.totalUnread() ?? 0;
+  }
+}

@@ -1,0 +1,52 @@
+import type { MessageData, ReceiptKind } from '../domain';
+import type { PushNotification } from '../ports';
+import { Observable, type EventMap } from '../util/observable';
+
+/** Where a user is, for routing: a foreground session, only background sessions (or a push device), nothing. */
+export type RecipientState = 'online' | 'away' | 'offline';
+
+/** The events the system publishes, for apps, metrics and the facade. */
+export interface SystemEvents extends EventMap {
+  /** A message was stored (before it is routed). */
+  'message-stored': [event: { message: MessageData; recipientIds: readonly string[] }];
+  /** A stored message was routed to one recipient by their state. */
+  'message-routed': [event: { messageId: string; userId: string; route: RecipientState }];
+  /** A sender's messages in a thread reached a status, up to a seq. */
+  receipt: [event: { userId: string; threadId: string; status: ReceiptKind; upToSeq: number; at: number }];
+  /** A push notification was handed to the push service. */
+  push: [notification: PushNotification];
+  /** The push service refused or failed; the message still waits in the inbox. */
+  'push-failed': [event: { notification: PushNotification; error: unknown }];
+  /** A user's routing state changed. */
+  presence: [event: { userId: string; state: RecipientState; at: number }];
+  /** A device connected. */
+  'session-opened': [event: { userId: string; deviceId: string; connectionId: string; foreground: boolean }];
+  /** A device disconnected. */
+  'session-closed': [event: { userId: string; deviceId: string; connectionId: string }];
+  /** Group membership changed. */
+  'group-changed': [event: { groupId: string; added: readonly string[]; removed: readonly string[] }];
+}
+
+/**
+ * The system's event hub: services publish, anyone subscribes with typed listeners.
+ *
+ * Pattern: Observer — publishers and subscribers know only the event map, never each other.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * chat.notifications.on('message-routed', e => console.log(e.userId, e.route))
+ * ```
+ */
+export class NotificationCenter extends Observable<SystemEvents> {
+  /**
+   * Publishes an event to every subscriber, synchronously.
+   *
+   * @param event - the event's name
+   * @param args - the event's arguments
+   */
+  publish<K extends keyof SystemEvents & string>(event: K, ...args: SystemEvents[K]): void {
+    this.emit(event, ...args);
+  }
+}

@@ -1,0 +1,161 @@
+import type { Clock } from '../ports';
+import type { UserDirectory } from './user-directory';
+import { ValidationError, requireId } from '../domain';
+
+interface UserSettings {
+  readReceipts: boolean;
+  previews: boolean;
+  readonly mutedUntil: Map<string, number>;
+}
+
+/**
+ * One user's settings: read receipts (reciprocal in direct chats), notification previews, muted threads, blocks.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * chat.settings('bob').mute(threadId, { until: Date.now() + 8 * 3600_000 })
+ * chat.settings('bob').setReadReceipts(false)
+ * ```
+ */
+export interface SettingsController {
+  /** Whose settings. */
+  readonly userId: string;
+  /** Whether this user sends and sees read receipts (in direct chats; groups always show them, as WhatsApp does). */
+  readonly readReceipts: boolean;
+  /** Whether push notifications show the message text. */
+  readonly previews: boolean;
+  /** Turns read receipts on or off. */
+  setReadReceipts(enabled: boolean): void;
+  /** Turns message previews in push notifications on or off. */
+  setPreviews(enabled: boolean): void;
+  /** Mutes a thread: no push notifications for it until `until` (ms), or forever without it. */
+  mute(threadId: string, options?: { until?: number }): void;
+  /** Lifts a mute. */
+  unmute(threadId: string): void;
+  /** Whether a thread is muted now. */
+  isMuted(threadId: string): boolean;
+  /** Blocks a user: they can no longer message this user directly. */
+  block(userId: string): void;
+  /** Lifts a block. */
+  unblock(userId: string): void;
+}
+
+/**
+ * Keeps every user's settings and hands out a `SettingsController` per user.
+ */
+export class SettingsService {
+  readonly #clock: Clock;
+  readonly #users: UserDirectory;
+  readonly #settings = new Map<string, UserSettings>();
+
+  /**
+   * Creates the service.
+   *
+   * @param clock - to tell whether a mute has ended
+   * @param users - the registered users (for blocks)
+   */
+  constructor(clock: Clock, users: UserDirectory) {
+    this.#clock = clock;
+    this.#users = users;
+  }
+
+  /**
+   * The settings of a registered user.
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  controller(userId: string): SettingsController {
+    this.#users.get(userId);
+    const s = this.#of(userId);
+    const clock = this.#clock;
+    const users = this.#users;
+    return {
+      userId,
+      get readReceipts() {
+        return s.readReceipts;
+      },
+      get previews() {
+        return s.previews;
+      },
+      setReadReceipts(enabled: boolean): void {
+        s.readReceipts = requireBoolean(enabled, 'enabled');
+      },
+      setPreviews(enabled: boolean): void {
+        s.previews = requireBoolean(enabled, 'enabled');
+      },
+      mute(threadId: string, options: { until?: number } = {}): void {
+        requireThreadId(threadId);
+        const until = options.until ?? Number.POSITIVE_INFINITY;
+        if (typeof until !== 'number' || Number.isNaN(until) || until <= clock.now()) {
+          throw new ValidationError('mute until must be a time in the future (ms)');
+        }
+        s.mutedUntil.set(threadId, until);
+      },
+      unmute(threadId: string): void {
+        requireThreadId(threadId);
+        s.mutedUntil.delete(threadId);
+      },
+      isMuted(threadId: string): boolean {
+        return (s.mutedUntil.get(threadId) ?? 0) > clock.now();
+      },
+      block(other: string): void {
+        users.block(userId, other);
+      },
+      unblock(other: string): void {
+        users.unblock(userId, other);
+      },
+    };
+  }
+
+  /**
+   * Whether a user sends and sees read receipts.
+   *
+   * @param userId - the user
+   */
+  readReceipts(userId: string): boolean {
+    return this.#settings.get(userId)?.readReceipts ?? true;
+  }
+
+  /**
+   * Whether a user's push notifications show message text.
+   *
+   * @param userId - the user
+   */
+  previews(userId: string): boolean {
+    return this.#settings.get(userId)?.previews ?? true;
+  }
+
+  /**
+   * Whether a user muted a thread, now.
+   *
+   * @param userId - the user
+   * @param threadId - the thread
+   */
+  isMuted(userId: string, threadId: string): boolean {
+    return (this.#settings.get(userId)?.mutedUntil.get(threadId) ?? 0) > this.#clock.now();
+  }
+
+  #of(userId: string): UserSettings {
+    let s = this.#settings.get(userId);
+    if (s === undefined) {
+      s = { readReceipts: true, previews: true, mutedUntil: new Map() };
+      this.#settings.set(userId, s);
+    }
+    return s;
+  }
+}
+
+function requireBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new ValidationError(`${field} must be true or false`);
+  return value;
+}
+
+function requireThreadId(value: unknown): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 300) {
+    throw new ValidationError('threadId must be a non-empty string');
+  }
+  void requireId;
+}

@@ -1,0 +1,101 @@
+import type { UserProfile } from '../domain';
+import { ConflictError, NotFoundError, User, requireId } from '../domain';
+
+/**
+ * The registered users: register, look up, contacts and blocks.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * chat.registerUser({ id: 'alice', name: 'Alice' })
+ * ```
+ */
+export class UserDirectory {
+  readonly #users = new Map<string, User>();
+
+  /**
+   * Registers a user.
+   *
+   * @param profile - id and display name
+   * @throws ValidationError when the profile is malformed
+   * @throws ConflictError when the id is taken
+   */
+  register(profile: UserProfile): User {
+    const user = new User(profile);
+    if (this.#users.has(user.id)) {
+      throw new ConflictError(`user id ${user.id} is taken`, { details: { userId: user.id } });
+    }
+    this.#users.set(user.id, user);
+    return user;
+  }
+
+  /**
+   * A registered user.
+   *
+   * @param userId - the user's id
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when no such user is registered
+   */
+  get(userId: string): User {
+    requireId(userId, 'user id');
+    const user = this.#users.get(userId);
+    if (user === undefined) throw new NotFoundError(`no user ${userId}`, { details: { userId } });
+    return user;
+  }
+
+  /**
+   * Tells whether a user is registered.
+   *
+   * @param userId - the user's id
+   */
+  has(userId: string): boolean {
+    return this.#users.has(userId);
+  }
+
+  /** How many users are registered. */
+  get size(): number {
+    return this.#users.size;
+  }
+
+  /**
+   * Adds a contact to a user's list (one way, as in an address book).
+   *
+   * @param userId - whose list
+   * @param contactId - the contact
+   * @returns whether the contact is new
+   * @throws NotFoundError when either user is unknown
+   */
+  addContact(userId: string, contactId: string): boolean {
+    const user = this.get(userId);
+    this.get(contactId);
+    return user.addContact(contactId);
+  }
+
+  /**
+   * Blocks a user.
+   *
+   * @param userId - who blocks
+   * @param blockedId - who is blocked
+   * @returns whether the block is new
+   * @throws NotFoundError when either user is unknown
+   */
+  block(userId: string, blockedId: string): boolean {
+    const user = this.get(userId);
+    this.get(blockedId);
+    return user.block(blockedId);
+  }
+
+  /**
+   * Lifts a block.
+   *
+   * @param userId - who blocked
+   * @param blockedId - who was blocked
+   * @returns whether there was a block
+   * @throws NotFoundError when the user is unknown
+   */
+  unblock(userId: string, blockedId: string): boolean {
+    requireId(blockedId, 'blocked user id');
+    return this.get(userId).unblock(blockedId);
+  }
+}

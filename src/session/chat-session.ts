@@ -1,0 +1,413 @@
+import type { ChatRoomError, InboxEntry, ReceiptData } from '../domain';
+import {
+  Message,
+  ResyncRequiredError,
+  TransportError,
+  ValidationError,
+  errorFromCode,
+  requireId,
+} from '../domain';
+import type { ClientFrame, ServerFrame } from '../protocol';
+import type { ClientLink, ClientTransport, Clock, PushNotification } from '../ports';
+import { Observable } from '../util/observable';
+import type { TaskTracker } from '../util/task-tracker';
+import { ChatWindow } from './chat-window';
+
+/** The server's answer to a send: the single check. */
+export interface Ack {
+  readonly clientMessageId: string;
+  readonly messageId: string;
+  readonly threadId: string;
+  readonly seq: number;
+  readonly sentAt: number;
+}
+
+/** One page of a sync, as the device received it. */
+export interface SyncPage {
+  /** The entries after the cursor asked from, in inbox order. */
+  readonly entries: readonly InboxEntry[];
+  /** The messages among them. */
+  readonly messages: readonly Message[];
+  /** Whether more entries follow. */
+  readonly hasMore: boolean;
+  /** The cursor to ask from next. */
+  readonly cursor: number;
+  /** The newest `inboxSeq` on the server. */
+  readonly latest: number;
+}
+
+/** What a session tells its listeners. */
+export interface ChatSessionEvents {
+  [event: string]: unknown[];
+  /** A message from someone else arrived (live or by sync), once per message. */
+  message: [message: Message];
+  /** A message this user sent, from this or another device, is stored. */
+  'message-sent': [message: Message];
+  /** The single check for a send from this session. */
+  ack: [ack: Ack];
+  /** This user's messages in a thread reached a status. */
+  receipt: [receipt: ReceiptData];
+  /** A push notification reached this device (while it is in the background). */
+  push: [notification: PushNotification];
+  /** The cursor was older than the server keeps: local state must be rebuilt. */
+  'resync-required': [error: ChatRoomError];
+  /** The server refused a frame that had no request waiting for it. */
+  error: [error: ChatRoomError];
+  /** The connection is gone. */
+  disconnected: [reason: string];
+}
+
+/** How a session starts. */
+export interface ChatSessionOptions {
+  readonly userId: string;
+  /** The device; a device resumes from the cursor the server saved for it. */
+  readonly deviceId: string;
+  /** Whether the app is in the foreground (online) or the background (away). */
+  readonly foreground: boolean;
+  /** Start after this `inboxSeq` instead of the device's saved cursor. */
+  readonly cursor?: number;
+  /** Acknowledge delivery of what arrives (default true), as a real app does. */
+  readonly autoDelivered?: boolean;
+  /** The clock request timeouts run on. */
+  readonly clock: Clock;
+  /** How long a request waits for its answer (ms). Default 30 000. */
+  readonly requestTimeoutMs?: number;
+  /** Where the session reports its work in flight. */
+  readonly tasks?: TaskTracker;
+}
+
+interface Pending {
+  resolve(frame: ServerFrame): void;
+  reject(error: Error): void;
+}
+
+const SYNC_PAGE = 100;
+
+/**
+ * One device of a user: a connection to the server, a cursor into the user's inbox, and the chat windows open on
+ * it. It applies each inbox entry exactly once and in order — live entries, sync pages, duplicates and gaps
+ * alike — and acknowledges delivery the way the app would.
+ *
+ * Pattern: Observer — the session is the subject; its `ChatWindow`s and the app's listeners observe it.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * const bob = chat.connect('bob')
+ * bob.on('message', m => console.log(`${m.senderId}: ${m.text}`))
+ * ```
+ */
+export class ChatSession extends Observable<ChatSessionEvents> {
+  readonly userId: string;
+  readonly deviceId: string;
+  /** Resolves once the server greeted the session and, in the foreground, it caught up with its inbox. */
+  readonly ready: Promise<void>;
+
+  readonly #link: ClientLink;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  readonly #tasks: TaskTracker | undefined;
+  readonly #autoDelivered: boolean;
+  readonly #pending = new Map<string, Pending>();
+  readonly #windows = new Map<string, Set<ChatWindow>>();
+  #nextRef = 1;
+  #cursor: number | undefined;
+  #acked = 0;
+  #latest = 0;
+  #foreground: boolean;
+  #catchingUp: Promise<void> | undefined;
+  #again = false;
+  #ackScheduled = false;
+  #greeted!: () => void;
+
+  /**
+   * Opens a session over a transport.
+   *
+   * @param transport - the device side of a transport
+   * @param options - user, device, foreground, cursor, clock
+   */
+  constructor(transport: ClientTransport, options: ChatSessionOptions) {
+    super();
+    this.userId = options.userId;
+    this.deviceId = options.deviceId;
+    this.#foreground = options.foreground;
+    this.#cursor = options.cursor;
+    this.#clock = options.clock;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#tasks = options.tasks;
+    this.#autoDelivered = options.autoDelivered ?? true;
+    const greeted = new Promise<void>((resolve) => (this.#greeted = resolve));
+    this.ready = this.#track(greeted.then(() => (this.#foreground ? this.#catchUp() : undefined)));
+    this.#link = transport.open(
+      { userId: this.userId, deviceId: this.deviceId, foreground: this.#foreground },
+      { received: (frame) => this.#receive(frame), closed: (reason) => this.#closed(reason) },
+    );
+  }
+
+  /** The last `inboxSeq` this device applied. */
+  get cursor(): number {
+    return this.#cursor ?? 0;
+  }
+
+  /** Whether the app is in the foreground. */
+  get foreground(): boolean {
+    return this.#foreground;
+  }
+
+  /** Whether the connection is open. */
+  get connected(): boolean {
+    return this.#link.open;
+  }
+
+  /**
+   * Sends a message; resolves with the server's ack (the single check). Retrying with the same
+   * `clientMessageId` stores nothing new.
+   *
+   * @param input - `to` (a user) or `groupId`, the text, and an optional idempotency key
+   * @throws ValidationError, NotFoundError, PermissionError as the server refuses
+   * @throws TransportError when the connection is closed
+   */
+  async send(input: { to?: string; groupId?: string; text: string; clientMessageId?: string }): Promise<Ack> {
+    if (typeof input !== 'object' || input === null) throw new ValidationError('send needs an object');
+    const clientMessageId = input.clientMessageId ?? `${this.deviceId}-${this.#clock.now()}-${this.#nextRef}`;
+    requireId(clientMessageId, 'clientMessageId');
+    const frame = await this.#request({
+      type: 'send',
+      ref: this.#ref(),
+      clientMessageId,
+      ...(input.to === undefined ? {} : { to: input.to }),
+      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+      text: input.text,
+    });
+    const { messageId, threadId, seq, sentAt } = frame as Extract<ServerFrame, { type: 'ack' }>;
+    const ack: Ack = { clientMessageId, messageId, threadId, seq, sentAt };
+    this.emit('ack', ack);
+    return ack;
+  }
+
+  /**
+   * Fetches one page of the inbox after a cursor, applies what is new to this device (events, cursor) and
+   * acknowledges delivery of it.
+   *
+   * @param options - `after` (default: this device's cursor) and `limit` (default 100)
+   * @throws ResyncRequiredError when the cursor is older than the server keeps
+   */
+  async sync(options: { after?: number; limit?: number } = {}): Promise<SyncPage> {
+    const after = options.after ?? this.cursor;
+    const frame = (await this.#request({
+      type: 'sync',
+      ref: this.#ref(),
+      after,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    })) as Extract<ServerFrame, { type: 'synced' }>;
+    this.#latest = Math.max(this.#latest, frame.latest);
+    this.#apply(frame.entries);
+    await this.#acknowledge();
+    const messages = frame.entries.flatMap((e) => (e.type === 'message' ? [new Message(e.message)] : []));
+    return {
+      entries: frame.entries,
+      messages,
+      hasMore: frame.hasMore,
+      cursor: frame.cursor,
+      latest: frame.latest,
+    };
+  }
+
+  /**
+   * Marks a thread read up to a seq (the blue checks for its senders); resolves when the server applied it.
+   *
+   * @param threadId - the thread
+   * @param upToSeq - the highest seq seen
+   * @throws NotFoundError, PermissionError, ValidationError as the server refuses
+   */
+  async markRead(threadId: string, upToSeq: number): Promise<void> {
+    await this.#request({ type: 'read', ref: this.#ref(), threadId, upToSeq });
+  }
+
+  /**
+   * Moves the app to the foreground (online: messages arrive live, and it catches up) or the background (away:
+   * push notifications instead).
+   *
+   * @param foreground - where the app is now
+   */
+  async setForeground(foreground: boolean): Promise<void> {
+    if (typeof foreground !== 'boolean') throw new ValidationError('foreground must be true or false');
+    await this.#request({ type: 'state', ref: this.#ref(), foreground });
+    this.#foreground = foreground;
+    if (foreground) await this.#catchUp();
+  }
+
+  /**
+   * Opens a window on a thread: it observes the thread's messages and receipts on this device.
+   *
+   * @param threadId - the thread
+   */
+  openWindow(threadId: string): ChatWindow {
+    if (typeof threadId !== 'string' || threadId.length === 0)
+      throw new ValidationError('threadId is required');
+    const window = new ChatWindow(this, threadId, () => this.#windows.get(threadId)?.delete(window));
+    const set = this.#windows.get(threadId) ?? new Set();
+    set.add(window);
+    this.#windows.set(threadId, set);
+    return window;
+  }
+
+  /** Closes the connection. */
+  disconnect(): void {
+    this.#link.close();
+  }
+
+  /**
+   * Hands a push notification to this device, as the phone's OS would.
+   *
+   * @internal
+   */
+  deliverPush(notification: PushNotification): void {
+    this.emit('push', notification);
+  }
+
+  #receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'hello':
+        this.#latest = frame.latest;
+        if (this.#cursor === undefined) this.#cursor = frame.cursor;
+        this.#acked = Math.max(this.#acked, frame.cursor);
+        this.#greeted();
+        return;
+      case 'entry':
+        this.#latest = Math.max(this.#latest, frame.entry.inboxSeq);
+        if (this.#apply([frame.entry]) > 0) this.#scheduleAck();
+        else if (frame.entry.inboxSeq > this.cursor + 1) void this.#catchUp();
+        return;
+      case 'error':
+        if (frame.ref !== undefined && this.#settle(frame.ref, undefined, frame)) return;
+        this.emit('error', errorFromCode(frame.code, frame.message, { ...frame.details }));
+        return;
+      default:
+        this.#settle(frame.ref, frame);
+    }
+  }
+
+  /** Applies entries that extend the cursor, in order; skips those already applied. Returns how many applied. */
+  #apply(entries: readonly InboxEntry[]): number {
+    let applied = 0;
+    for (const entry of entries) {
+      if (entry.inboxSeq <= this.cursor) continue;
+      if (entry.inboxSeq !== this.cursor + 1) break; // a gap: catch-up fetches it in order
+      this.#cursor = entry.inboxSeq;
+      applied++;
+      const windows = this.#windows.get(
+        entry.type === 'message' ? entry.message.threadId : entry.receipt.threadId,
+      );
+      if (entry.type === 'message') {
+        const message = new Message(entry.message, 'sent');
+        this.emit(message.senderId === this.userId ? 'message-sent' : 'message', message);
+        for (const w of windows ?? []) w.receiveMessage(message);
+      } else {
+        this.emit('receipt', entry.receipt);
+        for (const w of windows ?? []) w.receiveReceipt(entry.receipt);
+      }
+    }
+    return applied;
+  }
+
+  /** Fetches pages until the device has everything; concurrent calls join the running one. */
+  #catchUp(): Promise<void> {
+    if (this.#catchingUp !== undefined) {
+      this.#again = true;
+      return this.#catchingUp;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.#again = false;
+          let page: SyncPage;
+          do {
+            try {
+              page = await this.sync({ after: this.cursor, limit: SYNC_PAGE });
+            } catch (e) {
+              if (!(e instanceof ResyncRequiredError)) throw e;
+              this.emit('resync-required', e);
+              const oldest = typeof e.details.oldest === 'number' ? e.details.oldest : 1;
+              this.#cursor = Math.max(0, oldest - 1);
+              page = await this.sync({ after: this.cursor, limit: SYNC_PAGE });
+            }
+          } while (page.hasMore && this.#link.open);
+        } while (this.#again && this.#link.open);
+      } finally {
+        this.#catchingUp = undefined;
+      }
+    };
+    this.#catchingUp = this.#track(run().catch((e: unknown) => this.#reportBackground(e)));
+    return this.#catchingUp;
+  }
+
+  /** Acknowledges a burst of live entries once, after the burst. */
+  #scheduleAck(): void {
+    if (!this.#autoDelivered || this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    this.#track(
+      Promise.resolve()
+        .then(() => {
+          this.#ackScheduled = false;
+          return this.#acknowledge();
+        })
+        .catch((e: unknown) => this.#reportBackground(e)),
+    );
+  }
+
+  async #acknowledge(): Promise<void> {
+    if (!this.#autoDelivered || this.cursor <= this.#acked || !this.#link.open) return;
+    const upTo = this.cursor;
+    await this.#request({ type: 'delivered', ref: this.#ref(), upTo });
+    this.#acked = Math.max(this.#acked, upTo);
+  }
+
+  #request(frame: ClientFrame & { ref: string }): Promise<ServerFrame> {
+    if (!this.#link.open) return Promise.reject(new TransportError('the session is disconnected'));
+    const answer = new Promise<ServerFrame>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => {
+        this.#pending.delete(frame.ref);
+        reject(new TransportError(`no answer to ${frame.type} within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      const done = (): void => {
+        this.#clock.clearTimeout(timer);
+        this.#pending.delete(frame.ref);
+      };
+      this.#pending.set(frame.ref, {
+        resolve: (f) => (done(), resolve(f)),
+        reject: (e) => (done(), reject(e)),
+      });
+    });
+    this.#link.send(frame);
+    return this.#track(answer);
+  }
+
+  #settle(ref: string, frame?: ServerFrame, error?: Extract<ServerFrame, { type: 'error' }>): boolean {
+    const pending = this.#pending.get(ref);
+    if (pending === undefined) return false;
+    if (error !== undefined) pending.reject(errorFromCode(error.code, error.message, { ...error.details }));
+    else pending.resolve(frame as ServerFrame);
+    return true;
+  }
+
+  #closed(reason: string): void {
+    for (const p of [...this.#pending.values()]) p.reject(new TransportError(`disconnected: ${reason}`));
+    this.#greeted();
+    this.emit('disconnected', reason);
+  }
+
+  #reportBackground(error: unknown): void {
+    if (!this.#link.open) return; // the disconnect says it all
+    this.emit('error', error as ChatRoomError);
+  }
+
+  #ref(): string {
+    return `r${this.#nextRef++}`;
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    return this.#tasks === undefined ? promise : this.#tasks.track(promise);
+  }
+}
