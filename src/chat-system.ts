@@ -422,6 +422,16 @@ export class ChatSystem {
   }
 
   /**
+   * The id of a group's thread.
+   *
+   * @param groupId - the group
+   * @throws NotFoundError when there is no such group
+   */
+  groupThreadId(groupId: string): string {
+    return this.#conversations.groupThread(groupId).id;
+  }
+
+  /**
    * A user's chat feed: threads by latest activity, pinned first, with unread counts.
    *
    * @param userId - the user

@@ -104,6 +104,8 @@ export class DeliveryService {
   readonly #d: DeliveryServiceDeps;
   readonly #routes: Record<RecipientState, DeliveryRoute>;
   readonly #ledgers = new Map<string, ReceiptLedger>();
+  /** Announcements of one thread go out one after another, so each sender sees its receipts in order. */
+  readonly #announcing = new Map<string, Promise<void>>();
 
   /**
    * Creates the service and subscribes to group membership changes.
@@ -180,11 +182,11 @@ export class DeliveryService {
     // Sending implies having seen the thread up to here: the sender's own watermark moves, which may complete
     // receipts of messages they are answering.
     const moves = ledger.advance(sender.id, 'read', message.seq, message.sentAt) ?? [];
-    await this.#saveWatermark(thread.id, ledger, sender.id);
+    const announced = this.#announce(thread, moves, this.#saveWatermark(thread.id, ledger, sender.id));
     this.#d.feeds.markRead(sender.id, thread.id, message.seq);
 
     await Promise.all(result.entries.map((entry) => this.#route(entry, message, thread)));
-    await this.#announce(thread, moves);
+    await announced;
     return { message, duplicate: false };
   }
 
@@ -324,12 +326,28 @@ export class DeliveryService {
     const ledger = this.#ledger(thread);
     const moves = ledger.advance(userId, kind, seq, this.#d.clock.now());
     if (moves === undefined) return; // no longer a member
-    await this.#saveWatermark(threadId, ledger, userId);
-    await this.#announce(thread, moves);
+    await this.#announce(thread, moves, this.#saveWatermark(threadId, ledger, userId));
   }
 
-  /** Tells each sender whose messages a move of the thread-wide watermark covers. */
-  async #announce(thread: ChatThread, moves: readonly AggregateMove[]): Promise<void> {
+  /**
+   * Tells each sender whose messages a move of the thread-wide watermark covers, once `saved` (the watermark
+   * write) is done. Moves are computed in order (the aggregate only grows); callers queue them here at once,
+   * before any await, so each sender sees its receipts in that order.
+   */
+  #announce(thread: ChatThread, moves: readonly AggregateMove[], saved?: Promise<void>): Promise<void> {
+    if (moves.length === 0) return saved ?? Promise.resolve();
+    const run = (this.#announcing.get(thread.id) ?? Promise.resolve())
+      .then(() => saved)
+      .then(() => this.#tellSenders(thread, moves));
+    const tail = run.catch(() => undefined);
+    this.#announcing.set(thread.id, tail);
+    void tail.then(() => {
+      if (this.#announcing.get(thread.id) === tail) this.#announcing.delete(thread.id);
+    });
+    return run;
+  }
+
+  async #tellSenders(thread: ChatThread, moves: readonly AggregateMove[]): Promise<void> {
     const { store, clock, events } = this.#d;
     for (const move of moves) {
       if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;

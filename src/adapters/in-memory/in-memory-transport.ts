@@ -23,8 +23,18 @@ export interface LinkFaults {
   readonly drop?: number;
   /** Probability that a frame arrives twice. */
   readonly duplicate?: number;
-  /** Each frame is held for a uniform random time in this range (ms, on the injected clock). */
+  /**
+   * Each frame is held for a uniform random time in this range (ms, on the injected clock). Frames of one link
+   * still arrive in the order sent, as on one TCP connection, unless `reorder` says otherwise.
+   */
   readonly delayMs?: readonly [number, number];
+  /** Probability that a delayed frame may overtake the frames sent before it on its link. */
+  readonly reorder?: number;
+}
+
+/** One direction of a link: frames queue here so that delays keep their order. */
+interface Lane {
+  due: number;
 }
 
 /** Options of the in-memory transport. */
@@ -112,18 +122,26 @@ export class InMemoryTransport implements Transport, ClientTransport {
     return link.client;
   }
 
-  /** @internal Carries one frame across, applying the faults. */
-  carry(deliver: () => void): void {
+  /** @internal Carries one frame across a lane, applying the faults. */
+  carry(lane: Lane, deliver: () => void): void {
     const f = this.#faults;
-    if (f === undefined) return deliver();
-    if (f.drop !== undefined && f.random() < f.drop) return;
-    const copies = f.duplicate !== undefined && f.random() < f.duplicate ? 2 : 1;
+    const now = this.#clock.now();
+    if (f === undefined && lane.due <= now) return deliver();
+    if (f?.drop !== undefined && f.random() < f.drop) return;
+    const copies = f?.duplicate !== undefined && f.random() < f.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      if (f.delayMs === undefined) deliver();
-      else {
+      let due = now;
+      if (f?.delayMs !== undefined) {
         const [lo, hi] = f.delayMs;
-        this.#clock.setTimeout(deliver, lo + Math.floor(f.random() * (hi - lo + 1)));
+        due += lo + Math.floor(f.random() * (hi - lo + 1));
       }
+      const overtakes = f?.reorder !== undefined && f.random() < f.reorder;
+      if (!overtakes) {
+        due = Math.max(due, lane.due);
+        lane.due = due;
+      }
+      if (due <= now) deliver();
+      else this.#clock.setTimeout(deliver, due - now);
     }
   }
 
@@ -154,13 +172,15 @@ class MemoryLink {
     this.#device = device;
     this.#server = server;
     const isOpen = (): boolean => this.#open;
+    const down: Lane = { due: 0 };
+    const up: Lane = { due: 0 };
     this.connection = {
       id,
       identity,
       send: (frame: ServerFrame): void => {
         if (!this.#open) return;
         const text = JSON.stringify(frame);
-        transport.carry(() => this.#open && device.received(JSON.parse(text) as ServerFrame));
+        transport.carry(down, () => this.#open && device.received(JSON.parse(text) as ServerFrame));
       },
       close: (reason = 'closed by server'): void => this.hangUp(reason),
     };
@@ -168,7 +188,10 @@ class MemoryLink {
       send: (frame: ClientFrame): void => {
         if (!this.#open) throw new TransportError('the connection is closed');
         const text = JSON.stringify(frame);
-        transport.carry(() => this.#open && server.received(this.connection, JSON.parse(text) as unknown));
+        transport.carry(
+          up,
+          () => this.#open && server.received(this.connection, JSON.parse(text) as unknown),
+        );
       },
       close: (): void => this.hangUp('closed by client'),
       get open(): boolean {

@@ -1,0 +1,57 @@
+import type { ChatSession, Message, ReceiptData } from 'chat-room';
+import { ChatSystem, InMemoryMessageStore, InMemoryPushNotifier, ManualClock } from 'chat-room';
+
+export const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+
+/** A system on a manual clock with the users alice, bob, carol and dave. */
+export function makeChat(options: { maxInboxEntries?: number; awayWindowMs?: number } = {}) {
+  const clock = new ManualClock(T0);
+  const push = new InMemoryPushNotifier();
+  const store = new InMemoryMessageStore(
+    options.maxInboxEntries === undefined ? {} : { maxInboxEntries: options.maxInboxEntries },
+  );
+  let n = 0;
+  const chat = ChatSystem.create({
+    clock,
+    pushNotifier: push,
+    store,
+    newId: () => `id${++n}`,
+    ...(options.awayWindowMs === undefined ? {} : { awayWindowMs: options.awayWindowMs }),
+  });
+  for (const [id, name] of [
+    ['alice', 'Alice'],
+    ['bob', 'Bob'],
+    ['carol', 'Carol'],
+    ['dave', 'Dave'],
+  ] as const) {
+    chat.registerUser({ id, name });
+  }
+  return { chat, clock, push, store };
+}
+
+/** Records what a session shows its user. */
+export function watch(session: ChatSession) {
+  const got = {
+    messages: [] as Message[],
+    sent: [] as Message[],
+    receipts: [] as ReceiptData[],
+    pushes: [] as string[],
+  };
+  session.on('message', (m) => got.messages.push(m));
+  session.on('message-sent', (m) => got.sent.push(m));
+  session.on('receipt', (r) => got.receipts.push(r));
+  session.on('push', (p) => got.pushes.push(`${p.title}: ${p.body}`));
+  return got;
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
