@@ -79,6 +79,11 @@ export class Message implements MessageData {
     this.#status = status;
   }
 
+  /** The sender, named as in a send (`{ from, to }`); the same as `senderId`. */
+  get from(): string {
+    return this.senderId;
+  }
+
   /** The ticks the sender sees now. */
   get status(): MessageStatus {
     return this.#status;

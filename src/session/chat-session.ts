@@ -83,6 +83,12 @@ interface Pending {
 
 const SYNC_PAGE = 100;
 
+/** Marks a promise as handled for fire-and-forget callers; whoever awaits it still gets its rejection. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /**
  * One device of a user: a connection to the server, a cursor into the user's inbox, and the chat windows open on
  * it. It applies each inbox entry exactly once and in order — live entries, sync pages, duplicates and gaps
@@ -221,8 +227,10 @@ export class ChatSession extends Observable<ChatSessionEvents> {
    * @param upToSeq - the highest seq seen
    * @throws NotFoundError, PermissionError, ValidationError as the server refuses
    */
-  async markRead(threadId: string, upToSeq: number): Promise<void> {
-    await this.#request({ type: 'read', ref: this.#ref(), threadId, upToSeq });
+  markRead(threadId: string, upToSeq: number): Promise<void> {
+    return handled(
+      this.#request({ type: 'read', ref: this.#ref(), threadId, upToSeq }).then(() => undefined),
+    );
   }
 
   /**
@@ -231,11 +239,14 @@ export class ChatSession extends Observable<ChatSessionEvents> {
    *
    * @param foreground - where the app is now
    */
-  async setForeground(foreground: boolean): Promise<void> {
+  setForeground(foreground: boolean): Promise<void> {
     if (typeof foreground !== 'boolean') throw new ValidationError('foreground must be true or false');
-    await this.#request({ type: 'state', ref: this.#ref(), foreground });
-    this.#foreground = foreground;
-    if (foreground) await this.#catchUp();
+    return handled(
+      this.#request({ type: 'state', ref: this.#ref(), foreground }).then(() => {
+        this.#foreground = foreground;
+        return foreground ? this.#catchUp() : undefined;
+      }),
+    );
   }
 
   /**
@@ -301,8 +312,10 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         entry.type === 'message' ? entry.message.threadId : entry.receipt.threadId,
       );
       if (entry.type === 'message') {
-        const message = new Message(entry.message, 'sent');
-        this.emit(message.senderId === this.userId ? 'message-sent' : 'message', message);
+        // What arrives here is delivered by definition; the user's own messages start at the single check.
+        const own = entry.message.senderId === this.userId;
+        const message = new Message(entry.message, own ? 'sent' : 'delivered');
+        this.emit(own ? 'message-sent' : 'message', message);
         for (const w of windows ?? []) w.receiveMessage(message);
       } else {
         this.emit('receipt', entry.receipt);
@@ -381,6 +394,10 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       });
     });
     this.#link.send(frame);
+    // A caller may fire and forget (`markRead(...); disconnect()`): the server still applies what it received,
+    // so an unanswered request must not crash the process as an unhandled rejection. Awaiting callers still
+    // see the error.
+    answer.catch(() => undefined);
     return this.#track(answer);
   }
 

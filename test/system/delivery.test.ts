@@ -610,3 +610,47 @@ describe('frames from a device', () => {
     expect(link.open).toBe(true);
   });
 });
+
+describe('the app-facing API', () => {
+  test('markRead then disconnect at once: the read still counts, and nothing is left unhandled', async () => {
+    const { chat } = makeChat();
+    const bob = chat.connect('bob');
+    await bob.ready;
+    const m = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'Hello Gainlo' });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      void bob.markRead(m.threadId, m.seq);
+      bob.disconnect();
+      await chat.idle();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(m.status).toBe('read');
+    expect(unhandled).toEqual([]);
+    expect(chat.presenceOf('bob')).toBe('offline');
+  });
+
+  test('getInstance() is one system for the app; create() makes isolated ones', async () => {
+    const a = ChatSystem.getInstance();
+    expect(ChatSystem.getInstance()).toBe(a);
+    a.registerUser({ id: 'solo', name: 'Solo' });
+    expect(() => ChatSystem.create().getUser('solo')).toThrow(NotFoundError);
+    await ChatSystem.resetInstance();
+    expect(ChatSystem.getInstance()).not.toBe(a);
+    await ChatSystem.resetInstance();
+  });
+
+  test('a received message names its sender as in a send', async () => {
+    const { chat } = makeChat();
+    const bob = chat.connect('bob');
+    const seen = watch(bob);
+    await bob.ready;
+    await chat.sendMessage({ from: 'alice', to: 'bob', text: 'hi' });
+    expect(seen.messages.map((m) => [m.from, m.senderId, m.kind, m.status])).toEqual([
+      ['alice', 'alice', 'text', 'delivered'],
+    ]);
+  });
+});
