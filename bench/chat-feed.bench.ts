@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ChatFeed } from '../src/domain/chat-feed';
+import { ChatFeed } from 'chat-room';
 
 const THREADS = 10_000;
 const TOP = 20;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatFeed, Group, MessageStatus, ReceiptDetail, User, UserProfile } from './domain';
+import type { ChatFeed, Group, MessageData, MessageStatus, ReceiptDetail, User, UserProfile } from './domain';
 import { Message, ValidationError, requireId, requireObject, requireSeq } from './domain';
 import type { Clock, MessageStore, PushNotifier, Transport } from './ports';
 import {
@@ -33,7 +33,7 @@ export interface ChatSystemDeps {
   readonly pushNotifier?: PushNotifier;
   /** The in-process transport `connect()` uses; inject one to add faults. */
   readonly transport?: InMemoryTransport;
-  /** Makes ids for groups and messages without a client id. */
+  /** Makes group ids (a random UUID by default). */
   readonly newId?: () => string;
   /** Limits on message size and sync pages. */
   readonly limits?: Partial<DeliveryLimits>;
@@ -128,7 +128,7 @@ export class ChatSystem {
       push: this.pushNotifier,
       events,
       limits,
-      newClientMessageId: newId,
+      newClientMessageId: () => randomUUID(),
       tasks: this.#tasks,
     });
     this.#gateway = new SessionGateway({
@@ -305,7 +305,8 @@ export class ChatSystem {
    * @throws ValidationError, NotFoundError, PermissionError, ConflictError — see `DeliveryService.send`
    */
   async sendMessage(input: SendInput): Promise<Message> {
-    const { message } = await this.#tasks.track(this.#delivery.send(input));
+    const { message, routed } = await this.#tasks.track(this.#delivery.send(input));
+    await routed;
     const handle = new Message(message, this.#delivery.statusOf(message));
     const handles = this.#live.get(message.threadId) ?? [];
     handles.push(new WeakRef(handle));
@@ -338,7 +339,7 @@ export class ChatSystem {
   messageInfo(
     userId: string,
     messageId: string,
-  ): Promise<{ status: MessageStatus; members: ReceiptDetail[] } & Record<string, unknown>> {
+  ): Promise<{ message: MessageData; status: MessageStatus; members: ReceiptDetail[] }> {
     return this.#delivery.messageInfo(userId, messageId);
   }
 
@@ -411,7 +412,7 @@ export class ChatSystem {
   }
 
   /**
-   * The id of the direct thread between two users (it exists once either has messaged the other).
+   * The id of the direct thread between two users (the thread is created if it does not exist yet).
    *
    * @param a - one user
    * @param b - the other

@@ -1,7 +1,7 @@
 /**
  * chat-room: one-to-one and group chat with WhatsApp-style ticks, push for away users, inbox sync for
- * offline ones, and a domain model to learn design patterns from. The root entry loads no driver; each
- * technology has its own subpath (`chat-room/ws`, ...).
+ * offline ones, and a domain model to learn design patterns from. The root entry loads no driver; adapters
+ * that need one (WebSocket, SQLite, ...) will each have their own subpath export.
  *
  * @example
  * ```ts

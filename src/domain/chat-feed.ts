@@ -3,9 +3,9 @@
  *
  * @module
  */
+import { MAX_THREAD_ID_LENGTH } from './chat-thread';
 import { NotFoundError, ValidationError } from './errors';
 
-const MAX_THREAD_ID_LENGTH = 256;
 const MAX_TITLE_LENGTH = 200;
 
 /**
@@ -108,7 +108,7 @@ export class ChatFeed implements Iterable<FeedEntry> {
   /**
    * Adds a thread, or renames it (and raises its activity time) when it is already in the feed.
    *
-   * @param threadId - the thread's id: a non-empty string of at most 256 characters
+   * @param threadId - the thread's id: a non-empty string of at most `MAX_THREAD_ID_LENGTH` characters
    * @param init - the title, and optionally the latest activity time
    * @returns a snapshot of the thread's entry
    * @throws ValidationError when an argument is malformed; the feed is then unchanged
@@ -134,7 +134,7 @@ export class ChatFeed implements Iterable<FeedEntry> {
    * Recording the same seq again is harmless: it counts as unread at most once, and never when it is at
    * or below the read watermark.
    *
-   * @param threadId - the thread's id: a non-empty string of at most 256 characters
+   * @param threadId - the thread's id: a non-empty string of at most `MAX_THREAD_ID_LENGTH` characters
    * @param m - the message: its seq, time, preview text, direction, and the title for a new thread
    * @returns a snapshot of the thread's entry
    * @throws ValidationError when an argument is malformed, or the thread is new and `m.title` is missing;

@@ -1,6 +1,9 @@
 import { ValidationError } from './errors';
 import { requireId } from './validate';
 
+/** The longest thread id: two user ids of 128 characters, each escaped (3 characters per ':' at most). */
+export const MAX_THREAD_ID_LENGTH = 800;
+
 /** A conversation between two users, or a group's conversation. */
 export type ThreadKind = 'direct' | 'group';
 
@@ -43,7 +46,9 @@ export class ChatThread {
     requireId(b, 'user id');
     if (a === b) throw new ValidationError('a direct thread needs two different users');
     const pair = a < b ? [a, b] : [b, a];
-    return new ChatThread(`dm:${pair[0]}:${pair[1]}`, 'direct', Object.freeze(pair));
+    // User ids may contain ':', so each is escaped; ids never contain '%', so escaped ids cannot collide.
+    const key = pair.map((id) => id.replaceAll('%', '%25').replaceAll(':', '%3A')).join(':');
+    return new ChatThread(`dm:${key}`, 'direct', Object.freeze(pair));
   }
 
   /**

@@ -1,4 +1,8 @@
 import type { MessageStatus } from './message';
+import { requireSeq } from './validate';
+
+/** How many watermark moves per member and kind the ledger remembers, to date receipts of older messages. */
+const HISTORY = 256;
 
 /** The two receipts a recipient sends: the message reached a device, the user saw it. */
 export type ReceiptKind = 'delivered' | 'read';
@@ -14,6 +18,8 @@ export interface Watermark {
   readonly deliveredAt: number;
   /** When `read` last moved (ms), or 0. */
   readonly readAt: number;
+  /** The thread's seq when the member joined (0 for founders): they never received messages up to it. */
+  readonly since?: number;
 }
 
 /** How a thread-wide watermark moved: every message with seq in `(from, to]` reached the new status. */
@@ -37,6 +43,20 @@ interface Mark {
   read: number;
   deliveredAt: number;
   readAt: number;
+  readonly since: number;
+  /** Recent moves as [seq, at] pairs, oldest first, so a message's receipt time is the first move reaching it. */
+  readonly history: Record<ReceiptKind, [number, number][]>;
+}
+
+function mark(delivered: number, read: number, deliveredAt: number, readAt: number, since: number): Mark {
+  return {
+    delivered,
+    read,
+    deliveredAt,
+    readAt,
+    since,
+    history: { delivered: [[delivered, deliveredAt]], read: [[read, readAt]] },
+  };
 }
 
 /**
@@ -72,14 +92,8 @@ export class ReceiptLedger {
    */
   constructor(members: Iterable<string | Watermark>) {
     for (const m of members) {
-      const w = typeof m === 'string' ? { delivered: 0, read: 0, deliveredAt: 0, readAt: 0 } : { ...m };
-      const userId = typeof m === 'string' ? m : m.userId;
-      this.#marks.set(userId, {
-        delivered: w.delivered,
-        read: w.read,
-        deliveredAt: w.deliveredAt,
-        readAt: w.readAt,
-      });
+      if (typeof m === 'string') this.#marks.set(m, mark(0, 0, 0, 0, 0));
+      else this.#marks.set(m.userId, mark(m.delivered, m.read, m.deliveredAt, m.readAt, m.since ?? 0));
     }
     this.#rescan('delivered');
     this.#rescan('read');
@@ -116,12 +130,12 @@ export class ReceiptLedger {
    */
   watermark(userId: string): Watermark | undefined {
     const m = this.#marks.get(userId);
-    return m === undefined ? undefined : { userId, ...m };
+    return m === undefined ? undefined : toWatermark(userId, m);
   }
 
   /** Every member's watermark. */
   watermarks(): Watermark[] {
-    return [...this.#marks].map(([userId, m]) => ({ userId, ...m }));
+    return [...this.#marks].map(([userId, m]) => toWatermark(userId, m));
   }
 
   /**
@@ -134,8 +148,10 @@ export class ReceiptLedger {
    * @param at - when (ms)
    * @returns how the thread-wide aggregates moved (empty when they did not), or `undefined` if the user is not
    *   followed
+   * @throws ValidationError when `seq` is not a non-negative integer
    */
   advance(userId: string, kind: ReceiptKind, seq: number, at: number): AggregateMove[] | undefined {
+    requireSeq(seq, 'seq');
     const mark = this.#marks.get(userId);
     if (mark === undefined) return undefined;
     const moves: AggregateMove[] = [];
@@ -146,6 +162,9 @@ export class ReceiptLedger {
       const before = this.aggregate(k);
       mark[k] = seq;
       mark[k === 'read' ? 'readAt' : 'deliveredAt'] = at;
+      const history = mark.history[k];
+      history.push([seq, at]);
+      if (history.length > HISTORY) history.splice(0, history.length - HISTORY);
       if (old === this.#min[k].value && --this.#min[k].count === 0) this.#rescan(k);
       const after = this.aggregate(k);
       if (after > before) moves.push({ kind: k, from: before, to: after });
@@ -163,11 +182,12 @@ export class ReceiptLedger {
    * @returns whether the member is new to the ledger
    */
   addMember(userId: string, baseline: number, at: number): boolean {
+    requireSeq(baseline, 'baseline');
     if (this.#marks.has(userId)) return false;
     const empty = this.#marks.size === 0;
     const d = empty ? baseline : Math.max(baseline, this.#min.delivered.value);
     const r = empty ? baseline : Math.max(baseline, this.#min.read.value);
-    this.#marks.set(userId, { delivered: d, read: r, deliveredAt: at, readAt: at });
+    this.#marks.set(userId, mark(d, r, at, at, baseline));
     this.#rescan('delivered');
     this.#rescan('read');
     return true;
@@ -204,7 +224,8 @@ export class ReceiptLedger {
   }
 
   /**
-   * Per-member detail for one message (WhatsApp's "message info").
+   * Per-member detail for one message (WhatsApp's "message info"): the members who were there when it was
+   * sent, with when it reached each of them (`undefined` when that is older than the ledger remembers).
    *
    * @param seq - the message's seq
    * @param exclude - a member to leave out (the sender)
@@ -212,15 +233,15 @@ export class ReceiptLedger {
   detail(seq: number, exclude?: string): ReceiptDetail[] {
     const out: ReceiptDetail[] = [];
     for (const [userId, m] of this.#marks) {
-      if (userId === exclude) continue;
+      if (userId === exclude || m.since >= seq) continue; // a later joiner never received it
       const delivered = m.delivered >= seq;
       const read = m.read >= seq;
       out.push({
         userId,
         delivered,
         read,
-        deliveredAt: delivered ? m.deliveredAt : undefined,
-        readAt: read ? m.readAt : undefined,
+        deliveredAt: delivered ? reachedAt(m.history.delivered, seq) : undefined,
+        readAt: read ? reachedAt(m.history.read, seq) : undefined,
       });
     }
     return out;
@@ -237,4 +258,22 @@ export class ReceiptLedger {
     }
     this.#min[kind] = { value: count === 0 ? 0 : value, count };
   }
+}
+
+function toWatermark(userId: string, m: Mark): Watermark {
+  const { delivered, read, deliveredAt, readAt, since } = m;
+  return { userId, delivered, read, deliveredAt, readAt, since };
+}
+
+/** The time of the first remembered move that reached `seq` (binary search), if the ledger remembers it. */
+function reachedAt(history: readonly [number, number][], seq: number): number | undefined {
+  let lo = 0;
+  let hi = history.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((history[mid] as [number, number])[0] >= seq) hi = mid;
+    else lo = mid + 1;
+  }
+  // The oldest remembered move may stand for many older ones (a restored or trimmed history): no exact time.
+  return lo === 0 && history.length >= HISTORY ? undefined : (history[lo] as [number, number])[1];
 }

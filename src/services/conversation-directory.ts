@@ -1,5 +1,13 @@
 import type { GroupInit } from '../domain';
-import { ChatThread, Group, NotFoundError, PermissionError, ValidationError, requireId } from '../domain';
+import {
+  ChatThread,
+  Group,
+  MAX_THREAD_ID_LENGTH,
+  NotFoundError,
+  PermissionError,
+  ValidationError,
+  requireId,
+} from '../domain';
 import type { NotificationCenter } from './notification-center';
 import type { UserDirectory } from './user-directory';
 
@@ -160,7 +168,7 @@ export class ConversationDirectory {
    * @throws NotFoundError when there is no such thread
    */
   thread(threadId: string): ChatThread {
-    if (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > 300) {
+    if (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > MAX_THREAD_ID_LENGTH) {
       throw new ValidationError('threadId must be a non-empty string');
     }
     const thread = this.#threads.get(threadId);

@@ -1,6 +1,5 @@
 import type {
   AggregateMove,
-  ChatThread,
   InboxEntry,
   InboxPage,
   MessageData,
@@ -8,6 +7,7 @@ import type {
   ReceiptDetail,
 } from '../domain';
 import {
+  ChatThread,
   ConflictError,
   NotFoundError,
   PermissionError,
@@ -60,6 +60,8 @@ export interface SendInput {
 export interface SendResult {
   readonly message: MessageData;
   readonly duplicate: boolean;
+  /** Settles once every recipient's route (live, push or inbox) has run. */
+  readonly routed: Promise<void>;
 }
 
 /** What the delivery service composes. */
@@ -123,16 +125,24 @@ export class DeliveryService {
   }
 
   /**
-   * Sends a message: validates, stores, then routes it to each recipient by state.
+   * Sends a message: validates, stores, acks, then routes it to each recipient by state.
+   *
+   * A retry (same sender and `clientMessageId`) is answered with the stored message before any permission
+   * check: it was accepted once, and a block or a membership change since does not un-send it.
    *
    * @param input - sender, recipient or group, text, idempotency key
-   * @returns the stored message (the first one, for a retry)
+   * @param options - `onStored` runs once the message is stored, before anyone else hears of it: the single check
+   * @returns the stored message (the first one, for a retry) and `routed`, which settles once every recipient's
+   *   route has run
    * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
    * @throws NotFoundError for an unknown sender, recipient or group
    * @throws PermissionError when the sender is not a member of the group, or a block stands between them
    * @throws ConflictError when the idempotency key was used for a different message
    */
-  async send(input: SendInput): Promise<SendResult> {
+  async send(
+    input: SendInput,
+    options: { onStored?: (message: MessageData) => void } = {},
+  ): Promise<SendResult> {
     const i = requireObject(input, 'message');
     const { users, conversations, store, clock } = this.#d;
     const sender = users.get(requireId(i.from, 'from'));
@@ -144,22 +154,27 @@ export class DeliveryService {
     if ((i.to === undefined) === (i.groupId === undefined)) {
       throw new ValidationError('a message needs exactly one of `to` and `groupId`');
     }
+    const threadId =
+      i.to !== undefined
+        ? ChatThread.direct(sender.id, requireId(i.to, 'to')).id
+        : ChatThread.group(requireId(i.groupId, 'groupId')).id;
+
+    const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
+    if (earlier !== undefined) return this.#retried(earlier, threadId, text, options.onStored);
+
     let thread: ChatThread;
     if (i.to !== undefined) {
-      const recipient = users.get(requireId(i.to, 'to'));
-      if (recipient.id === sender.id) throw new ValidationError('a direct message needs another user');
-      if (recipient.hasBlocked(sender.id))
+      const recipient = users.get(i.to as string);
+      if (recipient.hasBlocked(sender.id)) {
         throw new PermissionError(`${recipient.id} does not accept your messages`);
+      }
       if (sender.hasBlocked(recipient.id))
         throw new PermissionError(`unblock ${recipient.id} to message them`);
       thread = conversations.directThread(sender.id, recipient.id);
     } else {
-      thread = conversations.groupThread(requireId(i.groupId, 'groupId'));
+      thread = conversations.groupThread(i.groupId as string);
       conversations.requireMember(sender.id, thread);
     }
-
-    const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
-    if (earlier !== undefined) return { message: this.#sameAs(earlier, thread, text), duplicate: true };
 
     const members = conversations.membersOf(thread);
     const ledger = this.#ledger(thread, members);
@@ -173,21 +188,35 @@ export class DeliveryService {
       sentAt: clock.now(),
       recipientIds,
     });
+    if (result.duplicate) return this.#retried(result.message, threadId, text, options.onStored); // a racing retry
     const { message } = result;
-    if (result.duplicate) return { message: this.#sameAs(message, thread, text), duplicate: true };
     thread.observe(message.seq);
-    this.#d.events.publish('message-stored', { message, recipientIds });
-    for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
+    options.onStored?.(message);
+    const routed = this.#d.tasks.track(this.#afterStore(thread, members, ledger, message, result.entries));
+    return { message, duplicate: false, routed };
+  }
 
+  /** What follows storing: feeds, the sender's own watermark, routing to every inbox, receipts it completes. */
+  async #afterStore(
+    thread: ChatThread,
+    members: readonly string[],
+    ledger: ReceiptLedger,
+    message: MessageData,
+    entries: readonly InboxEntry[],
+  ): Promise<void> {
+    const { senderId } = message;
+    this.#d.events.publish('message-stored', {
+      message,
+      recipientIds: members.filter((id) => id !== senderId),
+    });
+    for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
     // Sending implies having seen the thread up to here: the sender's own watermark moves, which may complete
     // receipts of messages they are answering.
-    const moves = ledger.advance(sender.id, 'read', message.seq, message.sentAt) ?? [];
-    const announced = this.#announce(thread, moves, this.#saveWatermark(thread.id, ledger, sender.id));
-    this.#d.feeds.markRead(sender.id, thread.id, message.seq);
-
-    await Promise.all(result.entries.map((entry) => this.#route(entry, message, thread)));
+    const moves = ledger.advance(senderId, 'read', message.seq, message.sentAt) ?? [];
+    const announced = this.#announce(thread, moves, this.#saveWatermark(thread.id, ledger, senderId));
+    this.#d.feeds.markRead(senderId, thread.id, message.seq);
+    await Promise.all(entries.map((entry) => this.#route(entry, message, thread)));
     await announced;
-    return { message, duplicate: false };
   }
 
   /**
@@ -391,8 +420,13 @@ export class DeliveryService {
   }
 
   /** A retry must carry the same message; anything else reuses a key by mistake. */
-  #sameAs(earlier: MessageData, thread: ChatThread, text: string): MessageData {
-    if (earlier.threadId !== thread.id || earlier.text !== text) {
+  #retried(
+    earlier: MessageData,
+    threadId: string,
+    text: string,
+    onStored: ((message: MessageData) => void) | undefined,
+  ): SendResult {
+    if (earlier.threadId !== threadId || earlier.text !== text) {
       throw new ConflictError(
         `clientMessageId ${earlier.clientMessageId} was already used for another message`,
         {
@@ -400,7 +434,8 @@ export class DeliveryService {
         },
       );
     }
-    return earlier;
+    onStored?.(earlier);
+    return { message: earlier, duplicate: true, routed: Promise.resolve() };
   }
 
   #onGroupChanged(groupId: string, added: readonly string[], removed: readonly string[]): void {

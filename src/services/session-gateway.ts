@@ -98,23 +98,23 @@ export class SessionGateway implements TransportHandler {
     const { delivery } = this.#d;
     switch (frame.type) {
       case 'send': {
-        const { message } = await delivery.send({
-          from: userId,
-          ...(frame.to === undefined ? {} : { to: frame.to }),
-          ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
-          text: frame.text,
-          clientMessageId: frame.clientMessageId,
-        });
-        const { id: messageId, threadId, seq, sentAt } = message;
-        return {
-          type: 'ack',
-          ref: frame.ref,
-          clientMessageId: frame.clientMessageId,
-          messageId,
-          threadId,
-          seq,
-          sentAt,
-        };
+        const { ref, clientMessageId } = frame;
+        const connection = session.connection;
+        // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
+        await delivery.send(
+          {
+            from: userId,
+            ...(frame.to === undefined ? {} : { to: frame.to }),
+            ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
+            text: frame.text,
+            clientMessageId,
+          },
+          {
+            onStored: ({ id: messageId, threadId, seq, sentAt }) =>
+              connection.send({ type: 'ack', ref, clientMessageId, messageId, threadId, seq, sentAt }),
+          },
+        );
+        return undefined;
       }
       case 'sync': {
         const page = await delivery.sync(userId, frame.after, frame.limit ?? 100);

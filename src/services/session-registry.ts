@@ -72,6 +72,10 @@ export class SessionRegistry {
     if (user === undefined || !user.sessions.delete(session)) return;
     if (user.pushDevices.has(session.deviceId)) user.pushDevices.set(session.deviceId, this.#clock.now());
     this.#touch(session.userId);
+    // Away on the strength of a push device lasts only the away window; then the user is offline, and says so.
+    if (user.sessions.size === 0 && user.state === 'away') {
+      this.#clock.setTimeout(() => this.#touch(session.userId), this.#awayWindowMs + 1);
+    }
   }
 
   /**

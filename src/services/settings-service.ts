@@ -1,6 +1,6 @@
 import type { Clock } from '../ports';
 import type { UserDirectory } from './user-directory';
-import { ValidationError, requireId } from '../domain';
+import { MAX_THREAD_ID_LENGTH, ValidationError } from '../domain';
 
 interface UserSettings {
   readReceipts: boolean;
@@ -154,8 +154,7 @@ function requireBoolean(value: unknown, field: string): boolean {
 }
 
 function requireThreadId(value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 300) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_THREAD_ID_LENGTH) {
     throw new ValidationError('threadId must be a non-empty string');
   }
-  void requireId;
 }

@@ -176,7 +176,8 @@ export class ChatSession extends Observable<ChatSessionEvents> {
    */
   async send(input: { to?: string; groupId?: string; text: string; clientMessageId?: string }): Promise<Ack> {
     if (typeof input !== 'object' || input === null) throw new ValidationError('send needs an object');
-    const clientMessageId = input.clientMessageId ?? `${this.deviceId}-${this.#clock.now()}-${this.#nextRef}`;
+    // Random, not a counter: a counter restarts with each session and would collide with an earlier send.
+    const clientMessageId = input.clientMessageId ?? globalThis.crypto.randomUUID();
     requireId(clientMessageId, 'clientMessageId');
     const frame = await this.#request({
       type: 'send',
@@ -364,17 +365,22 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       Promise.resolve()
         .then(() => {
           this.#ackScheduled = false;
-          return this.#acknowledge();
+          return this.#acknowledge(false);
         })
         .catch((e: unknown) => this.#reportBackground(e)),
     );
   }
 
-  async #acknowledge(): Promise<void> {
+  /**
+   * Acknowledges delivery up to the cursor. After a sync the session waits for the server's answer, so that
+   * `await sync()` returns with the sender's double check applied; live bursts need no answer.
+   */
+  async #acknowledge(wait = true): Promise<void> {
     if (!this.#autoDelivered || this.cursor <= this.#acked || !this.#link.open) return;
     const upTo = this.cursor;
-    await this.#request({ type: 'delivered', ref: this.#ref(), upTo });
-    this.#acked = Math.max(this.#acked, upTo);
+    this.#acked = upTo;
+    if (wait) await this.#request({ type: 'delivered', ref: this.#ref(), upTo });
+    else this.#link.send({ type: 'delivered', upTo });
   }
 
   #request(frame: ClientFrame & { ref: string }): Promise<ServerFrame> {

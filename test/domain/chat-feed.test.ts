@@ -1,6 +1,5 @@
-import { ChatFeed } from '../../src/domain/chat-feed';
-import type { FeedEntry } from '../../src/domain/chat-feed';
-import { ChatRoomError, NotFoundError, ValidationError } from '../../src/domain/errors';
+import type { FeedEntry } from 'chat-room';
+import { ChatFeed, ChatRoomError, MAX_THREAD_ID_LENGTH, NotFoundError, ValidationError } from 'chat-room';
 
 /** mulberry32: a small seeded PRNG, so a failing random run can be replayed. */
 function mulberry32(seed: number): () => number {
@@ -215,7 +214,7 @@ describe('ChatFeed', () => {
 
     const refusals: [string, (feed: ChatFeed) => unknown][] = [
       ['empty thread id', (f) => f.upsert('', { title: 'x' })],
-      ['thread id over 256 characters', (f) => f.upsert('x'.repeat(257), { title: 'x' })],
+      ['thread id over the limit', (f) => f.upsert('x'.repeat(MAX_THREAD_ID_LENGTH + 1), { title: 'x' })],
       ['non-string thread id', (f) => f.get(bad(42))],
       ['title over 200 characters', (f) => f.upsert('a', { title: 'x'.repeat(201) })],
       ['non-string title', (f) => f.upsert('a', { title: bad(7) })],
@@ -264,7 +263,7 @@ describe('ChatFeed', () => {
 
     it('accepts the limits themselves', () => {
       const feed = new ChatFeed();
-      const id = 'i'.repeat(256);
+      const id = 'i'.repeat(MAX_THREAD_ID_LENGTH);
       feed.upsert(id, { title: 't'.repeat(200) });
       feed.recordMessage(id, msg(Number.MAX_SAFE_INTEGER, 0));
       expect(feed.unreadCount(id)).toBe(1);

@@ -654,3 +654,17 @@ describe('the app-facing API', () => {
     ]);
   });
 });
+
+describe('presence events', () => {
+  test('a user away on a push device becomes offline when the away window ends, and it is announced', async () => {
+    const { chat, clock } = makeChat({ awayWindowMs: 60_000 });
+    const states: string[] = [];
+    chat.notifications.on('presence', (e) => states.push(`${e.userId}:${e.state}`));
+    chat.registerPushDevice('bob', 'phone');
+    const bob = chat.connect('bob', { deviceId: 'phone' });
+    await bob.ready;
+    bob.disconnect();
+    clock.advance(60_001);
+    expect(states).toEqual(['bob:away', 'bob:online', 'bob:away', 'bob:offline']);
+  });
+});

@@ -163,8 +163,11 @@ export class InMemoryMessageStore implements MessageStore {
       inbox = { first: 1, entries: [] };
       this.#inboxes.set(userId, inbox);
     }
+    // Copy what the caller handed in, so neither the caller nor a reader can change what is stored.
+    const payload: InboxItem =
+      item.type === 'receipt' ? { type: 'receipt', receipt: Object.freeze({ ...item.receipt }) } : item;
     const entry: InboxEntry = Object.freeze({
-      ...item,
+      ...payload,
       userId,
       inboxSeq: inbox.first + inbox.entries.length,
     });

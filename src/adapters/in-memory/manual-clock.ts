@@ -5,11 +5,13 @@ interface Timer {
   readonly due: number;
   readonly order: number;
   readonly callback: () => void;
+  cancelled: boolean;
 }
 
 /**
  * A clock that moves only when told: timers run in due order as `advance` passes them, so tests and
- * simulations are deterministic and never sleep.
+ * simulations are deterministic and never sleep. Timers sit in a binary heap, so a simulation with a hundred
+ * thousand timers stays fast.
  *
  * @example
  * ```ts
@@ -22,7 +24,8 @@ interface Timer {
 export class ManualClock implements Clock {
   #now: number;
   #order = 0;
-  readonly #timers = new Set<Timer>();
+  #live = 0;
+  readonly #heap: Timer[] = [];
 
   /**
    * Creates a clock showing a start time.
@@ -38,18 +41,27 @@ export class ManualClock implements Clock {
   }
 
   setTimeout(callback: () => void, ms: number): TimerHandle {
-    const timer: Timer = { due: this.#now + Math.max(0, ms), order: this.#order++, callback };
-    this.#timers.add(timer);
+    const timer: Timer = {
+      due: this.#now + Math.max(0, ms),
+      order: this.#order++,
+      callback,
+      cancelled: false,
+    };
+    this.#push(timer);
+    this.#live++;
     return timer;
   }
 
   clearTimeout(handle: TimerHandle): void {
-    this.#timers.delete(handle as Timer);
+    const timer = handle as Timer;
+    if (timer.cancelled || !('cancelled' in timer)) return;
+    timer.cancelled = true; // removed lazily when it reaches the top
+    this.#live--;
   }
 
   /** How many timers wait. */
   get pending(): number {
-    return this.#timers.size;
+    return this.#live;
   }
 
   /**
@@ -63,20 +75,49 @@ export class ManualClock implements Clock {
       throw new ValidationError('advance() needs a finite, non-negative ms');
     const end = this.#now + ms;
     for (;;) {
-      let next: Timer | undefined;
-      for (const t of this.#timers) {
-        if (
-          t.due <= end &&
-          (next === undefined || t.due < next.due || (t.due === next.due && t.order < next.order))
-        ) {
-          next = t;
-        }
-      }
-      if (next === undefined) break;
-      this.#timers.delete(next);
+      const next = this.#heap[0];
+      if (next === undefined || next.due > end) break;
+      this.#pop();
+      if (next.cancelled) continue;
+      next.cancelled = true; // ran: a later clearTimeout does nothing
+      this.#live--;
       this.#now = Math.max(this.#now, next.due);
       next.callback();
     }
     this.#now = end;
   }
+
+  #push(timer: Timer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timer, heap[parent] as Timer)) break;
+      heap[i] = heap[parent] as Timer;
+      i = parent;
+    }
+    heap[i] = timer;
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop() as Timer;
+    if (heap.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= heap.length) break;
+      const r = l + 1;
+      const child = r < heap.length && before(heap[r] as Timer, heap[l] as Timer) ? r : l;
+      if (!before(heap[child] as Timer, last)) break;
+      heap[i] = heap[child] as Timer;
+      i = child;
+    }
+    heap[i] = last;
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.due < b.due || (a.due === b.due && a.order < b.order);
 }
