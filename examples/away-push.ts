@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   clock.advance(4 * MINUTE);
   await send('alice', { to: 'bob' }, 'Call me?');
   clock.advance(10 * MINUTE);
-  say('server', `over 10 minutes since the phone was connected: Bob is ${chat.presenceOf('bob')}`);
+  say('server', `over 10 minutes since the phone was connected: Bob is ${chat.deliveryStateOf('bob')}`);
   await send('alice', { to: 'bob' }, 'Never mind, see you tonight');
   clock.advance(MINUTE);
   bob = bobPhone(true);

@@ -66,7 +66,7 @@ const ROUTES: Record<RecipientState, string> = {
 const expected = new Map<string, RecipientState>();
 chat.notifications.on('message-stored', ({ message, recipientIds }) => {
   const routes = recipientIds.map((id) => {
-    const state = chat.presenceOf(id);
+    const state = chat.deliveryStateOf(id);
     expected.set(`${message.id}>${id}`, state);
     return `${chat.getUser(id).name} is ${ROUTES[state]}`;
   });

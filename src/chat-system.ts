@@ -1,15 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import type { ChatFeed, Group, MessageData, MessageStatus, ReceiptDetail, User, UserProfile } from './domain';
-import { Message, ValidationError, requireId, requireObject, requireSeq } from './domain';
-import type { Clock, MessageStore, PushNotifier, Transport } from './ports';
+import type {
+  ChatFeed,
+  Group,
+  MessageData,
+  MessageStatus,
+  PresenceRecord,
+  PresenceStatus,
+  ReceiptDetail,
+  User,
+  UserProfile,
+} from './domain';
+import { Message, ValidationError, maySeePresence, requireId, requireObject, requireSeq } from './domain';
+import type { Clock, MessageStore, PresenceStore, PushNotifier, Transport } from './ports';
 import {
   InMemoryMessageStore,
+  InMemoryPresenceStore,
   InMemoryPushNotifier,
   InMemoryTransport,
   SystemClock,
 } from './adapters/in-memory';
-import type { DeliveryLimits, NewGroup, RecipientState, SendInput, SettingsController } from './services';
+import type {
+  DeliveryLimits,
+  NewGroup,
+  PresencePolicy,
+  PresencePolicyName,
+  RecipientState,
+  SendInput,
+  SettingsController,
+} from './services';
 import {
+  PresenceService,
+  createPresencePolicy,
   ConversationDirectory,
   DEFAULT_DELIVERY_LIMITS,
   DeliveryService,
@@ -39,6 +60,12 @@ export interface ChatSystemDeps {
   readonly limits?: Partial<DeliveryLimits>;
   /** How long after its last connection a push-registered device keeps its user 'away' (ms). Default 10 min. */
   readonly awayWindowMs?: number;
+  /** Where presence is kept for every node to read. */
+  readonly presenceStore?: PresenceStore;
+  /** How presence changes reach others: a policy, or one's name (default `'interest'`). */
+  readonly presencePolicy?: PresencePolicy | PresencePolicyName;
+  /** How long without activity makes an online user idle (ms). Default 5 minutes. */
+  readonly idleAfterMs?: number;
 }
 
 /** How a device connects. */
@@ -82,6 +109,8 @@ export class ChatSystem {
   readonly store: MessageStore;
   readonly pushNotifier: PushNotifier;
   readonly transport: InMemoryTransport;
+  /** Presence: who is online, idle, away or offline, and who hears of it (with its cost counters). */
+  readonly presence: PresenceService;
 
   readonly #tasks = new TaskTracker();
   readonly #users = new UserDirectory();
@@ -131,8 +160,26 @@ export class ChatSystem {
       newClientMessageId: () => randomUUID(),
       tasks: this.#tasks,
     });
+    const policy = deps.presencePolicy ?? 'interest';
+    this.presence = new PresenceService({
+      clock: this.clock,
+      store: deps.presenceStore ?? new InMemoryPresenceStore({ clock: this.clock }),
+      policy: typeof policy === 'string' ? createPresencePolicy(policy) : policy,
+      relations: {
+        friendsOf: (userId) => this.#users.watchersOf(userId),
+        maySee: (viewerId, subjectId) =>
+          this.#users.has(subjectId) &&
+          maySeePresence(this.#settings.lastSeen(subjectId), this.#users.get(subjectId).hasContact(viewerId)),
+      },
+      send: (sessionId, frame) => this.#gateway.sendTo(sessionId, frame),
+      tasks: this.#tasks,
+      ...(deps.idleAfterMs === undefined ? {} : { idleAfterMs: deps.idleAfterMs }),
+    });
+    events.on('message-stored', (e) => this.presence.activity(e.message.senderId));
+    events.on('read', (e) => this.presence.activity(e.userId));
     this.#gateway = new SessionGateway({
       delivery: this.#delivery,
+      presence: this.presence,
       sessions: this.#sessions,
       users: this.#users,
       store: this.store,
@@ -208,6 +255,18 @@ export class ChatSystem {
    */
   addContact(userId: string, contactId: string): boolean {
     return this.#users.addContact(userId, contactId);
+  }
+
+  /**
+   * Removes a contact from a user's list.
+   *
+   * @param userId - whose list
+   * @param contactId - the contact
+   * @returns whether it was a contact
+   * @throws NotFoundError when the user is unknown
+   */
+  removeContact(userId: string, contactId: string): boolean {
+    return this.#users.removeContact(userId, contactId);
   }
 
   /**
@@ -287,12 +346,37 @@ export class ChatSystem {
   }
 
   /**
-   * Where a message for this user goes now: online, away or offline.
+   * A user's status now: online, idle, away or offline (what friends are told follows the presence policy).
    *
    * @param userId - the user
    * @throws NotFoundError when the user is unknown
    */
-  presenceOf(userId: string): RecipientState {
+  presenceOf(userId: string): PresenceStatus {
+    this.#users.get(userId);
+    return this.presence.statusOf(userId);
+  }
+
+  /**
+   * What a viewer may see of some users' presence: status, last active, last seen (privacy applied).
+   *
+   * @param viewerId - who looks
+   * @param userIds - whom
+   * @throws NotFoundError when a user is unknown
+   */
+  presenceSnapshot(viewerId: string, userIds: readonly string[]): Promise<PresenceRecord[]> {
+    this.#users.get(viewerId);
+    if (!Array.isArray(userIds)) throw new ValidationError('userIds must be an array of user ids');
+    for (const id of userIds) this.#users.get(id);
+    return this.presence.snapshot(viewerId, userIds);
+  }
+
+  /**
+   * Where a message for this user goes now: online (live), away (push) or offline (kept in the inbox).
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  deliveryStateOf(userId: string): RecipientState {
     this.#users.get(userId);
     return this.#sessions.stateOf(userId);
   }
@@ -452,6 +536,7 @@ export class ChatSystem {
   async close(): Promise<void> {
     await this.#tasks.idle();
     await this.transport.close();
+    this.presence.close();
   }
 
   #updateLive(senderId: string, threadId: string, status: MessageStatus, upToSeq: number): void {

@@ -12,3 +12,4 @@ export * from './chat-thread';
 export * from './chat-feed';
 export * from './receipt-ledger';
 export * from './inbox';
+export * from './presence';

@@ -5,5 +5,6 @@
  */
 export * from './clock';
 export * from './message-store';
+export * from './presence-store';
 export * from './push-notifier';
 export * from './transport';

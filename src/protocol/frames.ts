@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ErrorCode, InboxEntry, MessageKind } from '../domain';
+import type { ErrorCode, InboxEntry, MessageKind, PresenceRecord } from '../domain';
 
 /** The protocol version the server speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -50,8 +50,25 @@ export interface StateFrame {
   readonly foreground: boolean;
 }
 
+/**
+ * Replace the set of users whose presence this session follows (the open chat, the visible feed rows); the
+ * answer is one `presence` snapshot, then `ok`.
+ */
+export interface SubscribeFrame {
+  readonly type: 'subscribe';
+  readonly ref: string;
+  readonly userIds: readonly string[];
+}
+
+/** The user is active (scrolling, typing): not idle. */
+export interface ActiveFrame {
+  readonly type: 'active';
+  readonly ref?: string;
+}
+
 /** Every frame a device sends. */
-export type ClientFrame = SendFrame | SyncFrame | DeliveredFrame | ReadFrame | StateFrame;
+export type ClientFrame =
+  SendFrame | SyncFrame | DeliveredFrame | ReadFrame | StateFrame | SubscribeFrame | ActiveFrame;
 
 /** The server greets a new connection with the newest inbox position and the device's saved cursor. */
 export interface HelloFrame {
@@ -107,5 +124,14 @@ export interface ErrorFrame {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** Statuses of users the session follows: live changes (batched as the policy says) or a snapshot. */
+export interface PresenceFrame {
+  readonly type: 'presence';
+  readonly updates: readonly PresenceRecord[];
+  /** True for the answer to a subscription or a return to the foreground: the full current view. */
+  readonly snapshot?: boolean;
+}
+
 /** Every frame the server sends. */
-export type ServerFrame = HelloFrame | AckFrame | EntryFrame | SyncedFrame | OkFrame | ErrorFrame;
+export type ServerFrame =
+  HelloFrame | AckFrame | EntryFrame | SyncedFrame | OkFrame | ErrorFrame | PresenceFrame;

@@ -295,6 +295,7 @@ export class DeliveryService {
     if (upToSeq > last)
       throw new ValidationError(`upToSeq ${upToSeq} is beyond the thread's newest message (${last})`);
     this.#d.feeds.markRead(userId, threadId, upToSeq);
+    this.#d.events.publish('read', { userId, threadId, upToSeq });
     await this.#receipt(userId, threadId, 'read', upToSeq);
   }
 

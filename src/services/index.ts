@@ -12,3 +12,5 @@ export * from './feed-service';
 export * from './delivery-routes';
 export * from './delivery-service';
 export * from './session-gateway';
+export * from './presence-policies';
+export * from './presence-service';

@@ -11,6 +11,8 @@ export interface SystemEvents extends EventMap {
   'message-stored': [event: { message: MessageData; recipientIds: readonly string[] }];
   /** A stored message was routed to one recipient by their state. */
   'message-routed': [event: { messageId: string; userId: string; route: RecipientState }];
+  /** A user read a thread up to a seq. */
+  read: [event: { userId: string; threadId: string; upToSeq: number }];
   /** A sender's messages in a thread reached a status, up to a seq. */
   receipt: [event: { userId: string; threadId: string; status: ReceiptKind; upToSeq: number; at: number }];
   /** A push notification was handed to the push service. */

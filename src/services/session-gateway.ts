@@ -3,6 +3,7 @@ import type { ClientFrame, ServerFrame } from '../protocol';
 import { PROTOCOL_VERSION } from '../protocol';
 import type { Connection, MessageStore, TransportHandler } from '../ports';
 import type { DeliveryService } from './delivery-service';
+import type { PresenceService } from './presence-service';
 import type { NotificationCenter } from './notification-center';
 import type { SessionRecord, SessionRegistry } from './session-registry';
 import type { UserDirectory } from './user-directory';
@@ -11,6 +12,7 @@ import type { TaskTracker } from '../util/task-tracker';
 /** What the gateway composes. */
 export interface SessionGatewayDeps {
   readonly delivery: DeliveryService;
+  readonly presence: PresenceService;
   readonly sessions: SessionRegistry;
   readonly users: UserDirectory;
   readonly store: MessageStore;
@@ -24,7 +26,15 @@ interface Open {
   queue: Promise<void>;
 }
 
-const FRAME_TYPES = new Set<ClientFrame['type']>(['send', 'sync', 'delivered', 'read', 'state']);
+const FRAME_TYPES = new Set<ClientFrame['type']>([
+  'send',
+  'sync',
+  'delivered',
+  'read',
+  'state',
+  'subscribe',
+  'active',
+]);
 
 /**
  * The server's side of every connection, whatever the transport: greets a device, checks each frame, calls
@@ -35,6 +45,7 @@ const FRAME_TYPES = new Set<ClientFrame['type']>(['send', 'sync', 'delivered', '
 export class SessionGateway implements TransportHandler {
   readonly #d: SessionGatewayDeps;
   readonly #open = new Map<Connection, Open>();
+  readonly #byId = new Map<string, Connection>();
 
   /**
    * Creates the gateway.
@@ -55,6 +66,8 @@ export class SessionGateway implements TransportHandler {
     const session = this.#d.sessions.add(connection);
     const open: Open = { session, queue: Promise.resolve() };
     this.#open.set(connection, open);
+    this.#byId.set(connection.id, connection);
+    this.#d.presence.sessionOpened(connection.id, userId, foreground);
     this.#d.events.publish('session-opened', { userId, deviceId, connectionId: connection.id, foreground });
     this.#enqueue(open, async () => {
       const [latest, cursor] = await Promise.all([
@@ -83,9 +96,21 @@ export class SessionGateway implements TransportHandler {
     const open = this.#open.get(connection);
     if (open === undefined) return;
     this.#open.delete(connection);
+    this.#byId.delete(connection.id);
     this.#d.sessions.remove(open.session);
+    this.#d.presence.sessionClosed(connection.id);
     const { userId, deviceId } = connection.identity;
     this.#d.events.publish('session-closed', { userId, deviceId, connectionId: connection.id });
+  }
+
+  /**
+   * Sends a frame to one connection, if it is still open.
+   *
+   * @param connectionId - the connection
+   * @param frame - the frame
+   */
+  sendTo(connectionId: string, frame: ServerFrame): void {
+    this.#byId.get(connectionId)?.send(frame);
   }
 
   #enqueue(open: Open, work: () => Promise<void>): void {
@@ -130,6 +155,13 @@ export class SessionGateway implements TransportHandler {
         if (typeof frame.foreground !== 'boolean')
           throw new ValidationError('foreground must be true or false');
         this.#d.sessions.setForeground(session, frame.foreground);
+        this.#d.presence.setForeground(session.connection.id, frame.foreground);
+        return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
+      case 'subscribe':
+        await this.#d.presence.subscribe(session.connection.id, frame.userIds);
+        return { type: 'ok', ref: frame.ref };
+      case 'active':
+        this.#d.presence.activity(userId);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
     }
   }
@@ -146,7 +178,7 @@ function parseFrame(raw: unknown): ClientFrame {
       details: { field: 'type' },
     });
   }
-  const needsRef = frame.type === 'send' || frame.type === 'sync';
+  const needsRef = frame.type === 'send' || frame.type === 'sync' || frame.type === 'subscribe';
   if (needsRef || frame.ref !== undefined) requireId(frame.ref, 'ref');
   return raw as ClientFrame;
 }

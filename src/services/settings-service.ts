@@ -1,10 +1,12 @@
 import type { Clock } from '../ports';
 import type { UserDirectory } from './user-directory';
+import type { LastSeenVisibility } from '../domain';
 import { MAX_THREAD_ID_LENGTH, ValidationError } from '../domain';
 
 interface UserSettings {
   readReceipts: boolean;
   previews: boolean;
+  lastSeen: LastSeenVisibility;
   readonly mutedUntil: Map<string, number>;
 }
 
@@ -26,6 +28,10 @@ export interface SettingsController {
   readonly readReceipts: boolean;
   /** Whether push notifications show the message text. */
   readonly previews: boolean;
+  /** Who may see this user's status and last-seen time. */
+  readonly lastSeen: LastSeenVisibility;
+  /** Sets who may see this user's status and last-seen time: everyone, contacts or nobody. */
+  setLastSeen(visibility: LastSeenVisibility): void;
   /** Turns read receipts on or off. */
   setReadReceipts(enabled: boolean): void;
   /** Turns message previews in push notifications on or off. */
@@ -80,6 +86,15 @@ export class SettingsService {
       get previews() {
         return s.previews;
       },
+      get lastSeen() {
+        return s.lastSeen;
+      },
+      setLastSeen(visibility: LastSeenVisibility): void {
+        if (visibility !== 'everyone' && visibility !== 'contacts' && visibility !== 'nobody') {
+          throw new ValidationError(`lastSeen must be 'everyone', 'contacts' or 'nobody'`);
+        }
+        s.lastSeen = visibility;
+      },
       setReadReceipts(enabled: boolean): void {
         s.readReceipts = requireBoolean(enabled, 'enabled');
       },
@@ -129,6 +144,15 @@ export class SettingsService {
   }
 
   /**
+   * Who may see a user's status and last-seen time.
+   *
+   * @param userId - the user
+   */
+  lastSeen(userId: string): LastSeenVisibility {
+    return this.#settings.get(userId)?.lastSeen ?? 'everyone';
+  }
+
+  /**
    * Whether a user muted a thread, now.
    *
    * @param userId - the user
@@ -141,7 +165,7 @@ export class SettingsService {
   #of(userId: string): UserSettings {
     let s = this.#settings.get(userId);
     if (s === undefined) {
-      s = { readReceipts: true, previews: true, mutedUntil: new Map() };
+      s = { readReceipts: true, previews: true, lastSeen: 'everyone', mutedUntil: new Map() };
       this.#settings.set(userId, s);
     }
     return s;

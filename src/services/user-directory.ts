@@ -13,6 +13,11 @@ import { ConflictError, NotFoundError, User, requireId } from '../domain';
  */
 export class UserDirectory {
   readonly #users = new Map<string, User>();
+  /** For each user, who keeps them as a contact: the people who would see their presence. */
+  readonly #watchers = new Map<string, Set<string>>();
+  static readonly #none: readonly string[] = Object.freeze([]);
+  /** The same sets as arrays, built when first asked for. */
+  readonly #watcherLists = new Map<string, readonly string[]>();
 
   /**
    * Registers a user.
@@ -69,7 +74,47 @@ export class UserDirectory {
   addContact(userId: string, contactId: string): boolean {
     const user = this.get(userId);
     this.get(contactId);
-    return user.addContact(contactId);
+    if (!user.addContact(contactId)) return false;
+    let watchers = this.#watchers.get(contactId);
+    if (watchers === undefined) {
+      watchers = new Set();
+      this.#watchers.set(contactId, watchers);
+    }
+    watchers.add(userId);
+    this.#watcherLists.delete(contactId);
+    return true;
+  }
+
+  /**
+   * Removes a contact from a user's list.
+   *
+   * @param userId - whose list
+   * @param contactId - the contact
+   * @returns whether it was a contact
+   * @throws NotFoundError when the user is unknown
+   */
+  removeContact(userId: string, contactId: string): boolean {
+    requireId(contactId, 'contact id');
+    if (!this.get(userId).removeContact(contactId)) return false;
+    this.#watchers.get(contactId)?.delete(userId);
+    this.#watcherLists.delete(contactId);
+    return true;
+  }
+
+  /**
+   * The users who keep this user as a contact (change contacts through this directory to keep it right).
+   *
+   * @param userId - the user
+   */
+  watchersOf(userId: string): readonly string[] {
+    let list = this.#watcherLists.get(userId);
+    if (list === undefined) {
+      const watchers = this.#watchers.get(userId);
+      if (watchers === undefined) return UserDirectory.#none;
+      list = Object.freeze([...watchers]);
+      this.#watcherLists.set(userId, list);
+    }
+    return list;
   }
 
   /**

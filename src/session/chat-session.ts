@@ -1,4 +1,4 @@
-import type { ChatRoomError, InboxEntry, ReceiptData } from '../domain';
+import type { ChatRoomError, InboxEntry, PresenceRecord, ReceiptData } from '../domain';
 import {
   Message,
   ResyncRequiredError,
@@ -47,6 +47,8 @@ export interface ChatSessionEvents {
   ack: [ack: Ack];
   /** This user's messages in a thread reached a status. */
   receipt: [receipt: ReceiptData];
+  /** Statuses of users this session follows: live changes, or a snapshot (`snapshot` true). */
+  presence: [updates: readonly PresenceRecord[], snapshot: boolean];
   /** A push notification reached this device (while it is in the background). */
   push: [notification: PushNotification];
   /** The cursor was older than the server keeps: local state must be rebuilt. */
@@ -117,6 +119,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   readonly #autoDelivered: boolean;
   readonly #pending = new Map<string, Pending>();
   readonly #windows = new Map<string, Set<ChatWindow>>();
+  readonly #presence = new Map<string, PresenceRecord>();
   #nextRef = 1;
   #cursor: number | undefined;
   #acked = 0;
@@ -251,6 +254,31 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   }
 
   /**
+   * Follows the presence of the users this device is showing (the open chat, the visible feed rows); replaces
+   * the set followed before. Resolves after the snapshot arrived (as a `presence` event).
+   *
+   * @param userIds - every user shown now
+   * @throws ValidationError when the list is malformed or too long
+   */
+  subscribePresence(userIds: readonly string[]): Promise<void> {
+    return handled(this.#request({ type: 'subscribe', ref: this.#ref(), userIds }).then(() => undefined));
+  }
+
+  /** Tells the server the user is active (scrolling, typing), so friends do not see them idle. */
+  active(): void {
+    if (this.#link.open) this.#link.send({ type: 'active' });
+  }
+
+  /**
+   * The latest presence this device heard for a user it follows.
+   *
+   * @param userId - the user
+   */
+  presenceOf(userId: string): PresenceRecord | undefined {
+    return this.#presence.get(userId);
+  }
+
+  /**
    * Opens a window on a thread: it observes the thread's messages and receipts on this device.
    *
    * @param threadId - the thread
@@ -291,6 +319,10 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         this.#latest = Math.max(this.#latest, frame.entry.inboxSeq);
         if (this.#apply([frame.entry]) > 0) this.#scheduleAck();
         else if (frame.entry.inboxSeq > this.cursor + 1) void this.#catchUp();
+        return;
+      case 'presence':
+        for (const record of frame.updates) this.#presence.set(record.userId, record);
+        this.emit('presence', frame.updates, frame.snapshot === true);
         return;
       case 'error':
         if (frame.ref !== undefined && this.#settle(frame.ref, undefined, frame)) return;

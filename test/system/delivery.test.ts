@@ -116,12 +116,12 @@ describe('routing by the recipient’s state', () => {
     const bob = chat.connect('bob', { deviceId: 'phone' });
     await bob.ready;
     bob.disconnect();
-    expect(chat.presenceOf('bob')).toBe('away');
+    expect(chat.deliveryStateOf('bob')).toBe('away');
     await chat.sendMessage({ from: 'alice', to: 'bob', text: 'one' });
     expect(push.sent.map((p) => [p.deviceId, p.body])).toEqual([['phone', 'one']]);
 
     clock.advance(60_001);
-    expect(chat.presenceOf('bob')).toBe('offline');
+    expect(chat.deliveryStateOf('bob')).toBe('offline');
     await chat.sendMessage({ from: 'alice', to: 'bob', text: 'two' });
     expect(push.sent).toHaveLength(1);
   });

@@ -1,10 +1,12 @@
-import type { ChatSession, Message, ReceiptData } from 'chat-room';
+import type { ChatSession, Message, PresencePolicyName, ReceiptData } from 'chat-room';
 import { ChatSystem, InMemoryMessageStore, InMemoryPushNotifier, ManualClock } from 'chat-room';
 
 export const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
 
 /** A system on a manual clock with the users alice, bob, carol and dave. */
-export function makeChat(options: { maxInboxEntries?: number; awayWindowMs?: number } = {}) {
+export function makeChat(
+  options: { maxInboxEntries?: number; awayWindowMs?: number; presencePolicy?: PresencePolicyName } = {},
+) {
   const clock = new ManualClock(T0);
   const push = new InMemoryPushNotifier();
   const store = new InMemoryMessageStore(
@@ -17,6 +19,7 @@ export function makeChat(options: { maxInboxEntries?: number; awayWindowMs?: num
     store,
     newId: () => `id${++n}`,
     ...(options.awayWindowMs === undefined ? {} : { awayWindowMs: options.awayWindowMs }),
+    ...(options.presencePolicy === undefined ? {} : { presencePolicy: options.presencePolicy }),
   });
   for (const [id, name] of [
     ['alice', 'Alice'],

@@ -1,0 +1,516 @@
+import type { PresenceRecord, PresenceStatus } from '../domain';
+import { ValidationError, deriveStatus, requireId } from '../domain';
+import type { Clock, PresenceStore, TimerHandle } from '../ports';
+import type { PresenceFrame } from '../protocol';
+import type { TaskTracker } from '../util/task-tracker';
+import type { PresenceAudience, PresencePolicy, RecipientKey } from './presence-policies';
+import { InterestPolicy } from './presence-policies';
+
+/** The seed's idle ladder: a change at 1, 2, 5 and 10 minutes without activity. */
+export const IDLE_LADDER_MINUTES: readonly number[] = [1, 2, 5, 10];
+
+/** What it costs to keep everyone informed, counted by the service. */
+export interface PresenceCounters {
+  /** The policy counted. */
+  readonly policy: string;
+  /** Status changes delivered to a recipient (one per recipient per change). */
+  readonly pushes: number;
+  /** Frames carrying live changes (a batch is one frame). */
+  readonly frames: number;
+  /** Bytes of those frames (UTF-8 JSON). */
+  readonly bytes: number;
+  /** Snapshot frames (on coming to the foreground, or on subscribing). */
+  readonly snapshotFrames: number;
+  /** Statuses carried by snapshots. */
+  readonly snapshotEntries: number;
+  /** Bytes of snapshot frames. */
+  readonly snapshotBytes: number;
+}
+
+/** Where the users' relations come from: friends and privacy. */
+export interface PresenceRelations {
+  /** The users who would see this user's status (those who keep them as a contact). */
+  friendsOf(userId: string): readonly string[];
+  /** Whether a viewer may see the subject's status (the subject's last-seen visibility). */
+  maySee(viewerId: string, subjectId: string): boolean;
+}
+
+/** What the presence service composes. */
+export interface PresenceServiceOptions {
+  readonly clock: Clock;
+  readonly store: PresenceStore;
+  /** The fanout policy (default: interest). */
+  readonly policy?: PresencePolicy;
+  readonly relations: PresenceRelations;
+  /** Sends a frame to one session. */
+  readonly send: (sessionId: string, frame: PresenceFrame) => void;
+  /** How long without activity makes an online user idle (ms). Default 5 minutes. */
+  readonly idleAfterMs?: number;
+  /** How long a stored record stays fresh without a heartbeat (ms). Default 90 s; 0 turns expiry off. */
+  readonly storeTtlMs?: number;
+  /** The most users one session may subscribe to. Default 100. */
+  readonly maxSubscriptions?: number;
+  /** Follows store writes, so a caller can wait for them. */
+  readonly tasks?: TaskTracker;
+}
+
+interface Session {
+  readonly sessionId: string;
+  readonly userId: string;
+  foreground: boolean;
+  interest: ReadonlySet<string>;
+}
+
+interface Subject {
+  readonly sessions: Set<Session>;
+  foreground: number;
+  lastActiveAt: number;
+  lastSeenAt: number;
+  /** What others were last told: status, and the idle rung with the ladder. */
+  announced: { status: PresenceStatus; idleMinutes: number | undefined };
+  /** A change waiting out its grace period. */
+  pending: { key: string; timer: TimerHandle } | undefined;
+  /** The idle check, re-armed lazily (activity does not touch it). */
+  idleTimer: TimerHandle | undefined;
+}
+
+/**
+ * Presence that stays cheap at scale. It derives each user's status from their sessions and activity, and tells
+ * others about changes as its `PresencePolicy` says: to whom, batched or not, after which grace, with idleness
+ * pushed or left to readers. The public view of every user — what was announced, plus `lastActiveAt` — sits in
+ * the `PresenceStore`, where snapshots are read, so a snapshot never shows a change that was suppressed.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * const chat = ChatSystem.create()
+ * const bob = chat.connect('bob')
+ * await bob.subscribePresence(['alice'])
+ * bob.on('presence', updates => console.log(updates))
+ * ```
+ */
+export class PresenceService {
+  readonly policy: PresencePolicy;
+  readonly #clock: Clock;
+  readonly #store: PresenceStore;
+  readonly #relations: PresenceRelations;
+  readonly #send: (sessionId: string, frame: PresenceFrame) => void;
+  readonly #idleAfterMs: number;
+  readonly #ttlMs: number;
+  readonly #maxSubscriptions: number;
+  readonly #tasks: TaskTracker | undefined;
+  readonly #audience: PresenceAudience;
+  readonly #sessions = new Map<string, Session>();
+  readonly #subjects = new Map<string, Subject>();
+  /** Foreground sessions subscribed to each user. */
+  readonly #subscribers = new Map<string, Set<Session>>();
+  /** Per recipient, the latest record of each subject waiting for the batch to go out. */
+  readonly #batches = new Map<RecipientKey, Map<string, PresenceRecord>>();
+  #refreshTimer: TimerHandle | undefined;
+  #counters = { pushes: 0, frames: 0, bytes: 0, snapshotFrames: 0, snapshotEntries: 0, snapshotBytes: 0 };
+
+  /**
+   * Creates the service.
+   *
+   * @param options - clock, store, policy, relations, the frame sink and the timing settings
+   * @throws ValidationError when a setting is out of range
+   */
+  constructor(options: PresenceServiceOptions) {
+    this.policy = options.policy ?? new InterestPolicy();
+    this.#clock = options.clock;
+    this.#store = options.store;
+    this.#relations = options.relations;
+    this.#send = options.send;
+    this.#idleAfterMs = positive(options.idleAfterMs ?? 5 * 60_000, 'idleAfterMs');
+    this.#ttlMs = options.storeTtlMs ?? 90_000;
+    if (!Number.isFinite(this.#ttlMs) || this.#ttlMs < 0) throw new ValidationError('storeTtlMs must be ≥ 0');
+    this.#maxSubscriptions = positive(options.maxSubscriptions ?? 100, 'maxSubscriptions');
+    this.#tasks = options.tasks;
+    this.#audience = {
+      friendsOf: (id) => this.#relations.friendsOf(id),
+      maySee: (viewer, subject) => this.#relations.maySee(viewer, subject),
+      isOnline: (id) => (this.#subjects.get(id)?.foreground ?? 0) > 0,
+      subscribersOf: (id) => this.#subscribers.get(id) ?? [],
+    };
+  }
+
+  /** What the service has sent so far. */
+  get counters(): PresenceCounters {
+    return { policy: this.policy.name, ...this.#counters };
+  }
+
+  /** Starts counting from zero (after a warm-up). */
+  resetCounters(): void {
+    this.#counters = {
+      pushes: 0,
+      frames: 0,
+      bytes: 0,
+      snapshotFrames: 0,
+      snapshotEntries: 0,
+      snapshotBytes: 0,
+    };
+  }
+
+  /**
+   * A session connected.
+   *
+   * @param sessionId - the session (a connection id)
+   * @param userId - its user
+   * @param foreground - whether the app is in the foreground
+   */
+  sessionOpened(sessionId: string, userId: string, foreground: boolean): void {
+    if (this.#sessions.has(sessionId)) throw new ValidationError(`session ${sessionId} is already open`);
+    const session: Session = { sessionId, userId, foreground: false, interest: new Set() };
+    this.#sessions.set(sessionId, session);
+    const subject = this.#subject(userId);
+    subject.sessions.add(session);
+    subject.lastSeenAt = this.#clock.now();
+    this.#ensureRefresh();
+    if (foreground) this.#toForeground(session, subject);
+    else this.#reconsider(userId, subject);
+  }
+
+  /**
+   * A session disconnected.
+   *
+   * @param sessionId - the session
+   */
+  sessionClosed(sessionId: string): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) return;
+    this.#sessions.delete(sessionId);
+    this.#setInterest(session, new Set());
+    this.#batches.delete(`s:${sessionId}`);
+    const subject = this.#subject(session.userId);
+    subject.sessions.delete(session);
+    if (session.foreground) subject.foreground--;
+    subject.lastSeenAt = this.#clock.now();
+    this.#reconsider(session.userId, subject);
+  }
+
+  /**
+   * A session's app moved to the foreground or the background.
+   *
+   * @param sessionId - the session
+   * @param foreground - where the app is now
+   */
+  setForeground(sessionId: string, foreground: boolean): void {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined || session.foreground === foreground) return;
+    const subject = this.#subject(session.userId);
+    if (foreground) return this.#toForeground(session, subject);
+    session.foreground = false;
+    subject.foreground--;
+    for (const id of session.interest) this.#subscribers.get(id)?.delete(session);
+    this.#reconsider(session.userId, subject);
+  }
+
+  /**
+   * The user did something (sent, read, or said they are active): they are not idle.
+   *
+   * @param userId - the user
+   */
+  activity(userId: string): void {
+    const subject = this.#subjects.get(userId);
+    if (subject === undefined || subject.sessions.size === 0) return;
+    subject.lastActiveAt = this.#clock.now();
+    if (this.policy.idle === 'timestamp') this.#save(userId, subject); // readers see it; nobody is pushed
+    this.#reconsider(userId, subject);
+  }
+
+  /**
+   * Replaces the set of users a session is showing; the session gets one snapshot of their statuses, and from
+   * then on (with the interest policy) their changes.
+   *
+   * @param sessionId - the session
+   * @param userIds - every user it shows now (the open chat, the visible feed rows)
+   * @returns the statuses it may see
+   * @throws ValidationError when the list is malformed or too long
+   */
+  async subscribe(sessionId: string, userIds: readonly string[]): Promise<PresenceRecord[]> {
+    const session = this.#sessions.get(sessionId);
+    if (session === undefined) throw new ValidationError(`no open session ${sessionId}`);
+    if (!Array.isArray(userIds)) throw new ValidationError('userIds must be an array of user ids');
+    if (userIds.length > this.#maxSubscriptions) {
+      throw new ValidationError(`a session may follow at most ${this.#maxSubscriptions} users`, {
+        details: { max: this.#maxSubscriptions },
+      });
+    }
+    const ids = new Set(userIds.map((id, i) => requireId(id, `userIds[${i}]`)));
+    this.#setInterest(session, ids);
+    return this.#snapshot(session, [...ids]);
+  }
+
+  /**
+   * What a viewer may see of some users now, read from the store.
+   *
+   * @param viewerId - who looks
+   * @param userIds - whom
+   */
+  async snapshot(viewerId: string, userIds: readonly string[]): Promise<PresenceRecord[]> {
+    const visible = userIds.filter((id) => id !== viewerId && this.#relations.maySee(viewerId, id));
+    const records = await this.#store.getMany(visible);
+    const now = this.#clock.now();
+    return visible.flatMap((id) => {
+      const r = records.get(id);
+      if (r === undefined)
+        return [{ userId: id, status: 'offline' as const, lastActiveAt: 0, lastSeenAt: 0 }];
+      // Idleness is read off the timestamp, so it is right without anyone having pushed it.
+      return [
+        r.status === 'online' && now - r.lastActiveAt >= this.#idleAfterMs ? { ...r, status: 'idle' } : r,
+      ];
+    });
+  }
+
+  /**
+   * A user's status as it is now (not as announced): for routing and for the user's own view.
+   *
+   * @param userId - the user
+   */
+  statusOf(userId: string): PresenceStatus {
+    const subject = this.#subjects.get(userId);
+    if (subject === undefined) return 'offline';
+    return deriveStatus(this.#counts(subject), subject.lastActiveAt, this.#clock.now(), this.#idleAfterMs);
+  }
+
+  /** Cancels every timer (the service stops announcing). */
+  close(): void {
+    for (const subject of this.#subjects.values()) {
+      if (subject.pending !== undefined) this.#clock.clearTimeout(subject.pending.timer);
+      if (subject.idleTimer !== undefined) this.#clock.clearTimeout(subject.idleTimer);
+      subject.pending = undefined;
+      subject.idleTimer = undefined;
+    }
+    if (this.#refreshTimer !== undefined) this.#clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+  }
+
+  #toForeground(session: Session, subject: Subject): void {
+    session.foreground = true;
+    subject.foreground++;
+    subject.lastActiveAt = this.#clock.now(); // opening the app is activity
+    for (const id of session.interest) this.#subscribers.get(id)?.add(session);
+    this.#reconsider(session.userId, subject);
+    const ids = this.policy.snapshotOnForeground(session.userId, this.#audience);
+    if (ids.length > 0) this.#track(this.#snapshot(session, ids));
+  }
+
+  /** What others should be told of a user now, under the policy's idle mode. */
+  #target(subject: Subject): { status: PresenceStatus; idleMinutes: number | undefined; key: string } {
+    const now = this.#clock.now();
+    // The ladder's first rung is its own idle threshold.
+    const idleAfter =
+      this.policy.idle === 'ladder' ? (IDLE_LADDER_MINUTES[0] as number) * 60_000 : this.#idleAfterMs;
+    let status = deriveStatus(this.#counts(subject), subject.lastActiveAt, now, idleAfter);
+    let idleMinutes: number | undefined;
+    if (status === 'idle' && this.policy.idle === 'timestamp') status = 'online';
+    if (status === 'idle' && this.policy.idle === 'ladder') {
+      const minutes = (now - subject.lastActiveAt) / 60_000;
+      idleMinutes = [...IDLE_LADDER_MINUTES].reverse().find((m) => minutes >= m);
+      if (idleMinutes === undefined) status = 'online';
+    }
+    return { status, idleMinutes, key: `${status}/${idleMinutes ?? ''}` };
+  }
+
+  /** Works out what others should be told about a user, and when. */
+  #reconsider(userId: string, subject: Subject): void {
+    const { status, idleMinutes, key } = this.#target(subject);
+    if (subject.foreground > 0 && this.policy.idle !== 'timestamp') this.#armIdle(userId, subject);
+    const { announced } = subject;
+    if (status === announced.status && idleMinutes === announced.idleMinutes) {
+      this.#cancelPending(subject); // it came back inside the grace: nothing to say
+      return;
+    }
+    const online = status === 'online' || status === 'idle';
+    const grace = online ? this.policy.onlineGraceMs : this.policy.offlineGraceMs;
+    if (grace === 0) {
+      this.#cancelPending(subject);
+      this.#announce(userId, subject, status, idleMinutes);
+      return;
+    }
+    if (subject.pending?.key === key) return; // already waiting out the grace of this very change
+    this.#cancelPending(subject);
+    const timer = this.#clock.setTimeout(() => {
+      subject.pending = undefined;
+      const now = this.#target(subject);
+      // Announced only if it still holds when the grace ends; otherwise start over from what holds now.
+      if (now.key === key) this.#announce(userId, subject, status, idleMinutes);
+      else this.#reconsider(userId, subject);
+    }, grace);
+    subject.pending = { key, timer };
+  }
+
+  #announce(userId: string, subject: Subject, status: PresenceStatus, idleMinutes: number | undefined): void {
+    subject.announced = { status, idleMinutes };
+    const record = this.#save(userId, subject);
+    const batch = this.policy.batchWindowMs;
+    let frame: PresenceFrame | undefined;
+    let bytes = 0;
+    for (const key of this.policy.recipients(userId, this.#audience)) {
+      if (batch > 0) {
+        this.#enqueue(key, record, batch);
+        continue;
+      }
+      if (frame === undefined) {
+        frame = { type: 'presence', updates: [record] };
+        bytes = utf8Length(JSON.stringify(frame));
+      }
+      this.#counters.pushes++;
+      this.#deliver(key, frame, bytes);
+    }
+  }
+
+  #enqueue(key: RecipientKey, record: PresenceRecord, windowMs: number): void {
+    let batch = this.#batches.get(key);
+    if (batch === undefined) {
+      batch = new Map();
+      this.#batches.set(key, batch);
+      this.#clock.setTimeout(() => this.#flush(key), windowMs);
+    }
+    batch.set(record.userId, record); // a later change of the same user replaces the earlier one
+  }
+
+  #flush(key: RecipientKey): void {
+    const batch = this.#batches.get(key);
+    if (batch === undefined) return;
+    this.#batches.delete(key);
+    const frame: PresenceFrame = { type: 'presence', updates: [...batch.values()] };
+    this.#counters.pushes += batch.size;
+    this.#deliver(key, frame, utf8Length(JSON.stringify(frame)));
+  }
+
+  /** A frame per recipient; a user recipient gets it on each foreground session. */
+  #deliver(key: RecipientKey, frame: PresenceFrame, bytes: number): void {
+    this.#counters.frames++;
+    this.#counters.bytes += bytes;
+    const id = key.slice(2);
+    if (key.startsWith('s:')) {
+      if (this.#sessions.get(id)?.foreground === true) this.#send(id, frame);
+      return;
+    }
+    for (const s of this.#subjects.get(id)?.sessions ?? []) if (s.foreground) this.#send(s.sessionId, frame);
+  }
+
+  async #snapshot(session: Session, ids: readonly string[]): Promise<PresenceRecord[]> {
+    const updates = await this.snapshot(session.userId, ids);
+    if (!this.#sessions.has(session.sessionId)) return updates;
+    const frame: PresenceFrame = { type: 'presence', updates, snapshot: true };
+    this.#counters.snapshotFrames++;
+    this.#counters.snapshotEntries += updates.length;
+    this.#counters.snapshotBytes += utf8Length(JSON.stringify(frame));
+    this.#send(session.sessionId, frame);
+    return updates;
+  }
+
+  #save(userId: string, subject: Subject): PresenceRecord {
+    const { status, idleMinutes } = subject.announced;
+    const record: PresenceRecord = {
+      userId,
+      status,
+      lastActiveAt: subject.lastActiveAt,
+      lastSeenAt: subject.sessions.size > 0 ? this.#clock.now() : subject.lastSeenAt,
+      ...(idleMinutes === undefined ? {} : { idleMinutes }),
+    };
+    this.#track(this.#store.set(record, status === 'offline' ? 0 : this.#ttlMs));
+    return record;
+  }
+
+  /** Keeps the stored records of connected users fresh, in one sweep per third of the expiry. */
+  #ensureRefresh(): void {
+    if (this.#ttlMs === 0 || this.#refreshTimer !== undefined) return;
+    this.#refreshTimer = this.#clock.setTimeout(() => {
+      this.#refreshTimer = undefined;
+      let connected = 0;
+      for (const [userId, subject] of this.#subjects) {
+        if (subject.sessions.size === 0 || subject.announced.status === 'offline') continue;
+        connected++;
+        this.#track(this.#store.heartbeat(userId, this.#ttlMs));
+      }
+      if (connected > 0) this.#ensureRefresh();
+    }, this.#ttlMs / 3);
+  }
+
+  /** Wakes when the user would go idle (or reach the next rung); activity in between just moves the target. */
+  #armIdle(userId: string, subject: Subject): void {
+    if (subject.idleTimer !== undefined) return;
+    const idleFor = this.#clock.now() - subject.lastActiveAt;
+    const thresholds =
+      this.policy.idle === 'ladder' ? IDLE_LADDER_MINUTES.map((m) => m * 60_000) : [this.#idleAfterMs];
+    const next = thresholds.find((t) => t > idleFor);
+    if (next === undefined) return;
+    subject.idleTimer = this.#clock.setTimeout(() => {
+      subject.idleTimer = undefined;
+      if (subject.foreground > 0) this.#reconsider(userId, subject);
+    }, next - idleFor);
+  }
+
+  #setInterest(session: Session, ids: ReadonlySet<string>): void {
+    for (const id of session.interest) {
+      const set = this.#subscribers.get(id);
+      set?.delete(session);
+      if (set?.size === 0) this.#subscribers.delete(id);
+    }
+    session.interest = ids;
+    if (!session.foreground) return;
+    for (const id of ids) {
+      let set = this.#subscribers.get(id);
+      if (set === undefined) {
+        set = new Set();
+        this.#subscribers.set(id, set);
+      }
+      set.add(session);
+    }
+  }
+
+  #cancelPending(subject: Subject): void {
+    if (subject.pending === undefined) return;
+    this.#clock.clearTimeout(subject.pending.timer);
+    subject.pending = undefined;
+  }
+
+  #counts(subject: Subject): { foreground: number; background: number } {
+    return { foreground: subject.foreground, background: subject.sessions.size - subject.foreground };
+  }
+
+  #subject(userId: string): Subject {
+    let subject = this.#subjects.get(userId);
+    if (subject === undefined) {
+      subject = {
+        sessions: new Set(),
+        foreground: 0,
+        lastActiveAt: 0,
+        lastSeenAt: 0,
+        announced: { status: 'offline', idleMinutes: undefined },
+        pending: undefined,
+        idleTimer: undefined,
+      };
+      this.#subjects.set(userId, subject);
+    }
+    return subject;
+  }
+
+  #track(work: Promise<unknown>): void {
+    const handled = work.catch(() => undefined);
+    if (this.#tasks !== undefined) void this.#tasks.track(handled);
+  }
+}
+
+function positive(value: number, field: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new ValidationError(`${field} must be a positive number`);
+  return value;
+}
+
+/** The UTF-8 length of a string, without allocating. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
