@@ -1,0 +1,6 @@
+import { InMemoryPresenceStore } from 'chat-room';
+import { presenceStoreSuite } from './presence-store.case';
+
+presenceStoreSuite('InMemoryPresenceStore', async (clock) => ({
+  store: new InMemoryPresenceStore({ clock }),
+}));
