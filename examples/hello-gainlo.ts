@@ -38,8 +38,7 @@ function watchAlice(session: ChatSession, window: ChatWindow): void {
   const shown = new Map<string, MessageStatus>();
   session.on('ack', (a) => {
     shown.set(a.messageId, 'sent');
-    const text = window.messages.find((m) => m.id === a.messageId)?.text;
-    say('Alice', `${TICKS.sent} "${text}" (the server's ack: stored)`);
+    say('Alice', `${TICKS.sent} "${typed.get(a.clientMessageId)}" (the server's ack: stored)`);
   });
   window.on('receipt', (r) => {
     const moved = window.messages.filter((m) => m.senderId === 'alice' && shown.get(m.id) !== m.status);
@@ -77,9 +76,13 @@ chat.notifications.on('message-routed', ({ messageId, userId, route }) => {
   if (expected.get(`${messageId}>${userId}`) !== route) say('server', `!! routed ${messageId} ${route}`);
 });
 
+/** What Alice typed, by the id her phone gave it (the ack names that id). */
+const typed = new Map<string, string>();
+
 /** Alice types a message in the open chat with Bob. */
 async function aliceSends(session: ChatSession, text: string, id: string): Promise<void> {
   console.log(`${hhmm()}  Alice sends "${text}"`);
+  typed.set(id, text);
   await session.send({ to: 'bob', text, clientMessageId: id });
   await chat.idle();
 }

@@ -191,6 +191,7 @@ export class DeliveryService {
     if (result.duplicate) return this.#retried(result.message, threadId, text, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
+    this.#d.events.publish('message-stored', { message, recipientIds });
     options.onStored?.(message);
     const routed = this.#d.tasks.track(this.#afterStore(thread, members, ledger, message, result.entries));
     return { message, duplicate: false, routed };
@@ -205,10 +206,6 @@ export class DeliveryService {
     entries: readonly InboxEntry[],
   ): Promise<void> {
     const { senderId } = message;
-    this.#d.events.publish('message-stored', {
-      message,
-      recipientIds: members.filter((id) => id !== senderId),
-    });
     for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
     // Sending implies having seen the thread up to here: the sender's own watermark moves, which may complete
     // receipts of messages they are answering.

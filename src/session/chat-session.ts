@@ -191,9 +191,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       text: input.text,
     });
     const { messageId, threadId, seq, sentAt } = frame as Extract<ServerFrame, { type: 'ack' }>;
-    const ack: Ack = { clientMessageId, messageId, threadId, seq, sentAt };
-    this.emit('ack', ack);
-    return ack;
+    return { clientMessageId, messageId, threadId, seq, sentAt };
   }
 
   /**
@@ -320,6 +318,14 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         if (this.#apply([frame.entry]) > 0) this.#scheduleAck();
         else if (frame.entry.inboxSeq > this.cursor + 1) void this.#catchUp();
         return;
+      case 'ack': {
+        // The single check shows the moment it arrives, before anything the server sent after it.
+        const { clientMessageId, messageId, threadId, seq, sentAt } = frame;
+        if (this.#pending.has(frame.ref))
+          this.emit('ack', { clientMessageId, messageId, threadId, seq, sentAt });
+        this.#settle(frame.ref, frame);
+        return;
+      }
       case 'presence':
         for (const record of frame.updates) this.#presence.set(record.userId, record);
         this.emit('presence', frame.updates, frame.snapshot === true);
