@@ -10,9 +10,31 @@ import type {
   User,
   UserProfile,
 } from './domain';
-import { Message, ValidationError, maySeePresence, requireId, requireObject, requireSeq } from './domain';
-import type { Clock, MessageStore, PresenceStore, PushNotifier, Transport } from './ports';
+import type { MediaInfo, MediaLimits } from './domain';
 import {
+  Message,
+  NotFoundError,
+  PermissionError,
+  ValidationError,
+  maySeePresence,
+  requireId,
+  requireObject,
+  requireSeq,
+  toMediaRef,
+} from './domain';
+import type {
+  CameraController,
+  CapturedImage,
+  Clock,
+  ImageProcessor,
+  MediaStore,
+  MessageStore,
+  PresenceStore,
+  PushNotifier,
+  Transport,
+} from './ports';
+import {
+  InMemoryMediaStore,
   InMemoryMessageStore,
   InMemoryPresenceStore,
   InMemoryPushNotifier,
@@ -29,6 +51,7 @@ import type {
   SettingsController,
 } from './services';
 import {
+  MediaService,
   PresenceService,
   createPresencePolicy,
   ConversationDirectory,
@@ -66,6 +89,25 @@ export interface ChatSystemDeps {
   readonly presencePolicy?: PresencePolicy | PresencePolicyName;
   /** How long without activity makes an online user idle (ms). Default 5 minutes. */
   readonly idleAfterMs?: number;
+  /** Where photos are kept. */
+  readonly mediaStore?: MediaStore;
+  /** What checks and rewrites photos; without one, `sendPhoto` is refused (`SharpImageProcessor`, `chat-room/sharp`). */
+  readonly imageProcessor?: ImageProcessor;
+  /** Limits on photos (bytes, pixels, thumbnail size). */
+  readonly mediaLimits?: Partial<MediaLimits>;
+  /** The device camera and gallery the app uses (the seed's camera access control). */
+  readonly camera?: CameraController;
+}
+
+/** A photo to send; exactly one of `to` and `groupId`. */
+export interface SendPhotoInput {
+  readonly from: string;
+  readonly to?: string;
+  readonly groupId?: string;
+  /** The image: raw bytes, or what the camera or gallery handed over. Its type is told from the bytes. */
+  readonly photo: Uint8Array | CapturedImage;
+  readonly caption?: string;
+  readonly clientMessageId?: string;
 }
 
 /** How a device connects. */
@@ -111,6 +153,8 @@ export class ChatSystem {
   readonly transport: InMemoryTransport;
   /** Presence: who is online, idle, away or offline, and who hears of it (with its cost counters). */
   readonly presence: PresenceService;
+  /** The camera and gallery, when the app has one. */
+  readonly camera: CameraController | undefined;
 
   readonly #tasks = new TaskTracker();
   readonly #users = new UserDirectory();
@@ -120,6 +164,7 @@ export class ChatSystem {
   readonly #feeds: FeedService;
   readonly #delivery: DeliveryService;
   readonly #gateway: SessionGateway;
+  readonly #media: MediaService | undefined;
   readonly #devices = new Map<string, Set<ChatSession>>();
   /** Messages returned by `sendMessage`, kept up to date by receipts while the app holds them. */
   readonly #live = new Map<string, WeakRef<Message>[]>();
@@ -175,6 +220,17 @@ export class ChatSystem {
       tasks: this.#tasks,
       ...(deps.idleAfterMs === undefined ? {} : { idleAfterMs: deps.idleAfterMs }),
     });
+    this.camera = deps.camera;
+    this.#media =
+      deps.imageProcessor === undefined
+        ? undefined
+        : new MediaService({
+            store: deps.mediaStore ?? new InMemoryMediaStore(),
+            processor: deps.imageProcessor,
+            clock: this.clock,
+            newId: () => randomUUID(),
+            ...(deps.mediaLimits === undefined ? {} : { limits: deps.mediaLimits }),
+          });
     events.on('message-stored', (e) => this.presence.activity(e.message.senderId));
     events.on('read', (e) => this.presence.activity(e.userId));
     this.#gateway = new SessionGateway({
@@ -391,6 +447,11 @@ export class ChatSystem {
   async sendMessage(input: SendInput): Promise<Message> {
     const { message, routed } = await this.#tasks.track(this.#delivery.send(input));
     await routed;
+    return this.#liveHandle(message);
+  }
+
+  /** A live handle on a sent message: its status follows receipts once in-process delivery has settled. */
+  async #liveHandle(message: MessageData): Promise<Message> {
     const handle = new Message(message, this.#delivery.statusOf(message));
     const handles = this.#live.get(message.threadId) ?? [];
     handles.push(new WeakRef(handle));
@@ -398,6 +459,94 @@ export class ChatSystem {
     await this.#tasks.idle();
     handle.advanceStatus(this.#delivery.statusOf(message));
     return handle;
+  }
+
+  #requireMedia(): MediaService {
+    if (this.#media === undefined) {
+      throw new ValidationError(
+        'this system has no image processor: create it with { imageProcessor: new SharpImageProcessor() } ' +
+          "from 'chat-room/sharp'",
+        { details: { reason: 'NO_IMAGE_PROCESSOR' } },
+      );
+    }
+    return this.#media;
+  }
+
+  /**
+   * Sends a photo: checked (who may send where), then identified by its bytes, limited in size and pixels,
+   * turned upright, stripped of metadata (GPS included) and thumbnailed, stored, and sent as a `photo` message
+   * through the same flow and ticks as text. A retry with the same `clientMessageId` stores nothing new.
+   *
+   * @param input - sender, `to` or `groupId`, the photo, an optional caption and idempotency key
+   * @throws ValidationError for a file that is not a JPEG, PNG, WebP or GIF image, or over the pixel limit, or
+   *   when the system has no image processor
+   * @throws PayloadTooLargeError over the byte limit
+   * @throws NotFoundError, PermissionError as a text send would
+   */
+  async sendPhoto(input: SendPhotoInput): Promise<Message> {
+    const i = requireObject(input, 'photo message');
+    const thread = this.#delivery.threadFor(i.from as string, {
+      ...(i.to === undefined ? {} : { to: i.to as string }),
+      ...(i.groupId === undefined ? {} : { groupId: i.groupId as string }),
+    });
+    const media = this.#requireMedia();
+    const from = i.from as string;
+    if (i.clientMessageId !== undefined) {
+      const earlier = await this.#delivery.findSent(from, i.clientMessageId as string);
+      if (earlier !== undefined) return this.#liveHandle(earlier); // a retry: the photo is stored already
+    }
+    const photo = i.photo as SendPhotoInput['photo'];
+    const bytes = photo instanceof Uint8Array ? photo : photo?.bytes;
+    const claimed = photo instanceof Uint8Array ? undefined : photo?.claimedType;
+    const info = await media.ingest(from, bytes as Uint8Array, claimed);
+    try {
+      // Linked before the message exists, so no message ever points at a photo its members cannot fetch.
+      await media.link(info.mediaId, thread.id);
+      const { message, duplicate, routed } = await this.#tasks.track(
+        this.#delivery.send({
+          from,
+          ...(i.to === undefined ? {} : { to: i.to as string }),
+          ...(i.groupId === undefined ? {} : { groupId: i.groupId as string }),
+          kind: 'photo',
+          media: toMediaRef(info),
+          text: (i.caption as string | undefined) ?? '',
+          ...(i.clientMessageId === undefined ? {} : { clientMessageId: i.clientMessageId as string }),
+        }),
+      );
+      if (duplicate) await media.delete(info.mediaId); // a racing retry stored the first upload
+      await routed;
+      return this.#liveHandle(message);
+    } catch (error) {
+      await media.delete(info.mediaId);
+      throw error;
+    }
+  }
+
+  /**
+   * A photo's bytes (or its thumbnail's), for a member of a thread it was sent in.
+   *
+   * @param userId - who asks
+   * @param mediaId - the photo's (or the thumbnail's) media id
+   * @throws NotFoundError when there is no such photo
+   * @throws PermissionError when the user is not a member of any thread it was sent in
+   */
+  async getMedia(userId: string, mediaId: string): Promise<{ info: MediaInfo; bytes: Uint8Array }> {
+    this.#users.get(userId);
+    const media = this.#requireMedia();
+    const threads = await media.threads(mediaId);
+    const member = threads.some((threadId) => {
+      try {
+        this.#conversations.requireMember(userId, this.#conversations.thread(threadId));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!member) {
+      if ((await media.info(mediaId)) === undefined) throw new NotFoundError(`no media ${mediaId}`);
+      throw new PermissionError('only members of a conversation it was sent in may fetch this photo');
+    }
+    return media.read(mediaId);
   }
 
   /**

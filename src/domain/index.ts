@@ -13,3 +13,5 @@ export * from './chat-feed';
 export * from './receipt-ledger';
 export * from './inbox';
 export * from './presence';
+export * from './media';
+export * from './search-key';

@@ -1,5 +1,7 @@
-/** What a message carries. Text for now; photos join as another kind. */
-export type MessageKind = 'text';
+import type { MediaRef } from './media';
+
+/** What a message carries: text, or a photo (with an optional caption in `text`). */
+export type MessageKind = 'text' | 'photo';
 
 /**
  * The ticks the sender sees: `sent` (stored, one check), `delivered` (on the recipient's device, two checks),
@@ -20,6 +22,23 @@ export function compareStatus(a: MessageStatus, b: MessageStatus): number {
   return STATUS_RANK[a] - STATUS_RANK[b];
 }
 
+/**
+ * A message as one line for a chat list or a notification: its text, or "📷 Photo" and the caption.
+ *
+ * @param message - the message
+ * @param max - the longest line (an ellipsis ends a cut one)
+ *
+ * @example
+ * ```ts
+ * import { messagePreview } from 'chat-room'
+ * messagePreview({ kind: 'photo', text: 'the view' }) // '📷 the view'
+ * ```
+ */
+export function messagePreview(message: Pick<MessageData, 'kind' | 'text'>, max = 80): string {
+  const line = message.kind === 'photo' ? `📷 ${message.text === '' ? 'Photo' : message.text}` : message.text;
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 /** The stored fields of a message, as they travel in frames and sit in stores. */
 export interface MessageData {
   /** Unique id, assigned by the store. */
@@ -32,8 +51,10 @@ export interface MessageData {
   readonly senderId: string;
   /** What it carries. */
   readonly kind: MessageKind;
-  /** The text. */
+  /** The text; for a photo, its caption (possibly empty). */
   readonly text: string;
+  /** The photo of a `photo` message. */
+  readonly media?: MediaRef;
   /** The sender's idempotency key: a retried send with the same key stores nothing new. */
   readonly clientMessageId: string;
   /** When the server stored it (ms since the epoch, from the injected clock). */
@@ -57,6 +78,7 @@ export class Message implements MessageData {
   readonly senderId: string;
   readonly kind: MessageKind;
   readonly text: string;
+  readonly media?: MediaRef;
   readonly clientMessageId: string;
   readonly sentAt: number;
   #status: MessageStatus;
@@ -74,6 +96,7 @@ export class Message implements MessageData {
     this.senderId = data.senderId;
     this.kind = data.kind;
     this.text = data.text;
+    if (data.media !== undefined) this.media = data.media;
     this.clientMessageId = data.clientMessageId;
     this.sentAt = data.sentAt;
     this.#status = status;
@@ -110,6 +133,7 @@ export class Message implements MessageData {
       senderId: this.senderId,
       kind: this.kind,
       text: this.text,
+      ...(this.media === undefined ? {} : { media: this.media }),
       clientMessageId: this.clientMessageId,
       sentAt: this.sentAt,
       status: this.#status,

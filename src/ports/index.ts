@@ -8,3 +8,6 @@ export * from './message-store';
 export * from './presence-store';
 export * from './push-notifier';
 export * from './transport';
+export * from './media-store';
+export * from './image-processor';
+export * from './camera-controller';

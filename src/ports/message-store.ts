@@ -1,4 +1,12 @@
-import type { InboxEntry, InboxItem, InboxPage, MessageData, MessageKind, Watermark } from '../domain';
+import type {
+  InboxEntry,
+  InboxItem,
+  InboxPage,
+  MediaRef,
+  MessageData,
+  MessageKind,
+  Watermark,
+} from '../domain';
 
 /** A message to store, before the store gives it an id and a seq. */
 export interface NewMessage {
@@ -6,6 +14,8 @@ export interface NewMessage {
   readonly senderId: string;
   readonly kind: MessageKind;
   readonly text: string;
+  /** The photo of a `photo` message. */
+  readonly media?: MediaRef;
   readonly clientMessageId: string;
   readonly sentAt: number;
   /** Whose inboxes receive it, besides the sender's own (which always gets a copy for the sender's devices). */

@@ -1,4 +1,5 @@
 import type { ChatThread, InboxEntry, MessageData } from '../domain';
+import { messagePreview } from '../domain';
 import type { PushNotifier } from '../ports';
 import type { ConversationDirectory } from './conversation-directory';
 import type { FeedService } from './feed-service';
@@ -78,7 +79,7 @@ export class AwayRoute implements DeliveryRoute {
     if (settings.isMuted(userId, thread.id)) return;
     const sender = users.get(message.senderId).name;
     const title = thread.kind === 'group' ? `${sender} @ ${conversations.titleOf(thread, userId)}` : sender;
-    const body = settings.previews(userId) ? message.text : 'New message';
+    const body = settings.previews(userId) ? messagePreview(message, 200) : 'New message';
     const badge = feeds.totalUnread(userId);
     await Promise.all(
       sessions.pushTargets(userId).map(async (deviceId) => {

@@ -2,7 +2,9 @@ import type {
   AggregateMove,
   InboxEntry,
   InboxPage,
+  MediaRef,
   MessageData,
+  MessageKind,
   MessageStatus,
   ReceiptDetail,
 } from '../domain';
@@ -14,6 +16,7 @@ import {
   ReceiptLedger,
   ResyncRequiredError,
   ValidationError,
+  parseMediaRef,
   requireId,
   requireObject,
   requirePositiveInt,
@@ -50,8 +53,12 @@ export interface SendInput {
   readonly to?: string;
   /** The group of a group message. */
   readonly groupId?: string;
-  /** The text. */
-  readonly text: string;
+  /** The text; for a photo, its caption (may be empty). */
+  readonly text?: string;
+  /** `'text'` (the default) or `'photo'`. */
+  readonly kind?: MessageKind;
+  /** The stored photo of a `'photo'` message. */
+  readonly media?: MediaRef;
   /** The sender's idempotency key; a retry with the same key stores nothing new. Generated when missing. */
   readonly clientMessageId?: string;
 }
@@ -146,7 +153,15 @@ export class DeliveryService {
     const i = requireObject(input, 'message');
     const { users, conversations, store, clock } = this.#d;
     const sender = users.get(requireId(i.from, 'from'));
-    const text = requireText(i.text, 'text', this.#d.limits.maxTextLength);
+    const kind = i.kind ?? 'text';
+    if (kind !== 'text' && kind !== 'photo') throw new ValidationError(`kind must be 'text' or 'photo'`);
+    const media = kind === 'photo' ? parseMediaRef(i.media) : undefined;
+    if (kind === 'text' && i.media !== undefined)
+      throw new ValidationError('a text message carries no media');
+    const text =
+      kind === 'photo' && (i.text === undefined || i.text === '')
+        ? ''
+        : requireText(i.text, kind === 'photo' ? 'caption' : 'text', this.#d.limits.maxTextLength);
     const clientMessageId =
       i.clientMessageId === undefined
         ? this.#d.newClientMessageId()
@@ -160,21 +175,9 @@ export class DeliveryService {
         : ChatThread.group(requireId(i.groupId, 'groupId')).id;
 
     const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
-    if (earlier !== undefined) return this.#retried(earlier, threadId, text, options.onStored);
+    if (earlier !== undefined) return this.#retried(earlier, threadId, text, media, options.onStored);
 
-    let thread: ChatThread;
-    if (i.to !== undefined) {
-      const recipient = users.get(i.to as string);
-      if (recipient.hasBlocked(sender.id)) {
-        throw new PermissionError(`${recipient.id} does not accept your messages`);
-      }
-      if (sender.hasBlocked(recipient.id))
-        throw new PermissionError(`unblock ${recipient.id} to message them`);
-      thread = conversations.directThread(sender.id, recipient.id);
-    } else {
-      thread = conversations.groupThread(i.groupId as string);
-      conversations.requireMember(sender.id, thread);
-    }
+    const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
 
     const members = conversations.membersOf(thread);
     const ledger = this.#ledger(thread, members);
@@ -182,19 +185,66 @@ export class DeliveryService {
     const result = await store.appendMessage({
       threadId: thread.id,
       senderId: sender.id,
-      kind: 'text',
+      kind,
       text,
+      ...(media === undefined ? {} : { media }),
       clientMessageId,
       sentAt: clock.now(),
       recipientIds,
     });
-    if (result.duplicate) return this.#retried(result.message, threadId, text, options.onStored); // a racing retry
+    if (result.duplicate) return this.#retried(result.message, threadId, text, media, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
     this.#d.events.publish('message-stored', { message, recipientIds });
     options.onStored?.(message);
     const routed = this.#d.tasks.track(this.#afterStore(thread, members, ledger, message, result.entries));
     return { message, duplicate: false, routed };
+  }
+
+  /**
+   * The thread a message from `from` to a user or a group would go to, after the checks a send makes: both
+   * exist, no block stands between them, the sender is a member.
+   *
+   * @param from - the sender
+   * @param target - `to` (a user) or `groupId`
+   * @throws ValidationError, NotFoundError, PermissionError as a send would
+   */
+  threadFor(from: string, target: { to?: string; groupId?: string }): ChatThread {
+    const sender = this.#d.users.get(requireId(from, 'from'));
+    const t = requireObject(target, 'target');
+    if ((t.to === undefined) === (t.groupId === undefined)) {
+      throw new ValidationError('a message needs exactly one of `to` and `groupId`');
+    }
+    if (t.to !== undefined) requireId(t.to, 'to');
+    else requireId(t.groupId, 'groupId');
+    return this.#threadFor(sender.id, t.to as string | undefined, t.groupId as string | undefined);
+  }
+
+  /**
+   * The message a sender stored under an idempotency key, if any.
+   *
+   * @param senderId - the sender
+   * @param clientMessageId - the key
+   */
+  findSent(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
+    return this.#d.store.findByClientMessageId(senderId, requireId(clientMessageId, 'clientMessageId'));
+  }
+
+  #threadFor(senderId: string, to: string | undefined, groupId: string | undefined): ChatThread {
+    const { users, conversations } = this.#d;
+    if (to !== undefined) {
+      const recipient = users.get(to);
+      if (recipient.id === senderId) throw new ValidationError('a direct message needs another user');
+      if (recipient.hasBlocked(senderId))
+        throw new PermissionError(`${recipient.id} does not accept your messages`);
+      if (users.get(senderId).hasBlocked(recipient.id)) {
+        throw new PermissionError(`unblock ${recipient.id} to message them`);
+      }
+      return conversations.directThread(senderId, recipient.id);
+    }
+    const thread = conversations.groupThread(groupId as string);
+    conversations.requireMember(senderId, thread);
+    return thread;
   }
 
   /** What follows storing: feeds, the sender's own watermark, routing to every inbox, receipts it completes. */
@@ -422,9 +472,10 @@ export class DeliveryService {
     earlier: MessageData,
     threadId: string,
     text: string,
+    media: MediaRef | undefined,
     onStored: ((message: MessageData) => void) | undefined,
   ): SendResult {
-    if (earlier.threadId !== threadId || earlier.text !== text) {
+    if (earlier.threadId !== threadId || earlier.text !== text || earlier.media?.mediaId !== media?.mediaId) {
       throw new ConflictError(
         `clientMessageId ${earlier.clientMessageId} was already used for another message`,
         {

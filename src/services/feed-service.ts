@@ -1,9 +1,7 @@
 import type { ChatThread, MessageData } from '../domain';
-import { ChatFeed } from '../domain';
+import { ChatFeed, messagePreview } from '../domain';
 import type { ConversationDirectory } from './conversation-directory';
 import type { NotificationCenter } from './notification-center';
-
-const PREVIEW_LENGTH = 80;
 
 /**
  * Keeps each user's `ChatFeed` up to date as messages are stored and threads are read.
@@ -60,8 +58,7 @@ export class FeedService {
     this.feedOf(userId).recordMessage(thread.id, {
       seq: message.seq,
       at: message.sentAt,
-      preview:
-        message.text.length > PREVIEW_LENGTH ? `${message.text.slice(0, PREVIEW_LENGTH - 1)}…` : message.text,
+      preview: messagePreview(message),
       incoming: message.senderId !== userId,
       title: this.#conversations.titleOf(thread, userId),
     });

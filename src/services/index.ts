@@ -14,3 +14,5 @@ export * from './delivery-service';
 export * from './session-gateway';
 export * from './presence-policies';
 export * from './presence-service';
+export * from './media-service';
+export * from './contact-directory';

@@ -60,6 +60,7 @@ export class InMemoryMessageStore implements MessageStore {
       senderId: input.senderId,
       kind: input.kind,
       text: input.text,
+      ...(input.media === undefined ? {} : { media: Object.freeze({ ...input.media }) }),
       clientMessageId: input.clientMessageId,
       sentAt: input.sentAt,
     });

@@ -9,3 +9,5 @@ export * from './in-memory-message-store';
 export * from './in-memory-presence-store';
 export * from './in-memory-push-notifier';
 export * from './in-memory-transport';
+export * from './in-memory-media-store';
+export * from './fake-camera';

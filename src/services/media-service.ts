@@ -1,0 +1,250 @@
+import type { MediaInfo, MediaLimits } from '../domain';
+import {
+  DEFAULT_MEDIA_LIMITS,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+  requireId,
+  requireMediaId,
+  sniffImage,
+} from '../domain';
+import type { Clock, EncodedImage, ImageProcessor, MediaStore, StoredMedia } from '../ports';
+
+/** What the media service is built from. */
+export interface MediaServiceOptions {
+  /** Where images and thumbnails are kept. */
+  readonly store: MediaStore;
+  /** What reads and rewrites image bytes (`SharpImageProcessor` from `chat-room/sharp`). */
+  readonly processor: ImageProcessor;
+  /** Dates `createdAt`. */
+  readonly clock: Clock;
+  /** Makes media ids; they must pass `requireMediaId` (a UUID does). */
+  readonly newId: () => string;
+  /** Limits to change; the others keep {@link DEFAULT_MEDIA_LIMITS}. */
+  readonly limits?: Partial<MediaLimits>;
+}
+
+/**
+ * Takes photos in and hands them out: untrusted bytes are checked (size, magic bytes, header pixels), made safe
+ * (upright, metadata stripped, re-encoded), thumbnailed and stored; photos are linked to the threads they are
+ * sent in. It knows users and threads only as ids: who may read a photo (a member of one of its threads) is the
+ * caller's check.
+ *
+ * The order of the checks is the point: the byte limit before anything is parsed, the type from the magic bytes
+ * (`claimedType` is never trusted), and the pixel count from the header before a single pixel is decoded — so a
+ * small file that would decode to a huge image costs microseconds, not gigabytes.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryMediaStore, MediaService, SystemClock } from 'chat-room'
+ * import { SharpImageProcessor } from 'chat-room/sharp'
+ * const media = new MediaService({ store: new InMemoryMediaStore(), processor: new SharpImageProcessor(),
+ *   clock: new SystemClock(), newId: () => crypto.randomUUID() })
+ * const info = await media.ingest('alice', bytes, 'image/jpeg')
+ * await media.link(info.mediaId, 'dm:alice:bob')
+ * const { bytes: jpeg } = await media.read(info.mediaId)
+ * ```
+ */
+export class MediaService {
+  /** The limits in force. */
+  readonly limits: MediaLimits;
+  readonly #store: MediaStore;
+  readonly #processor: ImageProcessor;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+
+  /**
+   * Creates the service.
+   *
+   * @param options - store, processor, clock, id maker and limits
+   * @throws ValidationError when a limit is not a positive integer
+   */
+  constructor(options: MediaServiceOptions) {
+    this.#store = options.store;
+    this.#processor = options.processor;
+    this.#clock = options.clock;
+    this.#newId = options.newId;
+    const limits = { ...DEFAULT_MEDIA_LIMITS, ...options.limits };
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new ValidationError(`limits.${name} must be a positive integer`, {
+          details: { field: `limits.${name}` },
+        });
+      }
+    }
+    this.limits = Object.freeze(limits);
+  }
+
+  /**
+   * Takes in a photo: checks it, normalises it, stores it and its thumbnail (a media of its own).
+   *
+   * @param ownerId - the uploading user
+   * @param bytes - the file's bytes, untrusted (a `Uint8Array` or a `Buffer`)
+   * @param claimedType - the type the client claims; must be a string when given, and is otherwise ignored: the
+   *   type is told from the bytes, and the stored image is re-encoded in that type, so a wrong claim can do no harm
+   *   (refusing it would only break clients that send `image/jpg` or `application/octet-stream`)
+   * @returns the photo's info, with its `thumbnailId`
+   * @throws PayloadTooLargeError when the bytes exceed `limits.maxBytes` (checked first, nothing is parsed)
+   * @throws ValidationError when the bytes are empty or not a `Uint8Array`; when they are not a JPEG, PNG, WebP or
+   *   GIF (SVG, HTML, anything else, whatever `claimedType` says); when the header says more than
+   *   `limits.maxPixels` pixels (all frames counted; nothing is decoded); when the image is corrupt or truncated
+   * @throws StorageError when the store fails, or the processor for a reason not the image's fault
+   */
+  async ingest(ownerId: string, bytes: Uint8Array, claimedType?: string): Promise<MediaInfo> {
+    requireId(ownerId, 'ownerId');
+    if (!(bytes instanceof Uint8Array)) {
+      throw new ValidationError('the photo must be bytes (a Uint8Array or a Buffer)', {
+        details: { field: 'bytes' },
+      });
+    }
+    if (claimedType !== undefined && typeof claimedType !== 'string') {
+      throw new ValidationError('claimedType must be a string', { details: { field: 'claimedType' } });
+    }
+    const { maxBytes, maxPixels, thumbnailSide } = this.limits;
+    if (bytes.byteLength > maxBytes) {
+      throw new PayloadTooLargeError(`the photo is ${bytes.byteLength} bytes; the limit is ${maxBytes}`, {
+        details: { field: 'bytes', bytes: bytes.byteLength, maxBytes },
+      });
+    }
+    if (bytes.byteLength === 0)
+      throw new ValidationError('the photo is empty', { details: { field: 'bytes' } });
+
+    const mimeType = sniffImage(bytes);
+    if (mimeType === undefined) {
+      throw new ValidationError('not a JPEG, PNG, WebP or GIF image', {
+        details: {
+          field: 'bytes',
+          ...(claimedType === undefined ? {} : { claimedType: claimedType.slice(0, 100) }),
+        },
+      });
+    }
+    const probe = await this.#processor.probe(bytes);
+    if (probe.format !== mimeType) {
+      throw new ValidationError(`the bytes start like ${mimeType} but decode as ${probe.format}`, {
+        details: { field: 'bytes' },
+      });
+    }
+    const pixels = probe.width * probe.height * probe.frames;
+    if (pixels > maxPixels) {
+      throw new ValidationError(
+        `the image is ${probe.width} × ${probe.height}${probe.frames > 1 ? ` × ${probe.frames} frames` : ''} pixels; the limit is ${maxPixels}`,
+        {
+          details: {
+            field: 'bytes',
+            width: probe.width,
+            height: probe.height,
+            frames: probe.frames,
+            maxPixels,
+          },
+        },
+      );
+    }
+
+    const { image, thumbnail } = await this.#processor.normalize(bytes, { maxPixels, thumbnailSide });
+    const createdAt = this.#clock.now();
+    const mediaId = requireMediaId(this.#newId(), 'newId()');
+    const thumbnailId = requireMediaId(this.#newId(), 'newId()');
+    const thumbInfo = infoOf(thumbnail, thumbnailId, ownerId, createdAt);
+    const info: MediaInfo = Object.freeze({ ...infoOf(image, mediaId, ownerId, createdAt), thumbnailId });
+    // The thumbnail first, so a stored photo never names a missing thumbnail.
+    await this.#store.put(thumbInfo, thumbnail.bytes);
+    try {
+      await this.#store.put(info, image.bytes);
+    } catch (error) {
+      await this.#store.delete(thumbnailId).catch(() => undefined);
+      throw error;
+    }
+    return info;
+  }
+
+  /**
+   * Records that a photo was sent in a thread (its thumbnail too), so members of that thread may fetch both.
+   *
+   * @param mediaId - the photo
+   * @param threadId - the thread
+   * @throws NotFoundError when there is no such photo
+   */
+  async link(mediaId: string, threadId: string): Promise<void> {
+    const info = await this.#info(mediaId);
+    requireId(threadId, 'threadId');
+    if (info.thumbnailId !== undefined) await this.#store.link(info.thumbnailId, threadId);
+    await this.#store.link(mediaId, threadId);
+  }
+
+  /**
+   * The threads a photo (or a thumbnail) was sent in: its members may fetch it.
+   *
+   * @param mediaId - the photo or thumbnail
+   */
+  async threads(mediaId: string): Promise<string[]> {
+    return this.#store.threads(mediaId);
+  }
+
+  /**
+   * A photo's (or a thumbnail's) facts.
+   *
+   * @param mediaId - the photo or thumbnail
+   */
+  async info(mediaId: string): Promise<MediaInfo | undefined> {
+    return this.#store.info(mediaId);
+  }
+
+  /**
+   * A photo's (or a thumbnail's) facts and bytes. No access check: check membership of one of `threads(mediaId)`.
+   *
+   * @param mediaId - the photo or thumbnail
+   * @throws NotFoundError when there is no such media
+   */
+  async read(mediaId: string): Promise<StoredMedia> {
+    const stored = await this.#store.get(mediaId);
+    if (stored === undefined) throw notFound(mediaId);
+    return stored;
+  }
+
+  /**
+   * The thumbnail of a photo. No access check: check membership of one of `threads(mediaId)`.
+   *
+   * @param mediaId - the photo
+   * @throws NotFoundError when there is no such photo, or it is itself a thumbnail
+   */
+  async readThumbnail(mediaId: string): Promise<StoredMedia> {
+    const info = await this.#info(mediaId);
+    if (info.thumbnailId === undefined) throw notFound(mediaId);
+    return this.read(info.thumbnailId);
+  }
+
+  /**
+   * Removes a photo and its thumbnail (to undo an `ingest` whose message could not be sent, say).
+   *
+   * @param mediaId - the photo
+   * @returns false when there was no such media
+   */
+  async delete(mediaId: string): Promise<boolean> {
+    const info = await this.#store.info(mediaId);
+    if (info === undefined) return false;
+    if (info.thumbnailId !== undefined) await this.#store.delete(info.thumbnailId);
+    return this.#store.delete(mediaId);
+  }
+
+  async #info(mediaId: string): Promise<MediaInfo> {
+    const info = await this.#store.info(mediaId);
+    if (info === undefined) throw notFound(mediaId);
+    return info;
+  }
+}
+
+function infoOf(image: EncodedImage, mediaId: string, ownerId: string, createdAt: number): MediaInfo {
+  return Object.freeze({
+    mediaId,
+    ownerId,
+    mimeType: image.mimeType,
+    bytes: image.bytes.byteLength,
+    width: image.width,
+    height: image.height,
+    createdAt,
+  });
+}
+
+function notFound(mediaId: string): NotFoundError {
+  return new NotFoundError(`no media ${mediaId}`, { details: { mediaId } });
+}

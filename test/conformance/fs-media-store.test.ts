@@ -1,0 +1,82 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { StorageError } from 'chat-room';
+import { FsMediaStore } from 'chat-room/fs';
+import { mediaStoreSuite } from './media-store.case';
+
+const fresh = (): Promise<string> => mkdtemp(join(tmpdir(), 'chat-room-media-'));
+
+/** Every file under a directory, as paths relative to it. */
+async function files(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+mediaStoreSuite('FsMediaStore', async () => {
+  const dir = await fresh();
+  return { store: new FsMediaStore({ dir }), close: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('FsMediaStore on disk', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fresh();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const info = {
+    mediaId: 'holiday-photo',
+    ownerId: 'alice',
+    mimeType: 'image/jpeg',
+    bytes: 3,
+    width: 1,
+    height: 1,
+    createdAt: 0,
+  } as const;
+
+  test('what one store wrote, another over the same directory reads (it survives a restart)', async () => {
+    await new FsMediaStore({ dir }).put(info, new Uint8Array([1, 2, 3]));
+    await new FsMediaStore({ dir }).link('holiday-photo', 'dm:alice:bob');
+    const again = new FsMediaStore({ dir });
+    expect(Array.from((await again.get('holiday-photo'))!.bytes)).toEqual([1, 2, 3]);
+    expect(await again.threads('holiday-photo')).toEqual(['dm:alice:bob']);
+  });
+
+  test('no file is named after the id, and no temporary file is left behind', async () => {
+    const store = new FsMediaStore({ dir });
+    await store.put(info, new Uint8Array([1, 2, 3]));
+    await store.link('holiday-photo', 'dm:alice:bob');
+    const names = await files(dir);
+    expect(names).toHaveLength(2); // one .json, one .bin
+    expect(names.some((n) => n.includes('holiday'))).toBe(false);
+    expect(names.some((n) => n.includes('.tmp'))).toBe(false);
+    await store.delete('holiday-photo');
+    expect(await files(dir)).toEqual([]);
+  });
+
+  test('the directory is created when missing', async () => {
+    const store = new FsMediaStore({ dir: join(dir, 'nested', 'media') });
+    await store.put(info, new Uint8Array([1, 2, 3]));
+    expect(await store.info('holiday-photo')).toEqual(info);
+  });
+
+  test('corrupt metadata on disk is a StorageError, not a crash or a silent miss', async () => {
+    const store = new FsMediaStore({ dir });
+    await store.put(info, new Uint8Array([1, 2, 3]));
+    const json = (await files(dir)).find((n) => n.endsWith('.json'))!;
+    await writeFile(join(dir, json), '{ not json');
+    await expect(store.get('holiday-photo')).rejects.toBeInstanceOf(StorageError);
+  });
+
+  test('a directory that cannot be written is a StorageError with the cause kept', async () => {
+    const blocker = join(dir, 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const store = new FsMediaStore({ dir: blocker });
+    const error = await store.put(info, new Uint8Array([1, 2, 3])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).cause).toBeDefined();
+  });
+});
