@@ -42,6 +42,7 @@ import {
   SystemClock,
 } from './adapters/in-memory';
 import type {
+  ContactMatch,
   DeliveryLimits,
   NewGroup,
   PresencePolicy,
@@ -51,6 +52,7 @@ import type {
   SettingsController,
 } from './services';
 import {
+  ContactDirectory,
   MediaService,
   PresenceService,
   createPresencePolicy,
@@ -158,6 +160,7 @@ export class ChatSystem {
 
   readonly #tasks = new TaskTracker();
   readonly #users = new UserDirectory();
+  readonly #directory = new ContactDirectory();
   readonly #conversations: ConversationDirectory;
   readonly #sessions: SessionRegistry;
   readonly #settings: SettingsService;
@@ -288,7 +291,36 @@ export class ChatSystem {
    * @throws ConflictError when the id is taken
    */
   registerUser(profile: UserProfile): User {
-    return this.#users.register(profile);
+    const user = this.#users.register(profile);
+    this.#directory.add(user);
+    return user;
+  }
+
+  /**
+   * Searches people to start a chat with: a case- and accent-insensitive prefix search over name words and
+   * handles ("jo" finds "José Álvarez" and "Mary Jones"), exact matches first. Only the user's own contacts,
+   * unless `global` asks for the whole directory.
+   *
+   * @param userId - who searches
+   * @param query - what they typed
+   * @param options - `limit` (1–100, default 20) and `global`
+   * @throws NotFoundError when the user is unknown
+   * @throws ValidationError when the query is blank or too long, or the limit out of range
+   */
+  searchContacts(
+    userId: string,
+    query: string,
+    options: { limit?: number; global?: boolean } = {},
+  ): ContactMatch[] {
+    const user = this.#users.get(userId);
+    requireObject(options, 'options');
+    if (options.global !== undefined && typeof options.global !== 'boolean') {
+      throw new ValidationError('global must be true or false');
+    }
+    return this.#directory.search(query, {
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.global === true ? {} : { within: new Set(user.contacts) }),
+    });
   }
 
   /**
