@@ -55,10 +55,16 @@ export interface ContactSearchOptions {
   readonly within?: ReadonlySet<string>;
 }
 
+/** The query words as searched for in a haystack. */
+interface Needles {
+  readonly prefixes: readonly string[];
+  readonly tokens: readonly string[];
+}
+
 const EXACT = 0;
 const PREFIX = 1;
 const NO_MATCH = -1;
-/** The tail is merged into the main run once it holds more than this many entries, or 1/64 of the run. */
+/** The tail is merged into the run once it holds more than this many entries, or 1/64 of the run. */
 const MIN_TAIL_TO_MERGE = 1024;
 /** A run range this short is walked entry by entry; a longer one is visited best user first. */
 const MAX_LINEAR_WALK = 512;
@@ -67,15 +73,18 @@ const MAX_LINEAR_WALK = 512;
  * The users people can find by typing: a prefix of any word of a name or of a handle, in any case, with or without
  * accents ("jo" finds "José Álvarez" and "Mary Jones"; "maryj" and "99" find `maryj_99`).
  *
- * Pattern: sorted index with binary search, log-structured — a large sorted run of `(token, user)` entries plus a
- * small unsorted tail merged in lazily, so a prefix is two binary searches away while adds stay O(1); a
- * min-segment tree over the run, ordered by result rank, hands out a long range best user first, so a one-letter
- * query over a million users stops after the few it returns instead of walking every match.
+ * Pattern: sorted index with binary search, log-structured — prefix lookups in O(log n) with adds kept O(1).
+ *
+ * The index holds one `(token, user)` entry per token, in three parts: new entries in an unsorted inbox, sorted
+ * into a small tail on the next search, which joins a large sorted run once it outgrows 1/64 of it (each merge
+ * binary-searches the places of the few among the many and copies the rest). A prefix is a range of each, found
+ * by binary search. Over the run a min-segment tree keeps, for every span of entries, the best-ranked user in it,
+ * so a long range is handed out best user first and a one-letter query over a million users stops after the few
+ * it returns. A rename or removal leaves its old entries behind; they are skipped on read and dropped by merges.
  *
  * Results rank exact matches (every query word equals a whole word of the name, the handle or a part of the
  * handle) before prefix matches; within a rank, shorter names first, then by folded name, then by id. Each user
- * appears at most once. A rename or removal leaves the old entries in place, skipped on read and dropped at the
- * next merge.
+ * appears at most once.
  *
  * @example
  * ```ts
@@ -90,26 +99,36 @@ const MAX_LINEAR_WALK = 512;
  */
 export class ContactDirectory {
   readonly #slotOf = new Map<string, number>();
-  // One slot per user version: a rename takes a new slot, so the order of a slot never changes while entries
-  // point at it. A dead slot (no tokens) keeps its id, key and score until the next merge frees it.
+  // One slot per version of a user: a rename takes a new slot, so a slot's place in the result order never
+  // changes while entries point at it. A dead slot keeps its id, key and score until a run merge frees it.
   readonly #ids: string[] = [];
   readonly #names: string[] = [];
   /** The folded name: the sort key within a rank. */
   readonly #keys: string[] = [];
-  readonly #tokens: (readonly string[] | undefined)[] = [];
-  /** (key length, first two key units) as one number: settles most comparisons without reading strings. */
+  /** The slot's tokens, each after a newline and the last before one (`\njose\nalvarez\n`); none when dead. */
+  readonly #haystacks: (string | undefined)[] = [];
+  /** 1 for a live slot: a compact copy of `#haystacks[slot] !== undefined` for merges. */
+  #alive = new Uint8Array(64);
+  /** {@link scoreOf} the key: settles most comparisons without reading strings. */
   #scores = new Float64Array(64);
+  /** Each run slot's place in `#ordered`. */
+  #rank = new Int32Array(64);
   #free: number[] = [];
   #dead: number[] = [];
+  /** The slots placed since the last run merge (their entries are in the tail or the inbox). */
+  #pending: number[] = [];
 
-  // The run: entries by token, as parallel arrays, and a min-segment tree of entry indices over it.
+  // The run: entries by token, as parallel arrays; its live slots in result order; and a min-segment tree over
+  // the entries holding, for each node, the lowest rank below it.
   #runTokens: string[] = [];
-  #runSlots = new Int32Array(0);
-  #tree = new Int32Array(0);
-  // The tail: entries added since the last merge, sorted only when a search needs it.
+  #runSlots: Int32Array = new Int32Array(0);
+  #ordered: Int32Array = new Int32Array(0);
+  #tree: Int32Array = new Int32Array(0);
+  // The tail (entries by token) and the inbox (entries as added).
   #tailTokens: string[] = [];
-  #tailSlots: number[] = [];
-  #tailSorted = true;
+  #tailSlots: Int32Array = new Int32Array(0);
+  #inboxTokens: string[] = [];
+  #inboxSlots: number[] = [];
   /** How many entries point at dead slots. */
   #stale = 0;
 
@@ -123,6 +142,7 @@ export class ContactDirectory {
     if (d !== 0) return d;
     const x = this.#keys[a]!;
     const y = this.#keys[b]!;
+    if (x.length !== y.length) return x.length - y.length; // past 2 046 units the score holds no length
     if (x !== y) return x < y ? -1 : 1;
     const i = this.#ids[a]!;
     const j = this.#ids[b]!;
@@ -132,7 +152,7 @@ export class ContactDirectory {
   /**
    * Adds a user to the directory.
    *
-   * @param profile - the id (handle) and display name; a {@link User} will do
+   * @param profile - the id (handle) and display name; a `User` will do
    * @throws ValidationError when the id or the name is malformed
    * @throws ConflictError when the id is already in the directory
    */
@@ -197,9 +217,26 @@ export class ContactDirectory {
   }
 
   /**
+   * Sorts the changes made since the last search into the index now, so that the next search does not pay for
+   * them: call it after a bulk load, or from an idle moment. Searches do this on their own when needed.
+   *
+   * @example
+   * ```ts
+   * import { ContactDirectory } from 'chat-room'
+   * const directory = new ContactDirectory()
+   * for (const user of [{ id: 'ann', name: 'Ann' }, { id: 'bob', name: 'Bob' }]) directory.add(user)
+   * directory.flush()
+   * ```
+   */
+  flush(): void {
+    this.#prepare();
+  }
+
+  /**
    * Finds the users whose tokens begin with every word of the query, best first.
    *
-   * A query that folds to nothing (only accents or invisible characters) matches no one.
+   * A query that folds to nothing (only accents or invisible characters) matches no one. A search first sorts
+   * the changes made since the last one into the index (see {@link ContactDirectory.flush}).
    *
    * @param query - what the user typed: 1–100 characters once trimmed; several words must all match
    * @param options - `limit` (1–100, default 20) and `within` (restrict to these ids)
@@ -226,19 +263,21 @@ export class ContactDirectory {
       if (count < candidates) [word, candidates] = [w, count];
     }
 
+    // Tokens hold no newline: "\nword" finds a token that begins with the word, "\nword\n" one that equals it.
+    const needles: Needles = { prefixes: words.map((w) => `\n${w}`), tokens: words.map((w) => `\n${w}\n`) };
     const best = new TopMatches(limit, this.#order);
     if (within !== undefined && within.size <= candidates) {
       // Fewer contacts than index entries to visit: check the contacts' tokens directly.
       for (const id of within) {
         const slot = this.#slotOf.get(id);
-        if (slot !== undefined) best.offer(slot, this.#match(slot, words));
+        if (slot !== undefined) best.offer(slot, this.#match(slot, needles));
       }
     } else {
       const epoch = this.#nextEpoch();
       // A pass offers the users that rank `pass` or lower; the exact pass leaves prefix matches for the next one.
       const visit = (slot: number, pass: number): void => {
-        if (this.#seen[slot] === epoch || this.#tokens[slot] === undefined) return;
-        let rank = words.length === 1 ? pass : this.#match(slot, words);
+        if (this.#seen[slot] === epoch || this.#alive[slot] === 0) return;
+        let rank = words.length === 1 ? pass : this.#match(slot, needles);
         if (within !== undefined && !within.has(this.#ids[slot]!)) rank = NO_MATCH;
         if (rank === PREFIX && pass === EXACT) return;
         this.#seen[slot] = epoch;
@@ -263,30 +302,22 @@ export class ContactDirectory {
   }
 
   /** Whether a user matches: every word begins one of its tokens; exact when every word equals one. */
-  #match(slot: number, words: readonly string[]): number {
-    const tokens = this.#tokens[slot];
-    if (tokens === undefined) return NO_MATCH;
+  #match(slot: number, needles: Needles): number {
+    const haystack = this.#haystacks[slot];
+    if (haystack === undefined) return NO_MATCH;
     let rank = EXACT;
-    for (const word of words) {
-      let found = NO_MATCH;
-      for (const token of tokens) {
-        if (token.startsWith(word)) {
-          found = PREFIX;
-          if (token.length === word.length) {
-            found = EXACT;
-            break;
-          }
-        }
-      }
-      if (found === NO_MATCH) return NO_MATCH;
-      if (found === PREFIX) rank = PREFIX;
+    for (let i = 0; i < needles.prefixes.length; i++) {
+      if (!haystack.includes(needles.prefixes[i]!)) return NO_MATCH;
+      if (rank === EXACT && !haystack.includes(needles.tokens[i]!)) rank = PREFIX;
     }
     return rank;
   }
 
   /**
    * Visits the run's entries in [lo, hi) best user first, stopping once no further user could make the list: the
-   * range is split into segment-tree nodes, kept in a heap by the best user below each, and the best node opened.
+   * range is split into segment-tree nodes, kept in a heap by the best rank below each, and the best node opened.
+   * When few of the users visited match (words that are common apart but rare together), it finishes with a plain
+   * walk, so a range never costs much more than walking it.
    */
   #visitInOrder(
     lo: number,
@@ -300,126 +331,187 @@ export class ContactDirectory {
       for (let i = lo; i < hi; i++) visit(slots[i]!, pass);
       return;
     }
+    let budget = (hi - lo) >> 3;
     const tree = this.#tree;
     const n = slots.length;
-    const slotOf = (node: number): number => slots[tree[node]!]!;
-    const heap = new NodeHeap((a, b) => this.#order(slotOf(a), slotOf(b)));
+    const heap = new NodeHeap(tree);
     for (let l = lo + n, r = hi + n; l < r; l >>= 1, r >>= 1) {
       if (l & 1) heap.push(l++);
       if (r & 1) heap.push(--r);
     }
     while (heap.size > 0) {
       const node = heap.top();
-      if (best.full && best.compare(slotOf(node), pass) <= 0) return;
+      const slot = this.#ordered[tree[node]!]!;
+      if (best.full && best.compare(slot, pass) <= 0) return;
       heap.pop();
-      if (node >= n) {
-        visit(slotOf(node), pass);
-      } else {
+      if (node < n) {
         heap.push(2 * node);
         heap.push(2 * node + 1);
+      } else if (--budget > 0) {
+        visit(slot, pass);
+      } else {
+        for (let i = lo; i < hi; i++) visit(slots[i]!, pass);
+        return;
       }
     }
   }
 
   #place(id: string, name: string): void {
     const slot = this.#free.pop() ?? this.#ids.length;
+    if (slot >= this.#scores.length) this.#grow();
     const key = normalizeForSearch(name);
     // The key is already folded, and folding twice changes nothing: this saves folding the name again.
     const tokens = searchTokens(key, id).filter((token) => !token.includes(' '));
     this.#ids[slot] = id;
     this.#names[slot] = name;
     this.#keys[slot] = key;
-    this.#tokens[slot] = tokens;
-    if (slot >= this.#scores.length) {
-      const scores = new Float64Array(this.#scores.length * 2);
-      scores.set(this.#scores);
-      this.#scores = scores;
-    }
+    this.#haystacks[slot] = `\n${tokens.join('\n')}\n`;
+    this.#alive[slot] = 1;
     this.#scores[slot] = scoreOf(key);
+    this.#pending.push(slot);
     this.#slotOf.set(id, slot);
     for (const token of tokens) {
-      this.#tailTokens.push(token);
-      this.#tailSlots.push(slot);
+      this.#inboxTokens.push(token);
+      this.#inboxSlots.push(slot);
     }
-    this.#tailSorted = false;
   }
 
   #kill(slot: number): void {
-    this.#stale += this.#tokens[slot]?.length ?? 0;
-    this.#tokens[slot] = undefined;
+    this.#stale += (this.#haystacks[slot]?.split('\n').length ?? 2) - 2;
+    this.#haystacks[slot] = undefined;
+    this.#alive[slot] = 0;
     this.#names[slot] = '';
     this.#dead.push(slot);
   }
 
-  /** Before a search: merge a large tail or a stale run, else sort the tail if needed. */
+  #grow(): void {
+    const size = this.#scores.length * 2;
+    const alive = new Uint8Array(size);
+    alive.set(this.#alive);
+    this.#alive = alive;
+    const scores = new Float64Array(size);
+    scores.set(this.#scores);
+    this.#scores = scores;
+    const rank = new Int32Array(size);
+    rank.set(this.#rank);
+    this.#rank = rank;
+    const seen = new Uint32Array(size);
+    seen.set(this.#seen);
+    this.#seen = seen;
+  }
+
+  /** Before a search: sort the inbox into the tail, and the tail into the run once it is large or stale. */
   #prepare(): void {
-    const tail = this.#tailTokens.length;
-    if (
-      tail > Math.max(MIN_TAIL_TO_MERGE, this.#runTokens.length >> 6) ||
-      this.#stale * 2 > tail + this.#runTokens.length
-    ) {
-      this.#merge();
-    } else if (!this.#tailSorted) {
-      [this.#tailTokens, this.#tailSlots] = sortByToken(this.#tailTokens, this.#tailSlots);
-      this.#tailSorted = true;
+    if (this.#inboxTokens.length > 0) {
+      const [tokens, slots] = sortByToken(this.#inboxTokens, this.#inboxSlots);
+      this.#inboxTokens = [];
+      this.#inboxSlots = [];
+      [this.#tailTokens, this.#tailSlots] = this.#mergeRuns(this.#tailTokens, this.#tailSlots, tokens, slots);
     }
-    if (this.#seen.length < this.#ids.length) {
-      const seen = new Uint32Array(this.#ids.length * 2);
-      seen.set(this.#seen);
-      this.#seen = seen;
+    const tail = this.#tailTokens.length;
+    const run = this.#runTokens.length;
+    if (tail > Math.max(MIN_TAIL_TO_MERGE, run >> 6) || (this.#stale * 2 > tail + run && this.#stale > 0)) {
+      [this.#runTokens, this.#runSlots] = this.#mergeRuns(
+        this.#runTokens,
+        this.#runSlots,
+        this.#tailTokens,
+        this.#tailSlots,
+      );
+      this.#tailTokens = [];
+      this.#tailSlots = new Int32Array(0);
+      // Nothing points at a dead slot any more: it may be reused.
+      this.#stale = 0;
+      this.#free = this.#free.concat(this.#dead);
+      this.#dead = [];
+      this.#rankSlots();
+      this.#buildTree();
     }
   }
 
-  /** Merges the tail into the run in one linear pass, drops entries of dead slots and rebuilds the tree. */
-  #merge(): void {
-    const [bTokens, bSlots] = this.#tailSorted
-      ? [this.#tailTokens, this.#tailSlots]
-      : sortByToken(this.#tailTokens, this.#tailSlots);
-    const aTokens = this.#runTokens;
-    const aSlots = this.#runSlots;
-    const live = this.#tokens;
+  /**
+   * Merges a short sorted run `b` into a long one `a`, dropping the entries of dead slots: each entry of `b` finds
+   * its place by galloping from the previous one, and the entries of `a` between places are copied uncompared.
+   */
+  #mergeRuns(
+    aTokens: readonly string[],
+    aSlots: Int32Array,
+    bTokens: string[],
+    bSlots: Int32Array,
+  ): [string[], Int32Array] {
+    if (aTokens.length === 0 && this.#dead.length === 0) return [bTokens, bSlots]; // a bulk load
+    const alive = this.#alive;
     const outTokens: string[] = [];
     const outSlots = new Int32Array(aTokens.length + bTokens.length);
     let n = 0;
     let i = 0;
-    let j = 0;
-    while (i < aTokens.length || j < bTokens.length) {
-      let token: string;
-      let slot: number;
-      if (j >= bTokens.length || (i < aTokens.length && aTokens[i]! <= bTokens[j]!)) {
-        token = aTokens[i]!;
-        slot = aSlots[i++]!;
-      } else {
-        token = bTokens[j]!;
-        slot = bSlots[j++]!;
+    for (let j = 0; j <= bTokens.length; j++) {
+      const end = j < bTokens.length ? gallop(aTokens, bTokens[j]!, i) : aTokens.length;
+      for (; i < end; i++) {
+        const slot = aSlots[i]!;
+        if (alive[slot] === 0) continue;
+        outTokens.push(aTokens[i]!);
+        outSlots[n++] = slot;
       }
-      if (live[slot] === undefined) continue;
-      outTokens.push(token);
-      outSlots[n++] = slot;
+      if (j < bTokens.length && alive[bSlots[j]!] === 1) {
+        // Share one string among equal tokens (a new one lands right after its equals): less memory.
+        const token = bTokens[j]!;
+        outTokens.push(n > 0 && outTokens[n - 1] === token ? outTokens[n - 1]! : token);
+        outSlots[n++] = bSlots[j]!;
+      }
     }
-    this.#runTokens = outTokens;
-    this.#runSlots = outSlots.slice(0, n);
-    this.#tailTokens = [];
-    this.#tailSlots = [];
-    this.#tailSorted = true;
-    this.#stale = 0;
-    // No entry points at a dead slot any more: they may be reused.
-    this.#free = this.#free.concat(this.#dead);
-    this.#dead = [];
-    this.#buildTree();
+    this.#stale -= aTokens.length + bTokens.length - n;
+    return [outTokens, n === outSlots.length ? outSlots : outSlots.slice(0, n)];
   }
 
-  /** A bottom-up min-segment tree: leaf `n + i` is entry i; node k holds the best entry of nodes 2k and 2k+1. */
+  /** Puts the live run slots in result order (the new ones sorted, then galloped in) and numbers them. */
+  #rankSlots(): void {
+    const alive = this.#alive;
+    const fresh = this.#pending.filter((slot) => alive[slot] === 1);
+    this.#pending = [];
+    const scores = this.#scores;
+    // Sort by the top 28 bits of the score (length and first units), then settle ties in full.
+    const sorted = sortByHead(
+      fresh.length,
+      (i) => Math.floor(scores[fresh[i]!]! / 2 ** 25),
+      (a, b) => this.#order(fresh[a]!, fresh[b]!),
+    ).map((i) => fresh[i]!);
+    const old = this.#ordered;
+    const ordered = new Int32Array(this.#slotOf.size);
+    let n = 0;
+    let i = 0;
+    for (let j = 0; j <= sorted.length; j++) {
+      let end = old.length;
+      if (j < sorted.length) {
+        // Gallop: the first old slot at or after i that comes after this new one.
+        const slot = sorted[j]!;
+        let step = 1;
+        let lo = i;
+        while (lo + step - 1 < old.length && this.#order(old[lo + step - 1]!, slot) < 0) {
+          lo += step;
+          step *= 2;
+        }
+        let hi = Math.min(lo + step - 1, old.length);
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (this.#order(old[mid]!, slot) < 0) lo = mid + 1;
+          else hi = mid;
+        }
+        end = lo;
+      }
+      for (; i < end; i++) if (alive[old[i]!] === 1) ordered[n++] = old[i]!;
+      if (j < sorted.length) ordered[n++] = sorted[j]!;
+    }
+    for (let k = 0; k < n; k++) this.#rank[ordered[k]!] = k;
+    this.#ordered = ordered;
+  }
+
+  /** A bottom-up min-segment tree: leaf `n + i` holds the rank of entry i's slot, node k the lower of 2k and 2k+1. */
   #buildTree(): void {
     const slots = this.#runSlots;
     const n = slots.length;
     const tree = new Int32Array(2 * n);
-    for (let i = 0; i < n; i++) tree[n + i] = i;
-    for (let k = n - 1; k >= 1; k--) {
-      const a = tree[2 * k]!;
-      const b = tree[2 * k + 1]!;
-      tree[k] = this.#order(slots[a]!, slots[b]!) <= 0 ? a : b;
-    }
+    for (let i = 0; i < n; i++) tree[n + i] = this.#rank[slots[i]!]!;
+    for (let k = n - 1; k >= 1; k--) tree[k] = Math.min(tree[2 * k]!, tree[2 * k + 1]!);
     this.#tree = tree;
   }
 
@@ -481,13 +573,13 @@ class TopMatches {
   }
 }
 
-/** A binary min-heap of segment-tree nodes. */
+/** A binary min-heap of segment-tree nodes, by the rank each holds. */
 class NodeHeap {
   readonly #items: number[] = [];
-  readonly #before: (a: number, b: number) => number;
+  readonly #tree: Int32Array;
 
-  constructor(before: (a: number, b: number) => number) {
-    this.#before = before;
+  constructor(tree: Int32Array) {
+    this.#tree = tree;
   }
 
   get size(): number {
@@ -500,11 +592,13 @@ class NodeHeap {
 
   push(node: number): void {
     const items = this.#items;
+    const tree = this.#tree;
+    const key = tree[node]!;
     let i = items.length;
     items.push(node);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.#before(items[parent]!, node) <= 0) break;
+      if (tree[items[parent]!]! <= key) break;
       items[i] = items[parent]!;
       i = parent;
     }
@@ -513,14 +607,16 @@ class NodeHeap {
 
   pop(): void {
     const items = this.#items;
+    const tree = this.#tree;
     const last = items.pop()!;
     if (items.length === 0) return;
+    const key = tree[last]!;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= items.length) break;
-      if (child + 1 < items.length && this.#before(items[child + 1]!, items[child]!) < 0) child++;
-      if (this.#before(last, items[child]!) <= 0) break;
+      if (child + 1 < items.length && tree[items[child + 1]!]! < tree[items[child]!]!) child++;
+      if (key <= tree[items[child]!]!) break;
       items[i] = items[child]!;
       i = child;
     }
@@ -528,47 +624,137 @@ class NodeHeap {
   }
 }
 
-/** (length, first unit, second unit) of a key packed into one exact float, in the same order as the key. */
+/**
+ * A number that orders keys as the directory does (length, then code units) wherever it differs: the exact length
+ * and the first six code units, those above 125 all counted alike (and nothing after one of those). Keys it cannot
+ * tell apart are compared in full.
+ */
 function scoreOf(key: string): number {
-  const first = key.length > 0 ? key.charCodeAt(0) + 1 : 0;
-  const second = key.length > 1 ? key.charCodeAt(1) + 1 : 0;
-  return Math.min(key.length, 0x7ffff) * 2 ** 34 + first * 2 ** 17 + second;
+  const length = key.length;
+  if (length >= 0x7ff) return 0x7ff * 2 ** 42; // 11 bits of length and 6 × 7 bits of units fit a double exactly
+  let score = length;
+  let alike = false;
+  for (let i = 0; i < 6; i++) {
+    // After a unit counted alike with others, the units that follow must not decide: they count as nothing.
+    const value: number = alike || i >= length ? 0 : Math.min(key.charCodeAt(i) + 1, 127);
+    alike ||= value === 127;
+    score = score * 128 + value;
+  }
+  return score;
 }
 
-/** Sorts parallel arrays by token: the distinct tokens are sorted once, then the entries counting-sorted by them. */
-function sortByToken(tokens: readonly string[], slots: readonly number[]): [string[], number[]] {
-  const groupOf = new Map<string, number>();
-  const distinct: string[] = [];
-  const groups = new Int32Array(tokens.length);
-  for (let i = 0; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    let group = groupOf.get(token);
-    if (group === undefined) {
-      group = distinct.length;
-      groupOf.set(token, group);
-      distinct.push(token);
-    }
-    groups[i] = group;
+/** How many items {@link sortByHead} packs: 2^25 indices beside a 28-bit head fill a double's 53 bits. */
+const INDEX_SPAN = 2 ** 25;
+
+/**
+ * Sorts the indices 0..count-1: a native numeric sort on (head, index) packed into exact doubles does most of the
+ * work, and only runs of equal heads are then sorted with `compare`. `head(i)` must be an integer below 2^28 that
+ * never contradicts `compare`.
+ */
+function sortByHead(
+  count: number,
+  head: (i: number) => number,
+  compare: (a: number, b: number) => number,
+): Int32Array {
+  const order = new Int32Array(count);
+  if (count >= INDEX_SPAN) {
+    order.set(Array.from({ length: count }, (_, i) => i).sort(compare));
+    return order;
   }
-  const sizes = new Int32Array(distinct.length);
-  for (let i = 0; i < tokens.length; i++) sizes[groups[i]!]!++;
-  // Each group's first position: the groups laid out in token order (the default sort compares UTF-16 code
-  // units, the same order as `<`).
-  const offsets = new Int32Array(distinct.length);
-  let next = 0;
-  for (const token of [...distinct].sort()) {
-    const group = groupOf.get(token)!;
-    offsets[group] = next;
-    next += sizes[group]!;
+  const packed = new Float64Array(count);
+  for (let i = 0; i < count; i++) packed[i] = head(i) * INDEX_SPAN + i;
+  packed.sort();
+  for (let i = 0; i < count; i++) order[i] = packed[i]! % INDEX_SPAN;
+  for (let start = 0, end = 1; start < count; start = end++) {
+    const h = Math.floor(packed[start]! / INDEX_SPAN);
+    while (end < count && Math.floor(packed[end]! / INDEX_SPAN) === h) end++;
+    if (end - start > 1) order.set(Array.from(order.subarray(start, end)).sort(compare), start);
   }
-  const outTokens = new Array<string>(tokens.length);
-  const outSlots = new Array<number>(tokens.length);
-  for (let i = 0; i < tokens.length; i++) {
-    const at = offsets[groups[i]!]!++;
-    outTokens[at] = tokens[i]!;
-    outSlots[at] = slots[i]!;
+  return order;
+}
+
+/** Sorts parallel arrays by token (UTF-16 code units, the order of `<`); equal tokens end up sharing one string. */
+function sortByToken(tokens: readonly string[], slots: readonly number[]): [string[], Int32Array] {
+  const order = new Int32Array(tokens.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  sortTokenRange(tokens, order, 0, order.length, 0);
+  const outTokens: string[] = [];
+  const outSlots = new Int32Array(tokens.length);
+  for (let i = 0; i < order.length; i++) {
+    const token = tokens[order[i]!]!;
+    outTokens.push(i > 0 && outTokens[i - 1] === token ? outTokens[i - 1]! : token);
+    outSlots[i] = slots[order[i]!]!;
   }
   return [outTokens, outSlots];
+}
+
+/**
+ * Sorts `order[start..end)` (indices of tokens that agree on their first `depth` units) by token: a radix step on
+ * the next four units (4 × 7 bits, units above 125 counted alike) packed with the position into exact doubles for
+ * a native numeric sort, then the same on each group that agrees on those four as well.
+ */
+function sortTokenRange(
+  tokens: readonly string[],
+  order: Int32Array,
+  start: number,
+  end: number,
+  depth: number,
+): void {
+  const count = end - start;
+  const compare = (a: number, b: number): number => {
+    const x = tokens[a]!;
+    const y = tokens[b]!;
+    return x === y ? a - b : x < y ? -1 : 1;
+  };
+  if (count <= 32 || count >= INDEX_SPAN) {
+    if (count > 1) order.set(Array.from(order.subarray(start, end)).sort(compare), start);
+    return;
+  }
+  const packed = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const token = tokens[order[start + k]!]!;
+    let head = 0;
+    let alike = false;
+    for (let u = depth; u < depth + 4; u++) {
+      // As in scoreOf: nothing after a unit counted alike with others.
+      const value: number = alike || u >= token.length ? 0 : Math.min(token.charCodeAt(u) + 1, 127);
+      alike ||= value === 127;
+      head = head * 128 + value;
+    }
+    packed[k] = head * INDEX_SPAN + k;
+  }
+  packed.sort();
+  const before = order.slice(start, end);
+  for (let k = 0; k < count; k++) order[start + k] = before[packed[k]! % INDEX_SPAN]!;
+  for (let from = 0, to = 1; from < count; from = to++) {
+    const head = Math.floor(packed[from]! / INDEX_SPAN);
+    while (to < count && Math.floor(packed[to]! / INDEX_SPAN) === head) to++;
+    if (to - from < 2) continue;
+    if (hasFoldedUnit(head)) {
+      // Units above 125 look alike here: only a full comparison tells these apart.
+      order.set(Array.from(order.subarray(start + from, start + to)).sort(compare), start + from);
+    } else if (head % 128 !== 0) {
+      sortTokenRange(tokens, order, start + from, start + to, depth + 4); // equal so far, and all go on
+    }
+    // Otherwise all end within these four units and agree on each: equal tokens, left in insertion order.
+  }
+}
+
+/** Whether a packed head of four units holds a unit above 125 (so equal heads may hide differences). */
+function hasFoldedUnit(head: number): boolean {
+  for (let u = 0; u < 4; u++, head = Math.floor(head / 128)) if (head % 128 === 127) return true;
+  return false;
+}
+
+/** The first index at or after `from` whose token is above `token`, found by galloping then binary search. */
+function gallop(tokens: readonly string[], token: string, from: number): number {
+  let lo = from;
+  let step = 1;
+  while (lo + step - 1 < tokens.length && tokens[lo + step - 1]! <= token) {
+    lo += step;
+    step *= 2;
+  }
+  return upperBound(tokens, token, lo, Math.min(lo + step - 1, tokens.length));
 }
 
 /** The first index of a sorted array whose token is not below `prefix`. */
