@@ -201,7 +201,7 @@ export class PresenceService {
     if (foreground) return this.#toForeground(session, subject);
     session.foreground = false;
     subject.foreground--;
-    for (const id of session.interest) this.#subscribers.get(id)?.delete(session);
+    this.#unfollow(session); // a background session keeps its interest but hears nothing until it returns
     this.#reconsider(session.userId, subject);
   }
 
@@ -289,7 +289,8 @@ export class PresenceService {
     session.foreground = true;
     subject.foreground++;
     subject.lastActiveAt = this.#clock.now(); // opening the app is activity
-    for (const id of session.interest) this.#subscribers.get(id)?.add(session);
+    if (this.policy.idle === 'timestamp') this.#save(session.userId, subject);
+    this.#follow(session);
     this.#reconsider(session.userId, subject);
     const ids = this.policy.snapshotOnForeground(session.userId, this.#audience);
     if (ids.length > 0) this.#track(this.#snapshot(session, ids));
@@ -445,20 +446,29 @@ export class PresenceService {
   }
 
   #setInterest(session: Session, ids: ReadonlySet<string>): void {
-    for (const id of session.interest) {
-      const set = this.#subscribers.get(id);
-      set?.delete(session);
-      if (set?.size === 0) this.#subscribers.delete(id);
-    }
+    this.#unfollow(session);
     session.interest = ids;
-    if (!session.foreground) return;
-    for (const id of ids) {
+    if (session.foreground) this.#follow(session);
+  }
+
+  /** Puts a foreground session among the subscribers of every user it shows. */
+  #follow(session: Session): void {
+    for (const id of session.interest) {
       let set = this.#subscribers.get(id);
       if (set === undefined) {
         set = new Set();
         this.#subscribers.set(id, set);
       }
       set.add(session);
+    }
+  }
+
+  /** Takes a session out of the subscribers of every user it shows; empty sets go. */
+  #unfollow(session: Session): void {
+    for (const id of session.interest) {
+      const set = this.#subscribers.get(id);
+      set?.delete(session);
+      if (set?.size === 0) this.#subscribers.delete(id);
     }
   }
 

@@ -274,3 +274,44 @@ describe('the presence store', () => {
     expect(await store.get('bob')).toMatchObject({ status: 'offline', lastSeenAt: expect.any(Number) });
   });
 });
+
+describe('interest across background trips', () => {
+  function service() {
+    const clock = new ManualClock(T0);
+    const heard: string[] = [];
+    const presence = new PresenceService({
+      clock,
+      store: new InMemoryPresenceStore({ clock }),
+      relations: { friendsOf: () => [], maySee: () => true },
+      send: (sessionId, frame) => {
+        if (frame.snapshot !== true)
+          for (const u of frame.updates) heard.push(`${sessionId}<-${u.userId}:${u.status}`);
+      },
+    });
+    return { clock, presence, heard };
+  }
+
+  test('a session that subscribed in the background hears changes once it is in the foreground', async () => {
+    const { clock, presence, heard } = service();
+    presence.sessionOpened('a1', 'alice', false);
+    await presence.subscribe('a1', ['bob']);
+    presence.setForeground('a1', true);
+    presence.sessionOpened('b1', 'bob', true);
+    clock.advance(60_000);
+    expect(heard).toEqual(['a1<-bob:online']);
+  });
+
+  test('a session keeps its interest through a background trip, even if everyone else lost theirs', async () => {
+    const { clock, presence, heard } = service();
+    presence.sessionOpened('a1', 'alice', true);
+    presence.sessionOpened('c1', 'carol', true);
+    await presence.subscribe('a1', ['bob']);
+    await presence.subscribe('c1', ['bob']);
+    presence.setForeground('a1', false);
+    await presence.subscribe('c1', ['dave']);
+    presence.setForeground('a1', true);
+    presence.sessionOpened('b1', 'bob', true);
+    clock.advance(60_000);
+    expect(heard).toEqual(['a1<-bob:online']);
+  });
+});
