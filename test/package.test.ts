@@ -9,8 +9,9 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as
 };
 
 describe('the package', () => {
-  test('the core depends on eventemitter3 only', () => {
-    expect(Object.keys(pkg.dependencies)).toEqual(['eventemitter3']);
+  test('its dependencies are the core’s eventemitter3 and zod, and the drivers of the server subpath', () => {
+    // The root entry must not load the drivers (see below); `chat-room serve` needs them installed.
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['eventemitter3', 'jsonwebtoken', 'ws', 'zod']);
   });
 
   test('every code entry of the exports map names its types first, then the CommonJS file', () => {
@@ -24,7 +25,7 @@ describe('the package', () => {
     }
   });
 
-  test('loading the root entry loads no package but eventemitter3', () => {
+  test('loading the root entry loads no driver: no package but eventemitter3 (and zod, for frames)', () => {
     const script = `
       const before = new Set(Object.keys(require.cache));
       require('./src/index.ts');
@@ -37,6 +38,7 @@ describe('the package', () => {
       timeout: 60_000,
     });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout.trim())).toEqual(['eventemitter3']);
+    const loaded = JSON.parse(run.stdout.trim()) as string[];
+    expect(loaded.filter((name) => name !== 'eventemitter3' && name !== 'zod')).toEqual([]);
   });
 });
