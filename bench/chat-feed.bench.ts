@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ChatFeed } from 'chat-room';
+import { ChatFeed, seededRandom } from 'chat-room';
 
 const THREADS = 10_000;
 const TOP = 20;
@@ -14,18 +14,6 @@ const ROUND_MS = 1_000;
 const ROUNDS = 5;
 /** Both sides replay the same stream of which-thread picks, from the start, wrapping around if they reach its end. */
 const STREAM = 1 << 20;
-
-/** mulberry32: a small seeded PRNG, so every run replays the same workload. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Contender {
   readonly name: string;
@@ -38,7 +26,7 @@ interface Contender {
 }
 
 // The workload, generated once so neither side pays for the PRNG: which thread, and its initial activity.
-const rand = mulberry32(0xc4a7);
+const rand = seededRandom(0xc4a7);
 const threadIds = Array.from({ length: THREADS }, (_, i) => `thread-${i}`);
 const initialAt = Array.from({ length: THREADS }, () => Math.floor(rand() * 1_000_000));
 const streamThread = Uint32Array.from({ length: STREAM }, () => Math.floor(rand() * THREADS));

@@ -16,7 +16,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ContactMatch } from 'chat-room';
-import { ContactDirectory, normalizeForSearch, searchTokens } from 'chat-room';
+import { ContactDirectory, normalizeForSearch, searchTokens, seededRandom } from 'chat-room';
 
 const USERS = 1_000_000;
 const QUERIES = 2_000;
@@ -28,19 +28,7 @@ const INDEX_MS = 3_000;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** mulberry32: a small seeded PRNG, so every run replays the same workload. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rand = mulberry32(0xc0ffee);
+const rand = seededRandom(0xc0ffee);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const FIRST = [

@@ -20,3 +20,4 @@ export * from './session';
 export * from './chat-system';
 export { TaskTracker } from './util/task-tracker';
 export { Observable, type EventMap } from './util/observable';
+export { seededRandom } from './util/seeded-random';

@@ -35,6 +35,7 @@
  * @module
  */
 import type { Clock, TimerHandle } from 'chat-room';
+import { seededRandom } from 'chat-room';
 
 /** The workload the issue fixes, so that results compare. All durations in ms. */
 export const WORKLOAD_DEFAULTS = Object.freeze({
@@ -111,20 +112,6 @@ function mulberry(state: number): { state: number; value: number } {
   return { state: s, value: ((t ^ (t >>> 14)) >>> 0) / 4294967296 };
 }
 
-/**
- * A seeded generator of floats in [0, 1) (mulberry32).
- *
- * @param seed - any 32-bit integer
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed | 0;
-  return () => {
-    const next = mulberry(state);
-    state = next.state;
-    return next.value;
-  };
-}
-
 /** Mixes a few integers into one 32-bit seed (murmur3's finaliser over a running hash). */
 export function mixSeed(...parts: number[]): number {
   let h = 0x9e3779b9;
@@ -187,7 +174,7 @@ export function buildFriendGraph(
   }
   const n = users;
   const m = Math.round((n * friends) / 2);
-  const random = mulberry32(mixSeed(seed, GRAPH_STREAM));
+  const random = seededRandom(mixSeed(seed, GRAPH_STREAM));
   const draw = (): number => Math.floor(random() * n);
 
   // 1. m random pairs (no self-pairs), laid out both ways, each user's list sorted, duplicates dropped.
@@ -262,7 +249,7 @@ export function buildFriendGraph(
     friendIds[i] = list;
   }
 
-  const privacyRandom = mulberry32(mixSeed(seed, PRIVACY_STREAM));
+  const privacyRandom = seededRandom(mixSeed(seed, PRIVACY_STREAM));
   const privacy = new Uint8Array(n);
   const { everyone, contacts } = settings.privacy;
   for (let i = 0; i < n; i++) {

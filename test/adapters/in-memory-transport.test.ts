@@ -7,19 +7,7 @@ import type {
   ServerFrame,
   TransportHandler,
 } from 'chat-room';
-import { InMemoryTransport, ManualClock, TransportError, ValidationError } from 'chat-room';
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { InMemoryTransport, ManualClock, seededRandom, TransportError, ValidationError } from 'chat-room';
 
 /** A server that writes down what the transport reports. */
 class FakeServer implements TransportHandler {
@@ -153,7 +141,7 @@ describe('InMemoryTransport', () => {
   describe('with faults', () => {
     it('duplicate: 1 delivers every frame twice, both ways', () => {
       const { server, device, link, connection } = connected({
-        faults: { random: mulberry32(1), duplicate: 1 },
+        faults: { random: seededRandom(1), duplicate: 1 },
       });
       for (const ref of refs(4)) link.send(sync(ref));
       for (const ref of refs(4)) connection.send(ok(ref));
@@ -162,7 +150,9 @@ describe('InMemoryTransport', () => {
     });
 
     it('drop: 1 delivers nothing, and the link stays open', () => {
-      const { server, device, link, connection } = connected({ faults: { random: mulberry32(2), drop: 1 } });
+      const { server, device, link, connection } = connected({
+        faults: { random: seededRandom(2), drop: 1 },
+      });
       for (const ref of refs(10)) link.send(sync(ref));
       for (const ref of refs(10)) connection.send(ok(ref));
       expect(server.frames).toEqual([]);
@@ -174,7 +164,7 @@ describe('InMemoryTransport', () => {
       const clock = new ManualClock(0);
       const { server, device, link, connection } = connected({
         clock,
-        faults: { random: mulberry32(3), delayMs: [20, 20] },
+        faults: { random: seededRandom(3), delayMs: [20, 20] },
       });
       link.send(sync('r1'));
       connection.send(ok('r1'));
@@ -192,7 +182,7 @@ describe('InMemoryTransport', () => {
       const clock = new ManualClock(0);
       const { server, device, link, connection } = connected({
         clock,
-        faults: { random: mulberry32(4), delayMs: [10, 50] },
+        faults: { random: seededRandom(4), delayMs: [10, 50] },
       });
       for (const ref of refs(20)) link.send(sync(ref));
       for (const ref of refs(20)) connection.send(ok(ref));
@@ -209,7 +199,7 @@ describe('InMemoryTransport', () => {
       const clock = new ManualClock(0);
       const { server, link } = connected({
         clock,
-        faults: { random: mulberry32(8), delayMs: [10, 50], reorder: 1 },
+        faults: { random: seededRandom(8), delayMs: [10, 50], reorder: 1 },
       });
       for (const ref of refs(20)) link.send(sync(ref));
       clock.advance(50);
@@ -221,7 +211,7 @@ describe('InMemoryTransport', () => {
       const clock = new ManualClock(0);
       const { transport, server, link } = connected({
         clock,
-        faults: { random: mulberry32(9), delayMs: [30, 30] },
+        faults: { random: seededRandom(9), delayMs: [30, 30] },
       });
       link.send(sync('r1'));
       transport.setFaults(undefined);
@@ -235,7 +225,7 @@ describe('InMemoryTransport', () => {
 
     it('a delayed frame arrives as it was sent, whatever the sender changes meanwhile', () => {
       const clock = new ManualClock(0);
-      const { server, link } = connected({ clock, faults: { random: mulberry32(5), delayMs: [5, 5] } });
+      const { server, link } = connected({ clock, faults: { random: seededRandom(5), delayMs: [5, 5] } });
       const frame = { type: 'sync', ref: 'r1', after: 1 };
       link.send(frame as ClientFrame);
       frame.after = 42;
@@ -244,7 +234,7 @@ describe('InMemoryTransport', () => {
     });
 
     it('setFaults(undefined) heals the links', () => {
-      const { transport, server, link } = connected({ faults: { random: mulberry32(6), drop: 1 } });
+      const { transport, server, link } = connected({ faults: { random: seededRandom(6), drop: 1 } });
       link.send(sync('lost'));
       transport.setFaults(undefined);
       link.send(sync('r1'));
@@ -295,7 +285,7 @@ describe('InMemoryTransport', () => {
       const clock = new ManualClock(0);
       const { transport, server, device, link, connection } = connected({
         clock,
-        faults: { random: mulberry32(7), delayMs: [10, 10] },
+        faults: { random: seededRandom(7), delayMs: [10, 10] },
       });
       link.send(sync('r1'));
       connection.send(ok('r1'));

@@ -1,17 +1,5 @@
 import type { TimerHandle } from 'chat-room';
-import { ManualClock, ValidationError } from 'chat-room';
-
-/** mulberry32: a small seeded PRNG, so a failing schedule can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { ManualClock, seededRandom, ValidationError } from 'chat-room';
 
 describe('ManualClock', () => {
   it('shows the start time and moves only when advanced', () => {
@@ -138,7 +126,7 @@ describe('ManualClock', () => {
   it.each([1, 7, 99])(
     'seed %i: thousands of timers set, cancelled and advanced at random run as a sorted list would',
     (seed) => {
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       const clock = new ManualClock(0);
       const ran: Array<{ id: number; at: number }> = [];
       // The model: every timer with its due time and set order; a timer runs at most once, in (due, order) order.

@@ -1,17 +1,12 @@
 import type { FeedEntry } from 'chat-room';
-import { ChatFeed, ChatRoomError, MAX_THREAD_ID_LENGTH, NotFoundError, ValidationError } from 'chat-room';
-
-/** mulberry32: a small seeded PRNG, so a failing random run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {
+  ChatFeed,
+  ChatRoomError,
+  MAX_THREAD_ID_LENGTH,
+  NotFoundError,
+  seededRandom,
+  ValidationError,
+} from 'chat-room';
 
 const ids = (entries: readonly FeedEntry[]): string[] => entries.map((e) => e.threadId);
 
@@ -303,7 +298,7 @@ describe('ChatFeed', () => {
         .map(view);
 
     it.each([1, 2, 3])('agrees with a sorted array over 3000 random operations (seed %i)', (seed) => {
-      const rand = mulberry32(seed);
+      const rand = seededRandom(seed);
       const int = (n: number): number => Math.floor(rand() * n);
       const feed = new ChatFeed();
       const model = new Map<string, ModelThread>();

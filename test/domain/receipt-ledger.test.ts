@@ -1,18 +1,6 @@
 import type { AggregateMove, ReceiptKind } from 'chat-room';
 import { isDeepStrictEqual } from 'node:util';
-import { ReceiptLedger, ValidationError } from 'chat-room';
-
-/** mulberry32: a small seeded PRNG, so a failing random run can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { ReceiptLedger, seededRandom, ValidationError } from 'chat-room';
 
 const marks = (ledger: ReceiptLedger, userId: string) => {
   const w = ledger.watermark(userId);
@@ -267,7 +255,7 @@ describe('ReceiptLedger', () => {
     it.each([1, 2, 3, 42, 2026])(
       'seed %i: aggregate() is the minimum over members after 5000 operations',
       (seed) => {
-        const random = mulberry32(seed);
+        const random = seededRandom(seed);
         const pick = (n: number) => Math.floor(random() * n);
         const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
         const initial = users.slice(0, 4);

@@ -3,24 +3,13 @@ import {
   ChatRoomError,
   ConflictError,
   ContactDirectory,
+  normalizeForSearch,
   NotFoundError,
+  searchTokens,
+  seededRandom,
   User,
   ValidationError,
-  normalizeForSearch,
-  searchTokens,
 } from 'chat-room';
-
-/** mulberry32: a small seeded PRNG, so a failing random run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ids = (matches: readonly ContactMatch[]): string[] => matches.map((m) => m.id);
 const names = (matches: readonly ContactMatch[]): string[] => matches.map((m) => m.name);
@@ -361,7 +350,7 @@ describe('ContactDirectory', () => {
     }
 
     it('agrees on random prefixes through adds, renames and removals (seeded)', () => {
-      const rand = mulberry32(0x5eed);
+      const rand = seededRandom(0x5eed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
       const randomName = (): string =>
         rand() < 0.3
@@ -458,7 +447,7 @@ describe('ContactDirectory', () => {
     });
 
     it('keeps the best first through many merges of similar names (seeded)', () => {
-      const rand = mulberry32(0xab1e);
+      const rand = seededRandom(0xab1e);
       // Names of a three-letter alphabet: long ranges, many ties on length and first letters.
       const name = (): string =>
         Array.from({ length: 1 + Math.floor(rand() * 2) }, () =>

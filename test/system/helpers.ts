@@ -46,15 +46,3 @@ export function watch(session: ChatSession) {
   session.on('push', (p) => got.pushes.push(`${p.title}: ${p.body}`));
   return got;
 }
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,6 +1,6 @@
 import type { Ack, ChatSession, MessageStatus } from 'chat-room';
-import { ChatSystem, InMemoryTransport, ManualClock, compareStatus } from 'chat-room';
-import { T0, mulberry32 } from './helpers';
+import { ChatSystem, InMemoryTransport, ManualClock, compareStatus, seededRandom } from 'chat-room';
+import { T0 } from './helpers';
 
 /**
  * Deterministic simulation: random schedules of sends, reads, background/foreground switches and cut
@@ -23,7 +23,7 @@ interface Device {
 }
 
 async function simulate(seed: number, steps: number): Promise<void> {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   const clock = new ManualClock(T0);
   const transport = new InMemoryTransport({ clock });
