@@ -36,6 +36,9 @@ const DRIVER_PACKAGES = Object.freeze([
 /** Packages `src/ports/` and `src/protocol/` may import. */
 const PORTS_ALLOWED_PACKAGES = Object.freeze(['eventemitter3']);
 
+/** Packages `src/protocol/` may import besides those: the schema library its frames are checked with. */
+const PROTOCOL_ALLOWED_PACKAGES = Object.freeze([...PORTS_ALLOWED_PACKAGES, 'zod']);
+
 /** The only adapter the root entry may reach. */
 const ROOT_ALLOWED_ADAPTERS = Object.freeze(['in-memory']);
 
@@ -371,8 +374,9 @@ function ruleViolation(fromLayer, target) {
       if (['domain', 'ports', 'protocol'].includes(to.layer)) return null;
       return `src/${layer}/ may import only src/domain/, src/ports/, src/protocol/ (imports ${target.rel})`;
     }
-    if (target.type === 'package' && PORTS_ALLOWED_PACKAGES.includes(target.name)) return null;
-    return `src/${layer}/ may not import ${describeTarget(target)} (allowed packages: ${PORTS_ALLOWED_PACKAGES.join(', ')})`;
+    const allowed = layer === 'protocol' ? PROTOCOL_ALLOWED_PACKAGES : PORTS_ALLOWED_PACKAGES;
+    if (target.type === 'package' && allowed.includes(target.name)) return null;
+    return `src/${layer}/ may not import ${describeTarget(target)} (allowed packages: ${allowed.join(', ')})`;
   }
   if (target.type === 'package' && isDriver(target.name) && !(layer === 'adapters' && tech)) {
     return `driver package ${target.name} may be imported only from src/adapters/<tech>/`;

@@ -239,6 +239,10 @@ export class ChatSystem {
     this.#gateway = new SessionGateway({
       delivery: this.#delivery,
       presence: this.presence,
+      conversations: this.#conversations,
+      settings: this.#settings,
+      feeds: this.#feeds,
+      directory: this.#directory,
       sessions: this.#sessions,
       users: this.#users,
       store: this.store,
@@ -312,15 +316,7 @@ export class ChatSystem {
     query: string,
     options: { limit?: number; global?: boolean } = {},
   ): ContactMatch[] {
-    const user = this.#users.get(userId);
-    requireObject(options, 'options');
-    if (options.global !== undefined && typeof options.global !== 'boolean') {
-      throw new ValidationError('global must be true or false');
-    }
-    return this.#directory.search(query, {
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-      ...(options.global === true ? {} : { within: new Set(user.contacts) }),
-    });
+    return this.#directory.searchAs(this.#users.get(userId), query, options);
   }
 
   /**

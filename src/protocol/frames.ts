@@ -4,12 +4,24 @@
  *
  * @module
  */
-import type { ErrorCode, InboxEntry, MessageKind, PresenceRecord } from '../domain';
+import type {
+  ErrorCode,
+  FeedEntry,
+  InboxEntry,
+  LastSeenVisibility,
+  MediaRef,
+  MessageKind,
+  PresenceRecord,
+} from '../domain';
 
 /** The protocol version the server speaks. */
 export const PROTOCOL_VERSION = 1;
 
-/** Send a message to a user (`to`) or a group (`groupId`). The sender is the connection's user. */
+/**
+ * Send a message to a user (`to`) or a group (`groupId`), exactly one of the two. The sender is the connection's
+ * user. A text message (`kind` `'text'`, the default) has `text` and no `media`; a photo (`kind` `'photo'`) has
+ * `media` and an optional caption in `text`.
+ */
 export interface SendFrame {
   readonly type: 'send';
   readonly ref: string;
@@ -17,7 +29,10 @@ export interface SendFrame {
   readonly to?: string;
   readonly groupId?: string;
   readonly kind?: MessageKind;
-  readonly text: string;
+  /** The text; for a photo, its caption (optional). Present on every text message. */
+  readonly text?: string;
+  /** The stored photo (see `toMediaRef`); only on a photo. */
+  readonly media?: MediaRef;
 }
 
 /** Ask for the inbox entries after a cursor. */
@@ -66,9 +81,132 @@ export interface ActiveFrame {
   readonly ref?: string;
 }
 
+/** Is the connection alive? The answer is `pong` (with the same `ref`, if any). */
+export interface PingFrame {
+  readonly type: 'ping';
+  readonly ref?: string;
+}
+
+/** The user started (`typing: true`) or stopped typing in a thread; the other members see a `typing` frame. */
+export interface TypingFrame {
+  readonly type: 'typing';
+  readonly ref?: string;
+  readonly threadId: string;
+  readonly typing: boolean;
+}
+
+/** Create a group; the connection's user becomes its owner. The answer is a `group` snapshot. */
+export interface GroupCreateFrame {
+  readonly type: 'group.create';
+  readonly ref: string;
+  readonly name: string;
+  /** The other first members (may be empty). */
+  readonly memberIds: readonly string[];
+}
+
+/** Add members to a group (admins only). The answer is a `group` snapshot. */
+export interface GroupAddFrame {
+  readonly type: 'group.add';
+  readonly ref: string;
+  readonly groupId: string;
+  readonly userIds: readonly string[];
+}
+
+/** Remove a member from a group (admins only). The answer is a `group` snapshot. */
+export interface GroupRemoveFrame {
+  readonly type: 'group.remove';
+  readonly ref: string;
+  readonly groupId: string;
+  readonly userId: string;
+}
+
+/** Leave a group. The answer is `ok`. */
+export interface GroupLeaveFrame {
+  readonly type: 'group.leave';
+  readonly ref: string;
+  readonly groupId: string;
+}
+
+/** Make a member an admin (admins only). The answer is a `group` snapshot. */
+export interface GroupPromoteFrame {
+  readonly type: 'group.promote';
+  readonly ref: string;
+  readonly groupId: string;
+  readonly userId: string;
+}
+
+/** Add a user to the connection's user's contacts. The answer is `ok`. */
+export interface ContactsAddFrame {
+  readonly type: 'contacts.add';
+  readonly ref: string;
+  readonly userId: string;
+}
+
+/** Search users by name or handle: within the user's contacts, or everyone with `global`. The answer is `contacts`. */
+export interface ContactsSearchFrame {
+  readonly type: 'contacts.search';
+  readonly ref: string;
+  readonly query: string;
+  readonly limit?: number;
+  readonly global?: boolean;
+}
+
+/** Ask for the user's settings. The answer is `settings`. */
+export interface SettingsGetFrame {
+  readonly type: 'settings.get';
+  readonly ref: string;
+}
+
+/**
+ * Change one setting: exactly one of the optional fields is present (one change per frame, so a refusal never
+ * leaves a half-applied change). The answer is a `settings` snapshot.
+ */
+export interface SettingsSetFrame {
+  readonly type: 'settings.set';
+  readonly ref: string;
+  readonly readReceipts?: boolean;
+  readonly previews?: boolean;
+  readonly lastSeen?: LastSeenVisibility;
+  /** Mute a thread until `until` (ms since the epoch), or forever without it. */
+  readonly mute?: { readonly threadId: string; readonly until?: number };
+  readonly unmute?: { readonly threadId: string };
+  /** Block a user. */
+  readonly block?: string;
+  /** Lift a block. */
+  readonly unblock?: string;
+}
+
+/** Ask for the top of the chat list (pinned first, then latest activity) with unread counts. The answer is `feed`. */
+export interface FeedTopFrame {
+  readonly type: 'feed.top';
+  readonly ref: string;
+  readonly limit?: number;
+}
+
 /** Every frame a device sends. */
 export type ClientFrame =
-  SendFrame | SyncFrame | DeliveredFrame | ReadFrame | StateFrame | SubscribeFrame | ActiveFrame;
+  | SendFrame
+  | SyncFrame
+  | DeliveredFrame
+  | ReadFrame
+  | StateFrame
+  | SubscribeFrame
+  | ActiveFrame
+  | PingFrame
+  | TypingFrame
+  | GroupCreateFrame
+  | GroupAddFrame
+  | GroupRemoveFrame
+  | GroupLeaveFrame
+  | GroupPromoteFrame
+  | ContactsAddFrame
+  | ContactsSearchFrame
+  | SettingsGetFrame
+  | SettingsSetFrame
+  | FeedTopFrame;
+
+/** The `type` of every frame a device sends. */
+export type ClientFrameType = ClientFrame['type'];
 
 /** The server greets a new connection with the newest inbox position and the device's saved cursor. */
 export interface HelloFrame {
@@ -132,6 +270,94 @@ export interface PresenceFrame {
   readonly snapshot?: boolean;
 }
 
+/** The answer to `ping`. */
+export interface PongFrame {
+  readonly type: 'pong';
+  /** The ping's `ref`, when it had one. */
+  readonly ref?: string;
+}
+
+/** A member of a thread started or stopped typing (sent to the other members, never to the typist). */
+export interface UserTypingFrame {
+  readonly type: 'typing';
+  readonly threadId: string;
+  readonly userId: string;
+  readonly typing: boolean;
+}
+
+/** A group's membership at one moment. */
+export interface GroupSnapshot {
+  readonly id: string;
+  readonly name: string;
+  /** The owner; absent only while a group has no member left. */
+  readonly ownerId?: string;
+  /** Every member, owner included, in join order. */
+  readonly memberIds: readonly string[];
+  readonly adminIds: readonly string[];
+  readonly sizeLimit: number;
+}
+
+/** The answer to a group change: the group as it is now. */
+export interface GroupFrame {
+  readonly type: 'group';
+  readonly ref: string;
+  readonly group: GroupSnapshot;
+}
+
+/** One contact search result. */
+export interface ContactResult {
+  /** The user's id (handle). */
+  readonly id: string;
+  /** The display name. */
+  readonly name: string;
+  /** Every query word equals a whole token (`exact`), or some word only begins one (`prefix`). */
+  readonly rank: 'exact' | 'prefix';
+}
+
+/** The answer to `contacts.search`: the best matches first. */
+export interface ContactsFrame {
+  readonly type: 'contacts';
+  readonly ref: string;
+  readonly results: readonly ContactResult[];
+}
+
+/** A user's settings at one moment. */
+export interface SettingsSnapshot {
+  readonly readReceipts: boolean;
+  readonly previews: boolean;
+  readonly lastSeen: LastSeenVisibility;
+  /** The muted threads; `until` is absent for a mute without end. */
+  readonly muted: readonly { readonly threadId: string; readonly until?: number }[];
+  /** The blocked users. */
+  readonly blocked: readonly string[];
+}
+
+/** The answer to `settings.get` and `settings.set`. */
+export interface SettingsFrame {
+  readonly type: 'settings';
+  readonly ref: string;
+  readonly settings: SettingsSnapshot;
+}
+
+/** The answer to `feed.top`: the top threads, pinned first then by latest activity, with unread counts. */
+export interface FeedFrame {
+  readonly type: 'feed';
+  readonly ref: string;
+  readonly entries: readonly FeedEntry[];
+}
+
 /** Every frame the server sends. */
 export type ServerFrame =
-  HelloFrame | AckFrame | EntryFrame | SyncedFrame | OkFrame | ErrorFrame | PresenceFrame;
+  | HelloFrame
+  | AckFrame
+  | EntryFrame
+  | SyncedFrame
+  | OkFrame
+  | ErrorFrame
+  | PresenceFrame
+  | PongFrame
+  | UserTypingFrame
+  | GroupFrame
+  | ContactsFrame
+  | SettingsFrame
+  | FeedFrame;

@@ -233,6 +233,30 @@ export class ContactDirectory {
   }
 
   /**
+   * Searches as a user does: among their contacts, or the whole directory with `global`.
+   *
+   * @param user - who searches (their contacts)
+   * @param query - what they typed
+   * @param options - `limit` and `global`
+   * @throws ValidationError for a blank or too long query, a limit out of range, or a non-boolean `global`
+   */
+  searchAs(
+    user: { readonly contacts: readonly string[] },
+    query: string,
+    options: { limit?: number; global?: boolean } = {},
+  ): ContactMatch[] {
+    if (typeof options !== 'object' || options === null)
+      throw new ValidationError('options must be an object');
+    if (options.global !== undefined && typeof options.global !== 'boolean') {
+      throw new ValidationError('global must be true or false');
+    }
+    return this.search(query, {
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.global === true ? {} : { within: new Set(user.contacts) }),
+    });
+  }
+
+  /**
    * Finds the users whose tokens begin with every word of the query, best first.
    *
    * A query that folds to nothing (only accents or invisible characters) matches no one. A search first sorts

@@ -1,8 +1,13 @@
-import { ChatRoomError, ValidationError, requireId } from '../domain';
-import type { ClientFrame, ServerFrame } from '../protocol';
-import { PROTOCOL_VERSION } from '../protocol';
+import type { Group } from '../domain';
+import { ChatRoomError } from '../domain';
+import type { GroupFrame, ServerFrame } from '../protocol';
+import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../protocol';
 import type { Connection, MessageStore, TransportHandler } from '../ports';
+import type { ContactDirectory } from './contact-directory';
+import type { ConversationDirectory } from './conversation-directory';
 import type { DeliveryService } from './delivery-service';
+import type { FeedService } from './feed-service';
+import type { SettingsService } from './settings-service';
 import type { PresenceService } from './presence-service';
 import type { NotificationCenter } from './notification-center';
 import type { SessionRecord, SessionRegistry } from './session-registry';
@@ -13,6 +18,10 @@ import type { TaskTracker } from '../util/task-tracker';
 export interface SessionGatewayDeps {
   readonly delivery: DeliveryService;
   readonly presence: PresenceService;
+  readonly conversations: ConversationDirectory;
+  readonly settings: SettingsService;
+  readonly feeds: FeedService;
+  readonly directory: ContactDirectory;
   readonly sessions: SessionRegistry;
   readonly users: UserDirectory;
   readonly store: MessageStore;
@@ -25,16 +34,6 @@ interface Open {
   /** Frames of one connection are handled one after another, in the order they arrived. */
   queue: Promise<void>;
 }
-
-const FRAME_TYPES = new Set<ClientFrame['type']>([
-  'send',
-  'sync',
-  'delivered',
-  'read',
-  'state',
-  'subscribe',
-  'active',
-]);
 
 /**
  * The server's side of every connection, whatever the transport: greets a device, checks each frame, calls
@@ -118,7 +117,7 @@ export class SessionGateway implements TransportHandler {
   }
 
   async #handle(session: SessionRecord, raw: unknown): Promise<ServerFrame | undefined> {
-    const frame = parseFrame(raw);
+    const frame = parseClientFrame(raw);
     const { userId, deviceId } = session;
     const { delivery } = this.#d;
     switch (frame.type) {
@@ -131,7 +130,9 @@ export class SessionGateway implements TransportHandler {
             from: userId,
             ...(frame.to === undefined ? {} : { to: frame.to }),
             ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
-            text: frame.text,
+            ...(frame.text === undefined ? {} : { text: frame.text }),
+            ...(frame.kind === undefined ? {} : { kind: frame.kind }),
+            ...(frame.media === undefined ? {} : { media: frame.media }),
             clientMessageId,
           },
           {
@@ -152,8 +153,6 @@ export class SessionGateway implements TransportHandler {
         await delivery.markRead(userId, frame.threadId, frame.upToSeq);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       case 'state':
-        if (typeof frame.foreground !== 'boolean')
-          throw new ValidationError('foreground must be true or false');
         this.#d.sessions.setForeground(session, frame.foreground);
         this.#d.presence.setForeground(session.connection.id, frame.foreground);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
@@ -163,29 +162,86 @@ export class SessionGateway implements TransportHandler {
       case 'active':
         this.#d.presence.activity(userId);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
+      case 'ping':
+        return frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref };
+      case 'typing': {
+        const thread = this.#d.conversations.thread(frame.threadId);
+        this.#d.conversations.requireMember(userId, thread);
+        this.#d.presence.activity(userId);
+        const note = { type: 'typing', threadId: thread.id, userId, typing: frame.typing } as const;
+        for (const member of this.#d.conversations.membersOf(thread)) {
+          if (member === userId) continue;
+          for (const s of this.#d.sessions.foregroundSessions(member)) s.connection.send(note);
+        }
+        return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
+      }
+      case 'group.create':
+        return groupFrame(
+          frame.ref,
+          this.#d.conversations.createGroup({
+            ownerId: userId,
+            name: frame.name,
+            memberIds: frame.memberIds,
+          }),
+        );
+      case 'group.add':
+        this.#d.conversations.addMembers(userId, frame.groupId, frame.userIds);
+        return groupFrame(frame.ref, this.#d.conversations.group(frame.groupId));
+      case 'group.remove':
+        this.#d.conversations.removeMember(userId, frame.groupId, frame.userId);
+        return groupFrame(frame.ref, this.#d.conversations.group(frame.groupId));
+      case 'group.leave':
+        this.#d.conversations.leave(userId, frame.groupId);
+        return groupFrame(frame.ref, this.#d.conversations.group(frame.groupId));
+      case 'group.promote':
+        this.#d.conversations.promote(userId, frame.groupId, frame.userId);
+        return groupFrame(frame.ref, this.#d.conversations.group(frame.groupId));
+      case 'contacts.add':
+        this.#d.users.addContact(userId, frame.userId);
+        return { type: 'ok', ref: frame.ref };
+      case 'contacts.search': {
+        const results = this.#d.directory.searchAs(this.#d.users.get(userId), frame.query, {
+          ...(frame.limit === undefined ? {} : { limit: frame.limit }),
+          ...(frame.global === undefined ? {} : { global: frame.global }),
+        });
+        return { type: 'contacts', ref: frame.ref, results };
+      }
+      case 'settings.get':
+        return { type: 'settings', ref: frame.ref, settings: this.#d.settings.snapshot(userId) };
+      case 'settings.set': {
+        const c = this.#d.settings.controller(userId);
+        if (frame.readReceipts !== undefined) c.setReadReceipts(frame.readReceipts);
+        if (frame.previews !== undefined) c.setPreviews(frame.previews);
+        if (frame.lastSeen !== undefined) c.setLastSeen(frame.lastSeen);
+        if (frame.mute !== undefined) {
+          c.mute(frame.mute.threadId, frame.mute.until === undefined ? {} : { until: frame.mute.until });
+        }
+        if (frame.unmute !== undefined) c.unmute(frame.unmute.threadId);
+        if (frame.block !== undefined) c.block(frame.block);
+        if (frame.unblock !== undefined) c.unblock(frame.unblock);
+        return { type: 'settings', ref: frame.ref, settings: this.#d.settings.snapshot(userId) };
+      }
+      case 'feed.top':
+        return { type: 'feed', ref: frame.ref, entries: this.#d.feeds.feedOf(userId).top(frame.limit ?? 20) };
     }
   }
 }
 
-/** Checks the envelope of a frame; each service checks its own fields. */
-function parseFrame(raw: unknown): ClientFrame {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ValidationError('a frame must be a JSON object');
-  }
-  const frame = raw as { type?: unknown; ref?: unknown };
-  if (typeof frame.type !== 'string' || !FRAME_TYPES.has(frame.type as ClientFrame['type'])) {
-    throw new ValidationError(`unknown frame type ${JSON.stringify(frame.type)}`, {
-      details: { field: 'type' },
-    });
-  }
-  const needsRef = frame.type === 'send' || frame.type === 'sync' || frame.type === 'subscribe';
-  if (needsRef || frame.ref !== undefined) requireId(frame.ref, 'ref');
-  return raw as ClientFrame;
-}
-
-function refOf(raw: unknown): string | undefined {
-  const ref = typeof raw === 'object' && raw !== null ? (raw as { ref?: unknown }).ref : undefined;
-  return typeof ref === 'string' && ref.length <= 128 ? ref : undefined;
+/** A group as a frame carries it. */
+function groupFrame(ref: string, group: Group): GroupFrame {
+  const { id, name, ownerId, memberIds, adminIds } = group.toJSON();
+  return {
+    type: 'group',
+    ref,
+    group: {
+      id,
+      name,
+      ...(ownerId === undefined ? {} : { ownerId }),
+      memberIds,
+      adminIds,
+      sizeLimit: group.sizeLimit,
+    },
+  };
 }
 
 /** Turns any failure into an error frame; unexpected errors say nothing about internals. */

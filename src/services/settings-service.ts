@@ -153,6 +153,34 @@ export class SettingsService {
   }
 
   /**
+   * A user's settings as they stand now (mutes that ended are left out).
+   *
+   * @param userId - the user
+   * @throws NotFoundError when the user is unknown
+   */
+  snapshot(userId: string): {
+    readReceipts: boolean;
+    previews: boolean;
+    lastSeen: LastSeenVisibility;
+    muted: { threadId: string; until?: number }[];
+    blocked: string[];
+  } {
+    const user = this.#users.get(userId);
+    const s = this.#settings.get(userId);
+    const now = this.#clock.now();
+    const muted = [...(s?.mutedUntil ?? [])]
+      .filter(([, until]) => until > now)
+      .map(([threadId, until]) => (Number.isFinite(until) ? { threadId, until } : { threadId }));
+    return {
+      readReceipts: this.readReceipts(userId),
+      previews: this.previews(userId),
+      lastSeen: this.lastSeen(userId),
+      muted,
+      blocked: [...user.blocked],
+    };
+  }
+
+  /**
    * Whether a user muted a thread, now.
    *
    * @param userId - the user

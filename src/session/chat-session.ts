@@ -49,6 +49,8 @@ export interface ChatSessionEvents {
   receipt: [receipt: ReceiptData];
   /** Statuses of users this session follows: live changes, or a snapshot (`snapshot` true). */
   presence: [updates: readonly PresenceRecord[], snapshot: boolean];
+  /** Someone in a thread this user is in started or stopped typing. */
+  typing: [event: { threadId: string; userId: string; typing: boolean }];
   /** A push notification reached this device (while it is in the background). */
   push: [notification: PushNotification];
   /** The cursor was older than the server keeps: local state must be rebuilt. */
@@ -326,6 +328,12 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         this.#settle(frame.ref, frame);
         return;
       }
+      case 'typing':
+        this.emit('typing', { threadId: frame.threadId, userId: frame.userId, typing: frame.typing });
+        return;
+      case 'pong':
+        if (frame.ref !== undefined) this.#settle(frame.ref, frame);
+        return;
       case 'presence':
         for (const record of frame.updates) this.#presence.set(record.userId, record);
         this.emit('presence', frame.updates, frame.snapshot === true);

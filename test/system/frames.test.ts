@@ -1,0 +1,108 @@
+import type { ServerFrame } from 'chat-room';
+import { makeChat } from './helpers';
+
+/** A raw device on the in-memory transport: what it sends and what it hears, frame by frame. */
+function rawDevice(chat: ReturnType<typeof makeChat>['chat'], userId: string) {
+  const heard: ServerFrame[] = [];
+  const link = chat.transport.open(
+    { userId, deviceId: `${userId}-raw`, foreground: true },
+    { received: (f) => heard.push(f), closed: () => undefined },
+  );
+  const answer = async (frame: Record<string, unknown>): Promise<ServerFrame | undefined> => {
+    link.send(frame as never);
+    await chat.idle();
+    return heard.find((f) => 'ref' in f && f.ref === frame.ref);
+  };
+  return { link, heard, answer };
+}
+
+describe('the protocol frames beyond messaging', () => {
+  test('ping → pong', async () => {
+    const { chat } = makeChat();
+    expect(await rawDevice(chat, 'alice').answer({ type: 'ping', ref: 'p1' })).toEqual({
+      type: 'pong',
+      ref: 'p1',
+    });
+  });
+
+  test('groups: create, add, promote, leave — each answered with the group as it is now', async () => {
+    const { chat } = makeChat();
+    const alice = rawDevice(chat, 'alice');
+    const created = await alice.answer({ type: 'group.create', ref: 'g1', name: 'Trip', memberIds: ['bob'] });
+    expect(created).toMatchObject({
+      type: 'group',
+      group: { name: 'Trip', ownerId: 'alice', memberIds: ['alice', 'bob'] },
+    });
+    const groupId = (created as { group: { id: string } }).group.id;
+    expect(await alice.answer({ type: 'group.add', ref: 'g2', groupId, userIds: ['carol'] })).toMatchObject({
+      group: { memberIds: ['alice', 'bob', 'carol'] },
+    });
+    expect(await alice.answer({ type: 'group.promote', ref: 'g3', groupId, userId: 'bob' })).toMatchObject({
+      group: { adminIds: ['alice', 'bob'] },
+    });
+    const bob = rawDevice(chat, 'bob');
+    expect(await bob.answer({ type: 'group.remove', ref: 'g4', groupId, userId: 'alice' })).toMatchObject({
+      type: 'error',
+      code: 'FORBIDDEN',
+    });
+    expect(await alice.answer({ type: 'group.leave', ref: 'g5', groupId })).toMatchObject({
+      group: { ownerId: 'bob', memberIds: ['bob', 'carol'] },
+    });
+  });
+
+  test('typing reaches the other members of the thread, not the typist', async () => {
+    const { chat } = makeChat();
+    const alice = rawDevice(chat, 'alice');
+    const bob = rawDevice(chat, 'bob');
+    await alice.answer({
+      type: 'typing',
+      ref: 't1',
+      threadId: chat.directThreadId('alice', 'bob'),
+      typing: true,
+    });
+    expect(bob.heard.filter((f) => f.type === 'typing')).toEqual([
+      { type: 'typing', threadId: 'dm:alice:bob', userId: 'alice', typing: true },
+    ]);
+    expect(alice.heard.filter((f) => f.type === 'typing')).toEqual([]);
+    const carol = rawDevice(chat, 'carol');
+    expect(
+      await carol.answer({ type: 'typing', ref: 't2', threadId: 'dm:alice:bob', typing: true }),
+    ).toMatchObject({
+      code: 'FORBIDDEN',
+    });
+  });
+
+  test('contacts, settings and the feed', async () => {
+    const { chat } = makeChat();
+    const alice = rawDevice(chat, 'alice');
+    expect(await alice.answer({ type: 'contacts.add', ref: 'c1', userId: 'bob' })).toEqual({
+      type: 'ok',
+      ref: 'c1',
+    });
+    expect(await alice.answer({ type: 'contacts.search', ref: 'c2', query: 'BOB' })).toMatchObject({
+      results: [{ id: 'bob', name: 'Bob', rank: 'exact' }],
+    });
+    expect(await alice.answer({ type: 'settings.set', ref: 's1', lastSeen: 'nobody' })).toMatchObject({
+      settings: { lastSeen: 'nobody', readReceipts: true },
+    });
+    expect(chat.settings('alice').lastSeen).toBe('nobody');
+    await chat.sendMessage({ from: 'bob', to: 'alice', text: 'hi' });
+    expect(await alice.answer({ type: 'feed.top', ref: 'f1', limit: 5 })).toMatchObject({
+      entries: [{ title: 'Bob', unread: 1, preview: 'hi' }],
+    });
+  });
+
+  test('a malformed frame is refused with the field at fault and changes nothing', async () => {
+    const { chat } = makeChat();
+    const alice = rawDevice(chat, 'alice');
+    expect(await alice.answer({ type: 'group.add', ref: 'x1', groupId: 'g', userIds: 'bob' })).toMatchObject({
+      type: 'error',
+      code: 'VALIDATION',
+      details: { field: 'userIds' },
+    });
+    expect(await alice.answer({ type: 'settings.set', ref: 'x2', lastSeen: 'martians' })).toMatchObject({
+      code: 'VALIDATION',
+    });
+    expect(chat.settings('alice').lastSeen).toBe('everyone');
+  });
+});
