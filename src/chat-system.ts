@@ -243,6 +243,7 @@ export class ChatSystem {
       settings: this.#settings,
       feeds: this.#feeds,
       directory: this.#directory,
+      media: () => this.#media,
       sessions: this.#sessions,
       users: this.#users,
       store: this.store,
@@ -548,6 +549,20 @@ export class ChatSystem {
       await media.delete(info.mediaId);
       throw error;
     }
+  }
+
+  /**
+   * Uploads a photo ahead of its message (the HTTP upload route): checked, made safe and stored as `sendPhoto`
+   * does, owned by the uploader, and fetchable by nobody until a photo message refers to it.
+   *
+   * @param userId - the uploader
+   * @param bytes - the image
+   * @param claimedType - the type the client claims (never trusted)
+   * @throws ValidationError, PayloadTooLargeError as `sendPhoto`
+   */
+  uploadMedia(userId: string, bytes: Uint8Array, claimedType?: string): Promise<MediaInfo> {
+    this.#users.get(userId);
+    return this.#requireMedia().ingest(userId, bytes, claimedType);
   }
 
   /**

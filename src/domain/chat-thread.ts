@@ -4,6 +4,22 @@ import { requireId } from './validate';
 /** The longest thread id: two user ids of 128 characters, each escaped (3 characters per ':' at most). */
 export const MAX_THREAD_ID_LENGTH = 800;
 
+const THREAD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@%-]*$/;
+
+/**
+ * Checks a thread id's form: what `ChatThread.direct` and `ChatThread.group` make (`dm:…`, `group:…`).
+ *
+ * @param value - the value to check
+ * @param field - the field's name, for the error message
+ * @throws ValidationError when it cannot be a thread id
+ */
+export function requireThreadId(value: unknown, field = 'threadId'): string {
+  if (typeof value !== 'string' || value.length > MAX_THREAD_ID_LENGTH || !THREAD_ID_PATTERN.test(value)) {
+    throw new ValidationError(`${field} must be a thread id`, { details: { field } });
+  }
+  return value;
+}
+
 /** A conversation between two users, or a group's conversation. */
 export type ThreadKind = 'direct' | 'group';
 

@@ -1,12 +1,15 @@
-import type { MediaInfo, MediaLimits } from '../domain';
+import type { MediaInfo, MediaLimits, MediaRef } from '../domain';
 import {
   DEFAULT_MEDIA_LIMITS,
   NotFoundError,
   PayloadTooLargeError,
+  PermissionError,
   ValidationError,
   requireId,
   requireMediaId,
+  requireThreadId,
   sniffImage,
+  toMediaRef,
 } from '../domain';
 import type { Clock, EncodedImage, ImageProcessor, MediaStore, StoredMedia } from '../ports';
 
@@ -166,9 +169,29 @@ export class MediaService {
    */
   async link(mediaId: string, threadId: string): Promise<void> {
     const info = await this.#info(mediaId);
-    requireId(threadId, 'threadId');
+    requireThreadId(threadId);
     if (info.thumbnailId !== undefined) await this.#store.link(info.thumbnailId, threadId);
     await this.#store.link(mediaId, threadId);
+  }
+
+  /**
+   * Lets a photo uploaded earlier go out in a message: only its uploader may send it, and only a photo (not a
+   * thumbnail). Links it to the thread and returns what the message carries, taken from the store (never from
+   * the client's claims).
+   *
+   * @param ownerId - who sends it
+   * @param mediaId - the uploaded photo
+   * @param threadId - where it goes
+   * @throws NotFoundError when there is no such photo
+   * @throws PermissionError when someone else uploaded it
+   * @throws ValidationError for a thumbnail
+   */
+  async claim(ownerId: string, mediaId: string, threadId: string): Promise<MediaRef> {
+    const info = await this.#info(mediaId);
+    if (info.ownerId !== ownerId) throw new PermissionError('only its uploader may send this photo');
+    if (info.thumbnailId === undefined) throw new ValidationError('a thumbnail cannot be sent as a photo');
+    await this.link(mediaId, threadId);
+    return toMediaRef(info);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Group } from '../domain';
-import { ChatRoomError } from '../domain';
+import { ChatRoomError, ValidationError } from '../domain';
 import type { GroupFrame, ServerFrame } from '../protocol';
 import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../protocol';
 import type { Connection, MessageStore, TransportHandler } from '../ports';
@@ -7,6 +7,7 @@ import type { ContactDirectory } from './contact-directory';
 import type { ConversationDirectory } from './conversation-directory';
 import type { DeliveryService } from './delivery-service';
 import type { FeedService } from './feed-service';
+import type { MediaService } from './media-service';
 import type { SettingsService } from './settings-service';
 import type { PresenceService } from './presence-service';
 import type { NotificationCenter } from './notification-center';
@@ -22,6 +23,8 @@ export interface SessionGatewayDeps {
   readonly settings: SettingsService;
   readonly feeds: FeedService;
   readonly directory: ContactDirectory;
+  /** The photo service, when the system has an image processor. */
+  readonly media: () => MediaService | undefined;
   readonly sessions: SessionRegistry;
   readonly users: UserDirectory;
   readonly store: MessageStore;
@@ -124,15 +127,27 @@ export class SessionGateway implements TransportHandler {
       case 'send': {
         const { ref, clientMessageId } = frame;
         const connection = session.connection;
+        const target = {
+          ...(frame.to === undefined ? {} : { to: frame.to }),
+          ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
+        };
+        // A photo was uploaded first; only its uploader may send it, and what the message carries comes from the
+        // store, never from the frame.
+        let media = frame.media;
+        if (frame.kind === 'photo' && media !== undefined) {
+          const photos = this.#d.media();
+          if (photos === undefined) throw new ValidationError('this server does not take photos');
+          const thread = delivery.threadFor(userId, target);
+          media = await photos.claim(userId, media.mediaId, thread.id);
+        }
         // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
         await delivery.send(
           {
             from: userId,
-            ...(frame.to === undefined ? {} : { to: frame.to }),
-            ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
+            ...target,
             ...(frame.text === undefined ? {} : { text: frame.text }),
             ...(frame.kind === undefined ? {} : { kind: frame.kind }),
-            ...(frame.media === undefined ? {} : { media: frame.media }),
+            ...(media === undefined ? {} : { media }),
             clientMessageId,
           },
           {

@@ -1,8 +1,11 @@
+import sharp from 'sharp';
 import type { ServerFrame } from 'chat-room';
+import { ChatSystem, PermissionError } from 'chat-room';
+import { SharpImageProcessor } from 'chat-room/sharp';
 import { makeChat } from './helpers';
 
 /** A raw device on the in-memory transport: what it sends and what it hears, frame by frame. */
-function rawDevice(chat: ReturnType<typeof makeChat>['chat'], userId: string) {
+function rawDevice(chat: ChatSystem, userId: string) {
   const heard: ServerFrame[] = [];
   const link = chat.transport.open(
     { userId, deviceId: `${userId}-raw`, foreground: true },
@@ -104,5 +107,54 @@ describe('the protocol frames beyond messaging', () => {
       code: 'VALIDATION',
     });
     expect(chat.settings('alice').lastSeen).toBe('everyone');
+  });
+});
+
+describe('a photo uploaded first, then sent by reference', () => {
+  test('only the uploader may send it; the message carries the stored facts; then members may fetch it', async () => {
+    const chat = ChatSystem.create({ imageProcessor: new SharpImageProcessor() });
+    for (const id of ['alice', 'bob', 'carol']) chat.registerUser({ id, name: id });
+    const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#08f' } })
+      .jpeg()
+      .toBuffer();
+    const info = await chat.uploadMedia('alice', jpeg, 'image/jpeg');
+    await expect(chat.getMedia('bob', info.mediaId)).rejects.toBeInstanceOf(PermissionError);
+
+    const carol = rawDevice(chat, 'carol');
+    const stolen = {
+      mediaId: info.mediaId,
+      mimeType: 'image/jpeg',
+      bytes: 1,
+      width: 1,
+      height: 1,
+      thumbnailId: 'x',
+    };
+    expect(
+      await carol.answer({
+        type: 'send',
+        ref: 's0',
+        clientMessageId: 'c0',
+        to: 'bob',
+        kind: 'photo',
+        media: stolen,
+      }),
+    ).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+
+    const alice = rawDevice(chat, 'alice');
+    const lies = { ...stolen, thumbnailId: info.thumbnailId, width: 9999 };
+    expect(
+      await alice.answer({
+        type: 'send',
+        ref: 's1',
+        clientMessageId: 'c1',
+        to: 'bob',
+        kind: 'photo',
+        media: lies,
+      }),
+    ).toMatchObject({ type: 'ack' });
+    const page = await chat.store.readInbox('bob', 0, 10);
+    const sent = page.entries.map((e) => (e.type === 'message' ? e.message.media : undefined));
+    expect(sent).toEqual([expect.objectContaining({ mediaId: info.mediaId, width: 40, height: 30 })]);
+    await expect(chat.getMedia('bob', info.mediaId)).resolves.toMatchObject({ info: { width: 40 } });
   });
 });

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   StorageError,
   ValidationError,
-  requireId,
+  requireThreadId,
   requireMediaId,
 } from '../../domain';
 import type { MediaStore, StoredMedia } from '../../ports';
@@ -123,7 +123,7 @@ export class FsMediaStore implements MediaStore {
 
   async link(mediaId: string, threadId: string): Promise<void> {
     const id = requireMediaId(mediaId);
-    requireId(threadId, 'threadId');
+    requireThreadId(threadId);
     await this.#serial(id, async () => {
       const record = await this.#readRecord(id);
       if (record === undefined) throw new NotFoundError(`no media ${id}`, { details: { mediaId: id } });

@@ -1,5 +1,5 @@
 import type { MediaInfo } from '../../domain';
-import { ConflictError, NotFoundError, ValidationError, requireId, requireMediaId } from '../../domain';
+import { ConflictError, NotFoundError, ValidationError, requireMediaId, requireThreadId } from '../../domain';
 import type { MediaStore, StoredMedia } from '../../ports';
 
 interface Entry {
@@ -54,7 +54,7 @@ export class InMemoryMediaStore implements MediaStore {
 
   async link(mediaId: string, threadId: string): Promise<void> {
     const id = requireMediaId(mediaId);
-    requireId(threadId, 'threadId');
+    requireThreadId(threadId);
     const entry = this.#entries.get(id);
     if (entry === undefined) throw new NotFoundError(`no media ${id}`, { details: { mediaId: id } });
     if (!entry.threads.includes(threadId)) entry.threads.push(threadId);
