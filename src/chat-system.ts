@@ -158,6 +158,11 @@ export class ChatSystem {
   /** The camera and gallery, when the app has one. */
   readonly camera: CameraController | undefined;
 
+  /** The limits photos must keep to, when the system takes photos (an image processor was given). */
+  get mediaLimits(): MediaLimits | undefined {
+    return this.#media?.limits;
+  }
+
   readonly #tasks = new TaskTracker();
   readonly #users = new UserDirectory();
   readonly #directory = new ContactDirectory();

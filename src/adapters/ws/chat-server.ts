@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ValidationError, requireId } from '../../domain';
+import type { MediaInfo } from '../../domain';
+import { ChatRoomError, ValidationError, requireId } from '../../domain';
 import type { Clock, ConnectionIdentity, Transport } from '../../ports';
 import type { WebSocketLimits } from './websocket-transport';
 import { WebSocketTransport, refuseUpgrade } from './websocket-transport';
@@ -13,6 +14,15 @@ export interface ChatServerSystem {
   attach(transport: Transport): void;
   /** The system's clock; heartbeats and rate limits run on it. */
   readonly clock?: Clock;
+  /**
+   * Runs an upload through the media pipeline (sniffed type, byte and pixel limits, re-encoded, thumbnailed) and
+   * stores it, owned by the user. Without it, `POST /media` answers 503.
+   */
+  uploadMedia?(userId: string, bytes: Uint8Array, claimedType?: string): Promise<MediaInfo>;
+  /** A photo's bytes for a member of a thread it was sent in. Without it, `GET /media/:id` answers 503. */
+  getMedia?(userId: string, mediaId: string): Promise<{ info: MediaInfo; bytes: Uint8Array }>;
+  /** The system's media limits; `maxBytes` bounds an upload's body when `maxUploadBytes` is not given. */
+  readonly mediaLimits?: { readonly maxBytes: number } | undefined;
 }
 
 /**
@@ -40,6 +50,11 @@ export interface ChatServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** Limits per connection: frame size, buffered bytes, heartbeat, rate. */
   readonly limits?: WebSocketLimits;
+  /**
+   * The largest body `POST /media` reads, in bytes; a larger one is refused with 413 as soon as it passes the
+   * limit. Default: the system's `mediaLimits.maxBytes`, else 16 MiB.
+   */
+  readonly maxUploadBytes?: number;
 }
 
 /** A running chat server. */
@@ -50,6 +65,11 @@ export interface ChatServer {
   readonly port: number;
   /** The transport serving the sockets. */
   readonly transport: WebSocketTransport;
+  /**
+   * Serves the HTTP routes (`/health`, `/media`) on a request; returns `false`, answering nothing, for any other
+   * path. With your own `server`, call it from your request handler to offer the routes there too.
+   */
+  handleRequest(request: IncomingMessage, response: ServerResponse): boolean;
   /** Stops accepting, closes every socket with 1001, and closes the HTTP server if it created it. */
   close(): Promise<void>;
 }
@@ -57,9 +77,23 @@ export interface ChatServer {
 /**
  * Starts a WebSocket chat server: an HTTP server that authenticates each upgrade (`Authorization: Bearer <token>`
  * or `?token=`), checks its `Origin`, and hands the socket to a `WebSocketTransport` attached to the system. A
- * refused upgrade gets 401, 403 or 400 before any WebSocket exists. `GET /health` answers `ok`. The query
- * parameters `deviceId` (default `'default'`) and `foreground` (`true`/`false`, default `true`) describe the
- * device.
+ * refused upgrade gets 401, 403 or 400 before any WebSocket exists. The query parameters `deviceId` (default
+ * `'default'`) and `foreground` (`true`/`false`, default `true`) describe the device.
+ *
+ * HTTP routes (on the server it creates; with your own `server`, route requests to `handleRequest`):
+ * - `GET /health` → 200 `ok`.
+ * - `POST /media` (`Authorization: Bearer <token>`; the body is the image; `Content-Type` is only a claim) →
+ *   201 `{ mediaId, thumbnailId, mimeType, bytes, width, height }`. A body over `maxUploadBytes` gets 413 as soon
+ *   as it passes the limit (at once when `Content-Length` says so). Send a photo message with the answered media
+ *   to share it.
+ * - `GET /media/:id` (`Authorization: Bearer <token>`) → 200 with the bytes, their sniffed `Content-Type`,
+ *   `X-Content-Type-Options: nosniff`, `Content-Security-Policy: default-src 'none'; sandbox` and a private,
+ *   immutable `Cache-Control`. Only members of a thread the photo was sent in get it: anyone else gets 404, the
+ *   same answer as for an id that does not exist, so ids cannot be probed.
+ *
+ * Errors are JSON `{ code, message }`: 400 `VALIDATION`, 401 `UNAUTHORIZED`, 403 `FORBIDDEN`, 404 `NOT_FOUND`,
+ * 405 `METHOD_NOT_ALLOWED`, 413 `PAYLOAD_TOO_LARGE`, 429 `RATE_LIMITED` (with `Retry-After`), 503 `UNAVAILABLE`
+ * (no image processor, or shutting down) and 500 `INTERNAL` with a generic message.
  *
  * @param options - system, auth, address, origins, limits
  * @returns the server, once it listens
@@ -82,6 +116,12 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
   if (allowedOrigins !== undefined && !Array.isArray(allowedOrigins)) {
     throw new ValidationError('allowedOrigins must be an array of origins');
   }
+  const maxUploadBytes = options.maxUploadBytes ?? system.mediaLimits?.maxBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) {
+    throw new ValidationError('maxUploadBytes must be a positive integer', {
+      details: { field: 'maxUploadBytes' },
+    });
+  }
   const transport = new WebSocketTransport({
     ...(system.clock === undefined ? {} : { clock: system.clock }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
@@ -89,8 +129,15 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
   system.attach(transport);
 
   const owned = options.server === undefined;
-  const server = options.server ?? http.createServer(health);
   let closing = false;
+  const routes: RouteContext = { system, auth, maxUploadBytes, isClosing: () => closing };
+  const handleRequest = (request: IncomingMessage, response: ServerResponse): boolean =>
+    route(routes, request, response);
+  const server =
+    options.server ??
+    http.createServer((request, response) => {
+      if (!handleRequest(request, response)) sendError(response, 404, 'NOT_FOUND', 'not found');
+    });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A socket that fails while we authenticate must not crash the process.
@@ -131,6 +178,7 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     url: `ws://${host}:${address.port}/`,
     port: address.port,
     transport,
+    handleRequest,
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
@@ -146,12 +194,261 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
   };
 }
 
-/** `GET /health` → 200 `ok`; anything else → 404. */
-function health(request: IncomingMessage, response: ServerResponse): void {
-  const path = (request.url ?? '/').split('?')[0];
-  const ok = path === '/health' && (request.method === 'GET' || request.method === 'HEAD');
-  response.writeHead(ok ? 200 : 404, { 'Content-Type': 'text/plain; charset=utf-8' });
-  response.end(ok ? 'ok' : 'not found');
+/** The default of `maxUploadBytes` when the system says nothing: 16 MiB. */
+const DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+
+/** The headers of every served photo: never sniffed or run as a document, cached privately for good. */
+const MEDIA_HEADERS = Object.freeze({
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; sandbox",
+  'Cache-Control': 'private, max-age=31536000, immutable',
+});
+
+/** The HTTP status of each error code; any other code (or a foreign error) is a 500. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
+  VALIDATION: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+});
+
+/** What the HTTP routes need. */
+interface RouteContext {
+  readonly system: ChatServerSystem;
+  readonly auth: Authenticate;
+  readonly maxUploadBytes: number;
+  isClosing(): boolean;
+}
+
+/** Serves `/health` and `/media`; `false` for any other path. */
+function route(context: RouteContext, request: IncomingMessage, response: ServerResponse): boolean {
+  const path = (request.url ?? '/').split('?')[0] ?? '/';
+  const method = request.method ?? 'GET';
+  if (path === '/health') {
+    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
+    response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+    response.end(method === 'HEAD' ? undefined : 'ok');
+    return true;
+  }
+  if (path === '/media') {
+    if (method !== 'POST') return methodNotAllowed(response, 'POST');
+    void upload(context, request, response).catch((error: unknown) => answerError(request, response, error));
+    return true;
+  }
+  const match = /^\/media\/([^/]+)$/.exec(path);
+  if (match !== null) {
+    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
+    void download(context, request, response, match[1] ?? '').catch((error: unknown) =>
+      answerError(request, response, error),
+    );
+    return true;
+  }
+  return false;
+}
+
+/** `POST /media`: authenticate, read the body up to the limit, run the pipeline, answer 201 with the media. */
+async function upload(
+  context: RouteContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const { system, maxUploadBytes } = context;
+  if (context.isClosing()) throw new HttpError(503, 'UNAVAILABLE', 'the chat server is shutting down');
+  const userId = await authenticate(request, context.auth);
+  if (typeof system.uploadMedia !== 'function') {
+    throw new HttpError(503, 'UNAVAILABLE', 'this server does not accept uploads');
+  }
+  const declared = request.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxUploadBytes) throw tooLarge(maxUploadBytes);
+  const bytes = await readBody(request, maxUploadBytes);
+  if (bytes.byteLength === 0) throw new HttpError(400, 'VALIDATION', 'the body must be the image');
+  const info = await system.uploadMedia(userId, bytes, claimedType(request.headers['content-type']));
+  const body = {
+    mediaId: info.mediaId,
+    thumbnailId: info.thumbnailId,
+    mimeType: info.mimeType,
+    bytes: info.bytes,
+    width: info.width,
+    height: info.height,
+  };
+  sendJson(response, 201, body, { Location: `/media/${encodeURIComponent(info.mediaId)}` });
+}
+
+/** `GET /media/:id`: authenticate, fetch as the user (members only), serve the bytes with safe headers. */
+async function download(
+  context: RouteContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  rawId: string,
+): Promise<void> {
+  const { system } = context;
+  const userId = await authenticate(request, context.auth);
+  if (typeof system.getMedia !== 'function') {
+    throw new HttpError(503, 'UNAVAILABLE', 'this server does not serve media');
+  }
+  let mediaId: string;
+  try {
+    mediaId = decodeURIComponent(rawId);
+  } catch {
+    throw new HttpError(400, 'VALIDATION', 'malformed media id');
+  }
+  let media: { info: MediaInfo; bytes: Uint8Array };
+  try {
+    media = await system.getMedia(userId, mediaId);
+  } catch (error) {
+    // A non-member learns nothing, not even that the id exists: the same 404 as for a missing photo.
+    if (ChatRoomError.is(error) && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND')) {
+      throw new HttpError(404, 'NOT_FOUND', 'no such media');
+    }
+    throw error;
+  }
+  const { info, bytes } = media;
+  response.writeHead(200, {
+    ...MEDIA_HEADERS,
+    'Content-Type': info.mimeType,
+    'Content-Length': String(bytes.byteLength),
+  });
+  response.end(
+    request.method === 'HEAD' ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  );
+}
+
+/** The user of a request's `Authorization: Bearer <token>`; throws a 401 `HttpError` otherwise. */
+async function authenticate(request: IncomingMessage, auth: Authenticate): Promise<string> {
+  const token = request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (token === undefined) throw new HttpError(401, 'UNAUTHORIZED', 'missing bearer token');
+  let userId: string | undefined;
+  try {
+    userId = await auth(token);
+  } catch {
+    throw new HttpError(401, 'UNAUTHORIZED', 'unauthorized');
+  }
+  if (typeof userId !== 'string' || userId.length === 0)
+    throw new HttpError(401, 'UNAUTHORIZED', 'unauthorized');
+  return userId;
+}
+
+/** Reads a body, refusing with 413 as soon as it passes `limit` bytes (the rest is never read). */
+function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const cleanUp = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      request.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        cleanUp();
+        request.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanUp();
+      resolve(Buffer.concat(chunks, total));
+    };
+    const onError = (error: Error): void => {
+      cleanUp();
+      reject(error);
+    };
+    const onAborted = (): void => onError(new Error('the request was aborted'));
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+    request.on('aborted', onAborted);
+  });
+}
+
+/** The media type a client claims, without parameters; `undefined` when it claims nothing specific. */
+function claimedType(header: string | undefined): string | undefined {
+  const type = header?.split(';')[0]?.trim().toLowerCase();
+  return type === undefined || type.length === 0 || type === 'application/octet-stream' ? undefined : type;
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the upload is over ${limit} bytes`);
+}
+
+/** An HTTP answer to give instead of a result. */
+class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Answers an error as JSON `{ code, message }`; the message of an unexpected error is never shown. */
+function answerError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  let status: number;
+  let code: string;
+  let message: string;
+  if (error instanceof HttpError) {
+    ({ status, code, message } = error);
+  } else if (ChatRoomError.is(error) && STATUS_BY_CODE[error.code] !== undefined) {
+    status = STATUS_BY_CODE[error.code] ?? 500;
+    code = error.code;
+    message = error.message;
+    if (error.details.reason === 'NO_IMAGE_PROCESSOR') [status, code] = [503, 'UNAVAILABLE'];
+    const retryAfterMs = error.details.retryAfterMs;
+    if (typeof retryAfterMs === 'number')
+      headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  } else {
+    [status, code, message] = [500, 'INTERNAL', 'internal error'];
+  }
+  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
+  // A body left unread (401 before reading, 413 past the limit) is not drained: the connection closes instead.
+  if (!request.complete) headers.Connection = 'close';
+  sendError(response, status, code, message, headers);
+  if (!request.complete) response.once('finish', () => request.destroy());
+}
+
+/** Answers 405 naming the allowed methods; returns `true` (the request is handled). */
+function methodNotAllowed(response: ServerResponse, allow: string): true {
+  sendError(response, 405, 'METHOD_NOT_ALLOWED', `use ${allow}`, { Allow: allow });
+  return true;
+}
+
+function sendError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(response, status, { code, message }, headers);
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const json = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(json)),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  response.end(json);
 }
 
 /** A refusal with its HTTP status and a message safe to show. */

@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import { createTokenAuth } from 'chat-room/ws';
+import type { CliIo, Serving } from '../../src/cli/main';
+import { DEVELOPMENT_SECRET, TOKEN_ISSUER, run } from '../../src/cli/main';
+
+jest.setTimeout(30_000);
+
+const SECRET = 'a-cli-test-secret-that-is-at-least-32-bytes';
+const BIN = path.join(__dirname, '..', '..', 'bin', 'chat-room.js');
+
+/** Captures what the command line writes. */
+function capture(
+  env: Record<string, string | undefined> = {},
+): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l), env };
+}
+
+let serving: Serving[] = [];
+let children: ChildProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(serving.map((s) => s.close()));
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  serving = [];
+  children = [];
+});
+
+describe('chat-room token', () => {
+  test('prints a token the server accepts (the development secret, with a warning)', async () => {
+    const io = capture();
+    expect(await run(['token', 'alice'], io)).toEqual({ exitCode: 0 });
+    expect(io.stdout).toHaveLength(1);
+    expect(io.stderr.join('\n')).toMatch(/development secret \(for development only\)/);
+    const auth = createTokenAuth({ secret: DEVELOPMENT_SECRET, issuer: TOKEN_ISSUER });
+    expect(auth.verify(io.stdout[0] ?? '')).toBe('alice');
+    expect(Buffer.byteLength(DEVELOPMENT_SECRET)).toBeGreaterThanOrEqual(32);
+  });
+
+  test('uses CHAT_ROOM_SECRET, then --secret, without a warning', async () => {
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    await run(['token', 'bob', '--expires-in', '2h'], io);
+    await run(['token', 'carol', '--secret', `${SECRET}-other`], io);
+    expect(io.stderr).toEqual([]);
+    expect(createTokenAuth({ secret: SECRET, issuer: TOKEN_ISSUER }).verify(io.stdout[0] ?? '')).toBe('bob');
+    const other = createTokenAuth({ secret: `${SECRET}-other`, issuer: TOKEN_ISSUER });
+    expect(other.verify(io.stdout[1] ?? '')).toBe('carol');
+    expect(() => other.verify(io.stdout[0] ?? '')).toThrow('invalid token');
+  });
+
+  test('refuses bad usage with exit code 2, and a malformed user id with 1', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['token'], 2, /one user id/],
+      [['token', 'alice', '--secret', 'short'], 2, /at least 32 bytes/],
+      [['token', 'alice', '--expires-in', 'soon'], 2, /--expires-in/],
+      [['token', 'alice', '--nope'], 2, /--nope/],
+      [['token', 'bad id!'], 1, /userId/],
+      [['launch'], 2, /unknown command 'launch'/],
+      [[], 2, /Usage: chat-room/],
+      [['serve', '--port', 'http'], 2, /--port must be an integer/],
+      [['serve', '--port', '70000'], 2, /--port must be an integer/],
+    ];
+    for (const [argv, exitCode, message] of cases) {
+      const io = capture({ CHAT_ROOM_SECRET: SECRET });
+      expect(await run(argv, io)).toEqual({ exitCode });
+      expect(io.stderr.join('\n')).toMatch(message);
+    }
+  });
+
+  test('--help for each command', async () => {
+    for (const argv of [['--help'], ['serve', '--help'], ['token', '-h']]) {
+      const io = capture();
+      expect(await run(argv, io)).toEqual({ exitCode: 0 });
+      expect(io.stdout.join('\n')).toMatch(/^Usage: chat-room/);
+    }
+  });
+});
+
+describe('chat-room serve', () => {
+  test('serves the registered users; a token from `token` connects; close stops it', async () => {
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    const result = await run(['serve', '--port', '0', '--users', 'alice, bob'], io);
+    expect(result.exitCode).toBe(0);
+    const s = result.serving;
+    if (s === undefined) throw new Error('not serving');
+    serving.push(s);
+    expect(io.stdout[0]).toBe(`chat-room listening on ws://127.0.0.1:${s.server.port}`);
+    expect(io.stdout).toContain('get a token: npx chat-room token alice');
+    expect(s.system.getUser('bob')).toMatchObject({ id: 'bob', name: 'Bob' });
+
+    const res = await fetch(`http://127.0.0.1:${s.server.port}/health`);
+    expect(await res.text()).toBe('ok');
+
+    const tokenIo = capture({ CHAT_ROOM_SECRET: SECRET });
+    await run(['token', 'alice'], tokenIo);
+    const ws = new WebSocket(`${s.server.url}?token=${tokenIo.stdout[0] ?? ''}`);
+    const hello = await new Promise<unknown>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data))));
+      ws.once('error', reject);
+    });
+    expect(hello).toMatchObject({ type: 'hello', userId: 'alice' });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await s.close();
+    expect(await closed).toBe(1001);
+  });
+
+  test('refuses a malformed user list and a port in use with a message', async () => {
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    expect(await run(['serve', '--port', '0', '--users', 'alice,no way'], io)).toEqual({ exitCode: 1 });
+    const first = await run(['serve', '--port', '0'], io);
+    if (first.serving === undefined) throw new Error('not serving');
+    serving.push(first.serving);
+    const busy = capture({ CHAT_ROOM_SECRET: SECRET });
+    expect(await run(['serve', '--port', String(first.serving.server.port)], busy)).toEqual({ exitCode: 2 });
+    expect(busy.stderr.join('\n')).toMatch(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+  });
+
+  test('the bin: prints where it listens, answers /health, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { ...process.env, CHAT_ROOM_SECRET: SECRET, CHAT_ROOM_FROM_SOURCE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 20_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        const match = /chat-room listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(stdout);
+        if (match !== null) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      void exited.then(() => reject(new Error(`exited early; stderr: ${stderr}`)));
+    });
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe('ok');
+
+    child.kill('SIGTERM');
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no exit within 5 s of SIGTERM')), 5_000).unref(),
+    );
+    expect(await Promise.race([exited, timeout])).toEqual({ code: 0, signal: null });
+    expect(stderr).toMatch(/SIGTERM, shutting down/);
+  });
+});
