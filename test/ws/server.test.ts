@@ -213,6 +213,21 @@ describe('chat-room/ws server', () => {
     expect((await system.store.getMessage(ack.messageId))?.senderId).toBe('alice');
   });
 
+  test('refuses a non-member’s group message and fans it out to nobody', async () => {
+    const { server, system } = await start();
+    const group = system.createGroup({ ownerId: 'alice', name: 'Trip', memberIds: ['bob'] });
+    const bob = await connect(server, 'bob');
+    const carol = await connect(server, 'carol');
+    carol.send({ type: 'send', ref: 'r1', clientMessageId: 'c1', groupId: group.id, text: 'let me in' });
+    expect(await carol.next(isError('FORBIDDEN'), 'FORBIDDEN')).toMatchObject({ ref: 'r1' });
+    // A frame after it still reaches bob, so had the refused one been fanned out, it would have arrived first.
+    const alice = await connect(server, 'alice');
+    alice.send({ type: 'send', ref: 'r2', clientMessageId: 'c2', groupId: group.id, text: 'members only' });
+    const entry = await bob.next((f) => f.type === 'entry' && f.entry.type === 'message', 'entry');
+    expect(entry).toMatchObject({ entry: { message: { senderId: 'alice', text: 'members only' } } });
+    expect(await system.store.lastSeq(system.groupThreadId(group.id))).toBe(1);
+  });
+
   test('refuses a missing or unknown token with 401 and a foreign Origin with 403', async () => {
     const { server } = await start({}, ['https://chat.example']);
     expect(await refusedStatus(server.url)).toBe(401);
