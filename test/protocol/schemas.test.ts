@@ -1,5 +1,5 @@
-import { ChatRoomError, IMAGE_MIMES, ValidationError } from '../../src/domain';
-import type { ClientFrame, ClientFrameType } from '../../src/protocol';
+import { ChatRoomError, IMAGE_MIMES, ValidationError, seededRandom } from 'chat-room';
+import type { ClientFrame, ClientFrameType } from 'chat-room';
 import {
   CLIENT_FRAME_SCHEMAS,
   FRAME_LIMITS,
@@ -7,7 +7,7 @@ import {
   clientFrameSchema,
   parseClientFrame,
   refOf,
-} from '../../src/protocol';
+} from 'chat-room';
 
 const MEDIA = {
   mediaId: 'm-1',
@@ -396,24 +396,13 @@ describe('refOf', () => {
 // Round trip: random valid frames survive JSON and parsing unchanged.
 // ---------------------------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const ID_REST = `${ALNUM}_.:@-`;
 const MEDIA_REST = `${ALNUM}_-`;
 const TEXT_CHARS = `${ALNUM} _.,!?'"\\\n\t{}[]éü中文😀`;
 
 function generator(seed: number) {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const int = (min: number, max: number): number => min + Math.floor(rnd() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
   const maybe = (): boolean => rnd() < 0.5;
