@@ -11,7 +11,13 @@ const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as
 describe('the package', () => {
   test('its dependencies are the core’s eventemitter3 and zod, and the drivers of the server subpath', () => {
     // The root entry must not load the drivers (see below); `chat-room serve` needs them installed.
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['eventemitter3', 'jsonwebtoken', 'ws', 'zod']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual([
+      'better-sqlite3',
+      'eventemitter3',
+      'jsonwebtoken',
+      'ws',
+      'zod',
+    ]);
   });
 
   test('every code entry of the exports map names its types first, then the CommonJS file', () => {
