@@ -137,6 +137,9 @@ export class InMemoryMessageStore implements MessageStore {
               deliveredAt: watermark.delivered > old.delivered ? watermark.deliveredAt : old.deliveredAt,
               read: Math.max(old.read, watermark.read),
               readAt: watermark.read > old.read ? watermark.readAt : old.readAt,
+              ...((watermark.since ?? old.since) === undefined
+                ? {}
+                : { since: watermark.since ?? old.since }),
             },
       ),
     );

@@ -1,0 +1,82 @@
+import type Database from 'better-sqlite3';
+
+/** One schema change; `version`s run in order, each once, in its own transaction. */
+interface Migration {
+  readonly version: number;
+  readonly sql: string;
+}
+
+/** The schema, as a list of changes; append new ones, never edit an applied one. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE messages (
+        thread_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        sender_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        media TEXT,
+        client_message_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        PRIMARY KEY (thread_id, seq),
+        UNIQUE (sender_id, client_message_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE inbox (
+        user_id TEXT NOT NULL,
+        inbox_seq INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (user_id, inbox_seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE watermarks (
+        thread_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        delivered INTEGER NOT NULL,
+        "read" INTEGER NOT NULL,
+        delivered_at INTEGER NOT NULL,
+        read_at INTEGER NOT NULL,
+        since INTEGER,
+        PRIMARY KEY (thread_id, user_id)
+      );
+      CREATE TABLE cursors (
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (user_id, name)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings a database to {@link SCHEMA_VERSION}: creates `schema_migrations`, then applies each missing
+ * migration and records it, under the write lock so two processes starting together do not both apply it.
+ *
+ * @param db - an open better-sqlite3 handle
+ * @throws Error when the database was written by a newer version of this code
+ */
+export function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+  )`);
+  const apply = db.transaction(() => {
+    const current =
+      (db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${current} is newer than this code's ${SCHEMA_VERSION}`);
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      record.run(m.version, Date.now());
+    }
+  });
+  apply.immediate();
+}

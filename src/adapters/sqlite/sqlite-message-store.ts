@@ -1,0 +1,405 @@
+import Database from 'better-sqlite3';
+import type {
+  InboxEntry,
+  InboxItem,
+  InboxPage,
+  MediaRef,
+  MessageData,
+  MessageKind,
+  Watermark,
+} from '../../domain';
+import { ChatRoomError, ResyncRequiredError, StorageError, ValidationError } from '../../domain';
+import type { AppendResult, MessageStore, NewMessage } from '../../ports';
+import { migrate } from './migrations';
+
+/** Options of the SQLite store: give a ready `db` handle or a file `path`, not both. */
+export interface SqliteMessageStoreOptions {
+  /** A ready better-sqlite3 handle; the caller owns it, so `close()` leaves it open. */
+  readonly db?: Database.Database;
+  /** A database file to open (`':memory:'` for a throwaway one); `close()` closes it. */
+  readonly path?: string;
+  /** How many of the newest entries each inbox keeps; older cursors get `RESYNC_REQUIRED`. Default: all. */
+  readonly maxInboxEntries?: number;
+}
+
+interface MessageRow {
+  thread_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  kind: MessageKind;
+  text: string;
+  media: string | null;
+  client_message_id: string;
+  sent_at: number;
+}
+
+interface InboxRow {
+  inbox_seq: number;
+  payload: string;
+}
+
+interface WatermarkRow {
+  user_id: string;
+  delivered: number;
+  read: number;
+  delivered_at: number;
+  read_at: number;
+  since: number | null;
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+type Statements = Record<
+  | 'insertMessage'
+  | 'messageByClientId'
+  | 'messageById'
+  | 'listMessages'
+  | 'lastSeq'
+  | 'insertEntry'
+  | 'latestInboxSeq'
+  | 'inboxBounds'
+  | 'readInbox'
+  | 'pruneInbox'
+  | 'saveWatermark'
+  | 'loadWatermarks'
+  | 'getCursor'
+  | 'advanceCursor',
+  Statement
+>;
+
+const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at';
+
+/**
+ * A `MessageStore` in one SQLite file (better-sqlite3): messages, inboxes, watermarks and cursors survive a
+ * restart. Every append is one `BEGIN IMMEDIATE` transaction, so seqs stay gap-free even with several
+ * processes on the same file. The file runs in WAL mode with `synchronous = FULL`: the port promises that a
+ * resolved append is durable (the sender is acked on it), and `NORMAL` in WAL mode can lose the last commits
+ * on power loss.
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * import { SqliteMessageStore } from 'chat-room/sqlite'
+ * const store = new SqliteMessageStore({ path: './data/chat.db', maxInboxEntries: 10_000 })
+ * const chat = ChatSystem.create({ store })
+ * // ... on shutdown
+ * await store.close()
+ * ```
+ */
+export class SqliteMessageStore implements MessageStore {
+  readonly #db: Database.Database;
+  readonly #owned: boolean;
+  readonly #maxInbox: number;
+  readonly #sql: Statements;
+  readonly #appendTx: (input: NewMessage) => AppendResult;
+  readonly #appendEntryTx: (userId: string, item: InboxItem) => InboxEntry;
+  readonly #readInboxTx: (userId: string, after: number, limit: number) => InboxPage;
+  readonly #advanceCursorTx: (userId: string, name: string, value: number) => number;
+
+  /**
+   * Opens (or adopts) the database, sets WAL mode and applies pending schema migrations.
+   *
+   * @param options - the handle or file, and retention
+   * @throws ValidationError when neither or both of `db` and `path` are given, or `maxInboxEntries` is not a
+   *   positive integer
+   * @throws StorageError when the file cannot be opened or migrated
+   */
+  constructor(options: SqliteMessageStoreOptions) {
+    const max = options.maxInboxEntries ?? Number.POSITIVE_INFINITY;
+    if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 1)) {
+      throw new ValidationError('maxInboxEntries must be a positive integer');
+    }
+    if ((options.db === undefined) === (options.path === undefined)) {
+      throw new ValidationError('give SqliteMessageStore exactly one of db and path');
+    }
+    this.#maxInbox = max;
+    this.#owned = options.db === undefined;
+    let db: Database.Database | undefined = options.db;
+    try {
+      db ??= new Database(options.path as string);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      migrate(db);
+      this.#db = db;
+      this.#sql = prepareAll(db);
+    } catch (e) {
+      if (this.#owned && db?.open === true) db.close();
+      throw storageError('opening the database', e);
+    }
+    this.#appendTx = immediate(db, (input: NewMessage) => this.#appendMessage(input));
+    this.#appendEntryTx = immediate(db, (userId: string, item: InboxItem) => this.#append(userId, item));
+    // A read transaction, so the bounds and the page come from one snapshot even with other writers.
+    this.#readInboxTx = db.transaction((userId: string, after: number, limit: number) =>
+      this.#readInbox(userId, after, limit),
+    );
+    this.#advanceCursorTx = immediate(db, (userId: string, name: string, value: number) => {
+      const row = this.#sql.getCursor.get(userId, name) as { value: number } | undefined;
+      const old = row?.value ?? 0;
+      if (value > old) this.#sql.advanceCursor.run(userId, name, value);
+      return old;
+    });
+  }
+
+  async appendMessage(input: NewMessage): Promise<AppendResult> {
+    return this.#run('appending a message', () => this.#appendTx(input));
+  }
+
+  async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
+    return this.#run('finding a message', () => {
+      const row = this.#sql.messageByClientId.get(senderId, clientMessageId) as MessageRow | undefined;
+      return row === undefined ? undefined : toMessage(row);
+    });
+  }
+
+  async getMessage(messageId: string): Promise<MessageData | undefined> {
+    return this.#run('reading a message', () => {
+      const row = this.#sql.messageById.get(messageId) as MessageRow | undefined;
+      return row === undefined ? undefined : toMessage(row);
+    });
+  }
+
+  async listMessages(
+    threadId: string,
+    afterSeq: number,
+    upToSeq: number,
+    limit: number,
+  ): Promise<MessageData[]> {
+    return this.#run('listing messages', () =>
+      (this.#sql.listMessages.all(threadId, afterSeq, upToSeq, sqlLimit(limit)) as MessageRow[]).map(
+        toMessage,
+      ),
+    );
+  }
+
+  async lastSeq(threadId: string): Promise<number> {
+    return this.#run('reading the last seq', () => (this.#sql.lastSeq.get(threadId) as number | null) ?? 0);
+  }
+
+  async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
+    return this.#run('appending an inbox entry', () => this.#appendEntryTx(userId, item));
+  }
+
+  async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
+    return this.#run('reading an inbox', () => this.#readInboxTx(userId, after, limit));
+  }
+
+  #readInbox(userId: string, after: number, limit: number): InboxPage {
+    const bounds = this.#sql.inboxBounds.get(userId) as { first: number | null; latest: number | null };
+    const latest = bounds.latest ?? 0;
+    const oldest = Math.max(bounds.first ?? 1, latest - this.#maxInbox + 1);
+    if (after > latest || after < oldest - 1) {
+      throw new ResyncRequiredError(
+        after > latest
+          ? `cursor ${after} is ahead of the inbox (latest ${latest}); rebuild local state`
+          : `entries after ${after} are no longer kept (oldest kept is ${oldest}); rebuild local state`,
+        { details: { after, oldest, latest } },
+      );
+    }
+    const rows = this.#sql.readInbox.all(userId, after, sqlLimit(limit)) as InboxRow[];
+    const entries = rows.map((row) => toEntry(userId, row));
+    const cursor = entries.length === 0 ? after : after + entries.length;
+    return { entries, hasMore: cursor < latest, cursor, latest };
+  }
+
+  async latestInboxSeq(userId: string): Promise<number> {
+    return this.#run('reading an inbox', () => this.#latestInboxSeq(userId));
+  }
+
+  async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {
+    this.#run('saving a watermark', () => {
+      const w = watermark;
+      this.#sql.saveWatermark.run(
+        threadId,
+        w.userId,
+        w.delivered,
+        w.read,
+        w.deliveredAt,
+        w.readAt,
+        w.since ?? null,
+      );
+    });
+  }
+
+  async loadWatermarks(threadId: string): Promise<Watermark[]> {
+    return this.#run('loading watermarks', () =>
+      (this.#sql.loadWatermarks.all(threadId) as WatermarkRow[]).map((row) =>
+        Object.freeze({
+          userId: row.user_id,
+          delivered: row.delivered,
+          read: row.read,
+          deliveredAt: row.delivered_at,
+          readAt: row.read_at,
+          ...(row.since === null ? {} : { since: row.since }),
+        }),
+      ),
+    );
+  }
+
+  async getCursor(userId: string, name: string): Promise<number> {
+    return this.#run('reading a cursor', () => {
+      const row = this.#sql.getCursor.get(userId, name) as { value: number } | undefined;
+      return row?.value ?? 0;
+    });
+  }
+
+  async advanceCursor(userId: string, name: string, value: number): Promise<number> {
+    return this.#run('moving a cursor', () => this.#advanceCursorTx(userId, name, value));
+  }
+
+  /** Closes the database when the store opened it from `path`; a handle passed as `db` stays open. */
+  async close(): Promise<void> {
+    if (this.#owned && this.#db.open) this.#run('closing the database', () => this.#db.close());
+  }
+
+  #appendMessage(input: NewMessage): AppendResult {
+    const seq = ((this.#sql.lastSeq.get(input.threadId) as number | null) ?? 0) + 1;
+    const media = input.media === undefined ? null : JSON.stringify(input.media);
+    const id = `${input.threadId}#${seq}`;
+    // The unique (sender_id, client_message_id) key is the idempotency check: a retry inserts nothing.
+    const inserted = this.#sql.insertMessage.run(
+      input.threadId,
+      seq,
+      id,
+      input.senderId,
+      input.kind,
+      input.text,
+      media,
+      input.clientMessageId,
+      input.sentAt,
+    );
+    if (inserted.changes === 0) {
+      const earlier = this.#sql.messageByClientId.get(input.senderId, input.clientMessageId) as MessageRow;
+      return { message: toMessage(earlier), entries: [], duplicate: true };
+    }
+    const message = toMessage({
+      thread_id: input.threadId,
+      seq,
+      id,
+      sender_id: input.senderId,
+      kind: input.kind,
+      text: input.text,
+      media,
+      client_message_id: input.clientMessageId,
+      sent_at: input.sentAt,
+    });
+    const entries = [input.senderId, ...input.recipientIds].map((userId) =>
+      this.#append(userId, { type: 'message', message }),
+    );
+    return { message, entries, duplicate: false };
+  }
+
+  /** Appends one entry; runs inside the caller's transaction. */
+  #append(userId: string, item: InboxItem): InboxEntry {
+    const inboxSeq = this.#latestInboxSeq(userId) + 1;
+    const payload = JSON.stringify(item);
+    this.#sql.insertEntry.run(userId, inboxSeq, payload);
+    if (inboxSeq > this.#maxInbox) this.#sql.pruneInbox.run(userId, inboxSeq - this.#maxInbox);
+    return toEntry(userId, { inbox_seq: inboxSeq, payload });
+  }
+
+  #latestInboxSeq(userId: string): number {
+    return (this.#sql.latestInboxSeq.get(userId) as number | null) ?? 0;
+  }
+
+  /** Runs a synchronous driver call, turning driver errors into `StorageError` (chat-room errors pass). */
+  #run<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (ChatRoomError.is(e)) throw e;
+      throw storageError(doing, e);
+    }
+  }
+}
+
+function prepareAll(db: Database.Database): Statements {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    insertMessage: p(
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sender_id, client_message_id) DO NOTHING`,
+    ),
+    messageByClientId: p(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_message_id = ?`,
+    ),
+    messageById: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
+    listMessages: p(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq > ? AND seq <= ?
+       ORDER BY seq LIMIT ?`,
+    ),
+    lastSeq: p('SELECT max(seq) FROM messages WHERE thread_id = ?').pluck(),
+    insertEntry: p('INSERT INTO inbox (user_id, inbox_seq, payload) VALUES (?, ?, ?)'),
+    latestInboxSeq: p('SELECT max(inbox_seq) FROM inbox WHERE user_id = ?').pluck(),
+    inboxBounds: p('SELECT min(inbox_seq) AS first, max(inbox_seq) AS latest FROM inbox WHERE user_id = ?'),
+    readInbox: p(
+      'SELECT inbox_seq, payload FROM inbox WHERE user_id = ? AND inbox_seq > ? ORDER BY inbox_seq LIMIT ?',
+    ),
+    pruneInbox: p('DELETE FROM inbox WHERE user_id = ? AND inbox_seq <= ?'),
+    saveWatermark: p(
+      `INSERT INTO watermarks (thread_id, user_id, delivered, "read", delivered_at, read_at, since)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (thread_id, user_id) DO UPDATE SET
+         delivered = max(delivered, excluded.delivered),
+         delivered_at = CASE WHEN excluded.delivered > delivered THEN excluded.delivered_at ELSE delivered_at END,
+         "read" = max("read", excluded."read"),
+         read_at = CASE WHEN excluded."read" > "read" THEN excluded.read_at ELSE read_at END,
+         since = coalesce(excluded.since, since)`,
+    ),
+    loadWatermarks: p(
+      `SELECT user_id, delivered, "read", delivered_at, read_at, since FROM watermarks
+       WHERE thread_id = ? ORDER BY rowid`,
+    ),
+    getCursor: p('SELECT value FROM cursors WHERE user_id = ? AND name = ?'),
+    advanceCursor: p(
+      `INSERT INTO cursors (user_id, name, value) VALUES (?, ?, ?)
+       ON CONFLICT (user_id, name) DO UPDATE SET value = max(value, excluded.value)`,
+    ),
+  };
+}
+
+/** Wraps `fn` in a `BEGIN IMMEDIATE` transaction: the write lock is taken before the first read. */
+function immediate<A extends unknown[], R>(db: Database.Database, fn: (...args: A) => R): (...args: A) => R {
+  const tx = db.transaction(fn);
+  return (...args: A) => tx.immediate(...args);
+}
+
+/** A driver's `LIMIT` for a limit that `Array.prototype.slice` would apply (the in-memory store's meaning). */
+function sqlLimit(limit: number): number {
+  if (Number.isNaN(limit)) return 0;
+  if (limit >= Number.MAX_SAFE_INTEGER) return -1;
+  return Math.max(0, Math.trunc(limit));
+}
+
+function toMessage(row: MessageRow): MessageData {
+  return Object.freeze({
+    id: row.id,
+    threadId: row.thread_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    kind: row.kind,
+    text: row.text,
+    ...(row.media === null ? {} : { media: Object.freeze(JSON.parse(row.media) as MediaRef) }),
+    clientMessageId: row.client_message_id,
+    sentAt: row.sent_at,
+  });
+}
+
+function toEntry(userId: string, row: InboxRow): InboxEntry {
+  const item = JSON.parse(row.payload) as InboxItem;
+  const payload: InboxItem =
+    item.type === 'message'
+      ? { type: 'message', message: freezeMessage(item.message) }
+      : { type: 'receipt', receipt: Object.freeze({ ...item.receipt }) };
+  return Object.freeze({ ...payload, userId, inboxSeq: row.inbox_seq });
+}
+
+/** Freezes a message parsed back from an inbox payload, its media too. */
+function freezeMessage(m: MessageData): MessageData {
+  return Object.freeze({ ...m, ...(m.media === undefined ? {} : { media: Object.freeze({ ...m.media }) }) });
+}
+
+/** A `StorageError` that names what failed, never the SQL; the driver's error is the `cause`. */
+function storageError(doing: string, cause: unknown): StorageError {
+  return new StorageError(`SqliteMessageStore: ${doing} failed`, { cause });
+}

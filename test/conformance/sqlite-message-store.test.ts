@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ChatRoomError, ValidationError } from 'chat-room';
+import type { NewMessage } from 'chat-room';
+import { SqliteMessageStore } from 'chat-room/sqlite';
+import { messageStoreSuite } from './message-store.case';
+
+const root = mkdtempSync(join(tmpdir(), 'chat-room-sqlite-'));
+let files = 0;
+/** Every store a test opened and did not close itself (the retention stores), closed after each test. */
+const open: SqliteMessageStore[] = [];
+
+const freshPath = (): string => join(root, `store-${++files}.db`);
+const removeFiles = (path: string): void => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+};
+const openStore = (options: { path: string; maxInboxEntries?: number }): SqliteMessageStore => {
+  const store = new SqliteMessageStore(options);
+  open.push(store);
+  return store;
+};
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+messageStoreSuite(
+  'SqliteMessageStore',
+  async () => {
+    const path = freshPath();
+    const store = new SqliteMessageStore({ path });
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        removeFiles(path);
+      },
+    };
+  },
+  { retention: async (max) => openStore({ path: freshPath(), maxInboxEntries: max }) },
+);
+
+describe('SqliteMessageStore on disk', () => {
+  const input: NewMessage = {
+    threadId: 'dm:alice:bob',
+    senderId: 'alice',
+    kind: 'photo',
+    text: 'look',
+    media: {
+      mediaId: 'm1',
+      mimeType: 'image/png',
+      bytes: 10,
+      width: 2,
+      height: 3,
+      thumbnailId: 't1',
+    },
+    clientMessageId: 'c1',
+    sentAt: 1_000,
+    recipientIds: ['bob'],
+  };
+
+  it('keeps messages, inboxes, watermarks and cursors across close and reopen', async () => {
+    const path = freshPath();
+    const first = new SqliteMessageStore({ path });
+    const { message } = await first.appendMessage(input);
+    await first.appendEntry('alice', {
+      type: 'receipt',
+      receipt: { threadId: input.threadId, status: 'read', upToSeq: 1, at: 2_000 },
+    });
+    await first.saveWatermark(input.threadId, {
+      userId: 'bob',
+      delivered: 1,
+      read: 1,
+      deliveredAt: 5,
+      readAt: 6,
+      since: 0,
+    });
+    await first.advanceCursor('bob', 'phone', 1);
+    await first.close();
+
+    const again = openStore({ path });
+    expect(await again.findByClientMessageId('alice', 'c1')).toEqual(message);
+    expect(await again.getMessage(message.id)).toEqual(message);
+    const bob = await again.readInbox('bob', 0, 10);
+    expect(bob).toMatchObject({ hasMore: false, cursor: 1, latest: 1 });
+    expect(bob.entries).toEqual([{ type: 'message', message, userId: 'bob', inboxSeq: 1 }]);
+    expect((await again.readInbox('alice', 0, 10)).entries.map((e) => e.type)).toEqual([
+      'message',
+      'receipt',
+    ]);
+    expect(await again.loadWatermarks(input.threadId)).toEqual([
+      { userId: 'bob', delivered: 1, read: 1, deliveredAt: 5, readAt: 6, since: 0 },
+    ]);
+    expect(await again.getCursor('bob', 'phone')).toBe(1);
+
+    const retried = await again.appendMessage({ ...input });
+    expect(retried).toEqual({ message, entries: [], duplicate: true });
+    const next = await again.appendMessage({ ...input, clientMessageId: 'c2' });
+    expect(next.message.seq).toBe(2);
+    expect(next.entries.map((e) => e.inboxSeq)).toEqual([3, 2]);
+  });
+
+  it('applies each migration once: reopening works and schema_migrations holds version 1 once', async () => {
+    const path = freshPath();
+    await new SqliteMessageStore({ path }).close();
+    await new SqliteMessageStore({ path }).close();
+    openStore({ path });
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1]);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('uses a ready handle and leaves it open on close', async () => {
+    const db = new Database(':memory:');
+    const store = new SqliteMessageStore({ db });
+    await store.appendMessage(input);
+    await store.close();
+    expect(db.open).toBe(true);
+    expect(db.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(1);
+    db.close();
+  });
+
+  it('wraps driver errors in StorageError without SQL in the message', async () => {
+    const store = new SqliteMessageStore({ path: freshPath() });
+    await store.close();
+    const error = await store.lastSeq('t').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(ChatRoomError.is(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'STORAGE' });
+    expect((error as Error).message).not.toMatch(/SELECT|FROM/);
+    expect((error as Error).cause).toMatchObject({ message: expect.stringMatching(/not open/) });
+  });
+
+  it('refuses a newer schema than it knows', () => {
+    const path = freshPath();
+    openStore({ path });
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)').run();
+    db.close();
+    expect(() => new SqliteMessageStore({ path })).toThrow(expect.objectContaining({ code: 'STORAGE' }));
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses maxInboxEntries %p', (max) => {
+    expect(() => new SqliteMessageStore({ path: ':memory:', maxInboxEntries: max })).toThrow(ValidationError);
+  });
+
+  it('refuses options with neither or both of db and path', () => {
+    expect(() => new SqliteMessageStore({})).toThrow(ValidationError);
+    const db = new Database(':memory:');
+    expect(() => new SqliteMessageStore({ db, path: ':memory:' })).toThrow(ValidationError);
+    db.close();
+  });
+});
