@@ -394,6 +394,21 @@ export function messageStoreSuite(
           { userId: 'bob', delivered: 5, read: 4, deliveredAt: 50, readAt: 40 },
         ]);
       });
+
+      it('keeps when a member joined (since) across later saves that do not give it', async () => {
+        await store.saveWatermark(DM, {
+          userId: 'bob',
+          delivered: 7,
+          read: 7,
+          deliveredAt: 1,
+          readAt: 1,
+          since: 7,
+        });
+        await store.saveWatermark(DM, { userId: 'bob', delivered: 9, read: 8, deliveredAt: 2, readAt: 3 });
+        expect(await store.loadWatermarks(DM)).toEqual([
+          { userId: 'bob', delivered: 9, read: 8, deliveredAt: 2, readAt: 3, since: 7 },
+        ]);
+      });
     });
 
     describe('cursors', () => {

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { ValidationError } from 'chat-room';
+import { PostgresMessageStore } from 'chat-room/postgres';
+import { postgresOrSkip } from '../support/services';
+import { messageStoreSuite } from './message-store.case';
+
+const url = postgresOrSkip('PostgresMessageStore conformance');
+
+(url === undefined ? describe.skip : describe)('PostgreSQL', () => {
+  let pool: Pool;
+  // Every store gets a fresh schema with a random name; all of them are dropped when the file ends.
+  const schemas: string[] = [];
+
+  beforeAll(() => {
+    pool = new Pool({ connectionString: url, max: 10 });
+  });
+
+  afterAll(async () => {
+    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  });
+
+  const fresh = async (maxInboxEntries?: number): Promise<PostgresMessageStore> => {
+    const schema = `chat_room_test_${randomBytes(6).toString('hex')}`;
+    schemas.push(schema);
+    const store = new PostgresMessageStore({
+      pool,
+      schema,
+      ...(maxInboxEntries === undefined ? {} : { maxInboxEntries }),
+    });
+    await store.start();
+    return store;
+  };
+
+  messageStoreSuite(
+    'PostgresMessageStore',
+    async () => {
+      const store = await fresh();
+      return { store, close: () => store.close() };
+    },
+    { retention: (max) => fresh(max) },
+  );
+
+  describe('PostgresMessageStore lifecycle', () => {
+    it('applies its migrations once, however often start() runs', async () => {
+      const store = await fresh();
+      const schema = schemas[schemas.length - 1] ?? '';
+      await Promise.all([store.start(), new PostgresMessageStore({ pool, schema }).start()]);
+      const { rows } = await pool.query<{ version: number }>(
+        `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
+      );
+      expect(rows.map((r) => r.version)).toEqual([1]);
+    });
+
+    it('keeps its data across store instances on the same schema', async () => {
+      const first = await fresh();
+      const schema = schemas[schemas.length - 1] ?? '';
+      await first.appendMessage({
+        threadId: 'dm:a:b',
+        senderId: 'a',
+        kind: 'text',
+        text: 'persisted',
+        clientMessageId: 'c1',
+        sentAt: 1,
+        recipientIds: ['b'],
+      });
+      await first.close();
+      const second = new PostgresMessageStore({ pool, schema });
+      expect(await second.getMessage('dm:a:b#1')).toMatchObject({ text: 'persisted' });
+      expect(await second.latestInboxSeq('b')).toBe(1);
+    });
+
+    it('does not end a pool it was given', async () => {
+      const store = await fresh();
+      await store.close();
+      const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
+      expect(rows[0]?.one).toBe(1);
+    });
+
+    it('wraps driver errors in StorageError without SQL in the message', async () => {
+      const store = await fresh();
+      const error = await store.advanceCursor('bob', 'phone', 1.5).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: 'STORAGE', name: 'StorageError' });
+      expect((error as Error).message).not.toMatch(/SELECT|INSERT|UPDATE/);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    });
+
+    it.each([0, -1, 1.5])('refuses maxInboxEntries %p', (max) => {
+      expect(() => new PostgresMessageStore({ pool, maxInboxEntries: max })).toThrow(ValidationError);
+    });
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Service checks for tests that need PostgreSQL (and, later, Redis). The project rule: read the service's URL
+ * from the environment; when it is unset or unreachable, skip with a visible message; with
+ * `CHAT_ROOM_REQUIRE_SERVICES=1` (CI) fail instead.
+ *
+ * Jest registers tests synchronously, so reachability is decided at module load with a synchronous probe: a
+ * child `node` process that connects with `pg` and runs `SELECT 1` (it checks the URL, the credentials and the
+ * database, not only that a port answers).
+ *
+ * @example
+ * ```ts
+ * import { postgresOrSkip } from '../support/services'
+ * const url = postgresOrSkip('PostgresMessageStore')
+ * ;(url === undefined ? describe.skip : describe)('PostgresMessageStore', () => { ... })
+ * ```
+ *
+ * @module
+ */
+import { spawnSync } from 'node:child_process';
+
+/** How long the probe may take to connect before PostgreSQL counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 2_000;
+
+const PROBE = `
+const { Client } = require('pg');
+const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: ${CONNECT_TIMEOUT_MS} });
+client.connect()
+  .then(() => client.query('SELECT 1'))
+  .then(() => client.end())
+  .then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.message)); process.exit(1); });
+`;
+
+/** Whether services are required (CI): then a missing service fails the run instead of skipping. */
+export function servicesRequired(): boolean {
+  return process.env.CHAT_ROOM_REQUIRE_SERVICES === '1';
+}
+
+/**
+ * Returns `DATABASE_URL` when PostgreSQL answers on it; otherwise warns and returns `undefined` (skip).
+ *
+ * @param what - what would be skipped, for the message
+ * @throws Error when PostgreSQL is unset or unreachable and `CHAT_ROOM_REQUIRE_SERVICES=1`
+ */
+export function postgresOrSkip(what: string): string | undefined {
+  const url = process.env.DATABASE_URL;
+  const problem = url === undefined || url === '' ? 'DATABASE_URL is not set' : probe(url);
+  if (problem === undefined) return url;
+  if (servicesRequired()) {
+    throw new Error(`PostgreSQL is required (CHAT_ROOM_REQUIRE_SERVICES=1) for ${what}: ${problem}`);
+  }
+  console.warn(
+    `skipping PostgreSQL tests: ${what}: ${problem}. Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them.`,
+  );
+  return undefined;
+}
+
+/** Connects once in a child process; returns why it failed, or `undefined` when it worked. */
+function probe(url: string): string | undefined {
+  const result = spawnSync(process.execPath, ['-e', PROBE, url], {
+    cwd: __dirname,
+    encoding: 'utf8',
+    timeout: CONNECT_TIMEOUT_MS + 3_000,
+  });
+  if (result.status === 0) return undefined;
+  const host = hostOf(url);
+  if (result.error !== undefined) return `could not probe ${host} (${result.error.message})`;
+  const reason = result.stderr.trim().split('\n')[0] ?? '';
+  return `cannot connect to ${host}${reason === '' ? '' : ` (${reason})`}`;
+}
+
+/** The host and port of a URL, never its password. */
+function hostOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port === '' ? '5432' : u.port}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL (not a valid URL)';
+  }
+}
