@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SharpImageProcessor } from '../adapters/sharp';
+import { SqliteMessageStore } from '../adapters/sqlite';
 import type { ChatServer } from '../adapters/ws';
 import { createChatServer, createTokenAuth } from '../adapters/ws';
 import { ChatSystem } from '../chat-system';
@@ -65,6 +66,8 @@ Options:
   --users <ids>       users registered at start, comma-separated (default alice,bob,carol)
   --secret <s>        the token secret, at least 32 bytes (default: $${SECRET_ENV}, else a
                       development secret); prefer the environment variable: arguments show in ps
+  --data <file>       keep messages, inboxes, receipts and cursors in this SQLite file (default:
+                      in memory); users are still registered from --users at each start
   -h, --help          show this help`;
 
 const TOKEN_USAGE = `Usage: chat-room token <userId> [options]
@@ -134,6 +137,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       host: { type: 'string', default: '127.0.0.1' },
       users: { type: 'string', default: 'alice,bob,carol' },
       secret: { type: 'string' },
+      data: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -154,13 +158,19 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const secret = resolveSecret(values.secret, io);
   const tokens = createTokenAuth({ secret: secret.value, issuer: TOKEN_ISSUER });
 
-  const system = ChatSystem.create({ imageProcessor: new SharpImageProcessor() });
+  // Messages, inboxes, receipts and cursors survive a restart when kept in a SQLite file.
+  const store = values.data === undefined ? undefined : new SqliteMessageStore({ path: values.data });
+  const system = ChatSystem.create({
+    imageProcessor: new SharpImageProcessor(),
+    ...(store ? { store } : {}),
+  });
   let server: ChatServer;
   try {
     for (const id of users) system.registerUser({ id, name: capitalize(id) });
     server = await createChatServer({ system, auth: tokens.verify, port, host: values.host });
   } catch (error) {
     await system.close();
+    await store?.close();
     if (isListenError(error)) throw new UsageError(`cannot listen on ${values.host}:${port}: ${error.code}`);
     throw error;
   }
@@ -182,7 +192,10 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   }
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    closed ??= server.close().then(() => system.close());
+    closed ??= server
+      .close()
+      .then(() => system.close())
+      .then(() => store?.close());
     return closed;
   };
   return { exitCode: 0, serving: { server, system, close } };
