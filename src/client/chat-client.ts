@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { ChatRoomError, Message, PresenceRecord, ReceiptData } from '../domain';
+import type { ChatRoomError, PresenceRecord } from '../domain';
 import { ChatFeed, TransportError, ValidationError } from '../domain';
 import type { ClientLink, ClientLinkHandler, Clock, TimerHandle } from '../ports';
 import type { ServerFrame } from '../protocol';
-import type { Ack } from '../session';
+import type { Ack, ChatSessionEvents } from '../session';
 import { ChatSession } from '../session';
 import { Observable } from '../util/observable';
 import type { WebSocketConstructor } from './websocket-client-transport';
@@ -74,21 +74,15 @@ export interface ChatClientOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/** What a `ChatClient` tells its listeners. */
-export interface ChatClientEvents {
+/**
+ * What a `ChatClient` tells its listeners: its session's events (they carry on across reconnects) and its own
+ * connection events.
+ */
+export interface ChatClientEvents extends Pick<
+  ChatSessionEvents,
+  'message' | 'message-sent' | 'ack' | 'receipt' | 'presence' | 'typing'
+> {
   [event: string]: unknown[];
-  /** A message from someone else arrived, once per message, in inbox order (also across reconnects). */
-  message: [message: Message];
-  /** A message this user sent, from this or another device, is stored. */
-  'message-sent': [message: Message];
-  /** The single check for a send from this client. */
-  ack: [ack: Ack];
-  /** This user's messages in a thread reached a status (delivered, read). */
-  receipt: [receipt: ReceiptData];
-  /** Statuses of the users followed with `subscribePresence`: live changes, or a snapshot. */
-  presence: [updates: readonly PresenceRecord[], snapshot: boolean];
-  /** Someone in a thread this user is in started or stopped typing. */
-  typing: [event: { threadId: string; userId: string; typing: boolean }];
   /** The server greeted the client and it caught up with its inbox. */
   connected: [info: { userId: string; deviceId: string; cursor: number }];
   /** A connection, or an attempt at one, ended. */
