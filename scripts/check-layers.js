@@ -348,7 +348,7 @@ function layerOf(rel) {
     return { layer: 'other' };
   }
   if (top === 'adapters') return { layer: 'adapters', tech: parts.length > 3 ? parts[2] : null };
-  if (['domain', 'ports', 'protocol', 'services', 'session', 'server', 'client'].includes(top)) {
+  if (['domain', 'ports', 'protocol', 'services', 'session', 'server', 'client', 'testing'].includes(top)) {
     return { layer: top };
   }
   return { layer: 'other' };
@@ -377,6 +377,12 @@ function ruleViolation(fromLayer, target) {
     const allowed = layer === 'protocol' ? PROTOCOL_ALLOWED_PACKAGES : PORTS_ALLOWED_PACKAGES;
     if (target.type === 'package' && allowed.includes(target.name)) return null;
     return `src/${layer}/ may not import ${describeTarget(target)} (allowed packages: ${allowed.join(', ')})`;
+  }
+  if (layer === 'testing' && to) {
+    const reference = to.layer === 'adapters' && to.tech === 'in-memory';
+    if (!reference && !['domain', 'ports', 'testing'].includes(to.layer)) {
+      return `src/testing/ may import only src/domain/, src/ports/ and the in-memory adapters (imports ${target.rel})`;
+    }
   }
   if (target.type === 'package' && isDriver(target.name) && !(layer === 'adapters' && tech)) {
     return `driver package ${target.name} may be imported only from src/adapters/<tech>/`;

@@ -15,3 +15,4 @@ export * from './inbox';
 export * from './presence';
 export * from './media';
 export * from './search-key';
+export * from './records';

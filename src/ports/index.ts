@@ -5,6 +5,7 @@
  */
 export * from './clock';
 export * from './message-store';
+export * from './directory-store';
 export * from './presence-store';
 export * from './push-notifier';
 export * from './transport';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { StorageError } from 'chat-room';
 import { FsMediaStore } from 'chat-room/fs';
-import { mediaStoreSuite } from './media-store.case';
+import { mediaStoreSuite } from 'chat-room/testing';
 
 const fresh = (): Promise<string> => mkdtemp(join(tmpdir(), 'chat-room-media-'));
 

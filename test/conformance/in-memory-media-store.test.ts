@@ -1,4 +1,4 @@
 import { InMemoryMediaStore } from 'chat-room';
-import { mediaStoreSuite } from './media-store.case';
+import { mediaStoreSuite } from 'chat-room/testing';
 
 mediaStoreSuite('InMemoryMediaStore', async () => ({ store: new InMemoryMediaStore() }));

@@ -1,5 +1,5 @@
 import { InMemoryMessageStore, ValidationError } from 'chat-room';
-import { messageStoreSuite } from './message-store.case';
+import { messageStoreSuite } from 'chat-room/testing';
 
 messageStoreSuite('InMemoryMessageStore', async () => ({ store: new InMemoryMessageStore() }), {
   retention: async (max) => new InMemoryMessageStore({ maxInboxEntries: max }),

@@ -1,5 +1,5 @@
 import { InMemoryPresenceStore } from 'chat-room';
-import { presenceStoreSuite } from './presence-store.case';
+import { presenceStoreSuite } from 'chat-room/testing';
 
 presenceStoreSuite('InMemoryPresenceStore', async (clock) => ({
   store: new InMemoryPresenceStore({ clock }),

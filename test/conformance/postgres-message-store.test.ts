@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { ValidationError } from 'chat-room';
 import { PostgresMessageStore } from 'chat-room/postgres';
 import { postgresOrSkip } from '../support/services';
-import { messageStoreSuite } from './message-store.case';
+import { messageStoreSuite } from 'chat-room/testing';
 
 const url = postgresOrSkip('PostgresMessageStore conformance');
 

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { ChatRoomError, ValidationError } from 'chat-room';
 import type { NewMessage } from 'chat-room';
 import { SqliteMessageStore } from 'chat-room/sqlite';
-import { messageStoreSuite } from './message-store.case';
+import { messageStoreSuite } from 'chat-room/testing';
 
 const root = mkdtempSync(join(tmpdir(), 'chat-room-sqlite-'));
 let files = 0;

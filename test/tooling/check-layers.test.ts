@@ -107,6 +107,16 @@ describe('checkLayers', () => {
     expect(violations[1]).toContain('src/chat-system.ts');
   });
 
+  it('lets the conformance suites use the in-memory reference but no other adapter or service', () => {
+    const violations = check({
+      'src/testing/suite.ts':
+        "import { E } from '../adapters/in-memory/transport.js';\nimport type { Transport } from '../ports/transport.js';\nimport { P } from '../adapters/postgres/store.js';\nimport { DeliveryService } from '../services/delivery';\nexport const r = [E, P, DeliveryService];\nexport type T = Transport;\n",
+    });
+    expect(violations).toHaveLength(2);
+    expect(violations[0]).toContain('src/testing/suite.ts:3');
+    expect(violations[1]).toContain('src/services/delivery.ts');
+  });
+
   it('reports drivers matched by prefix (pg-*, socket.io*) and package subpaths', () => {
     const violations = check({
       'src/session/live.ts':

@@ -6,6 +6,7 @@
 export * from './manual-clock';
 export * from './system-clock';
 export * from './in-memory-message-store';
+export * from './in-memory-directory-store';
 export * from './in-memory-presence-store';
 export * from './in-memory-push-notifier';
 export * from './in-memory-transport';

@@ -1,11 +1,13 @@
+/// <reference types="jest" />
 /**
  * The conformance suite of the `PresenceStore` port: every presence store (in-memory, Redis, a third party's)
  * runs it. The store must measure expiry on the clock it is given, so the suite can move time by hand.
  *
  * @module
  */
-import type { PresenceRecord, PresenceStore } from 'chat-room';
-import { ManualClock } from 'chat-room';
+import type { PresenceRecord } from '../domain';
+import type { PresenceStore } from '../ports';
+import { ManualClock } from '../adapters/in-memory';
 
 const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
 

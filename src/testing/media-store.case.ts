@@ -1,11 +1,13 @@
+/// <reference types="jest" />
 /**
  * The conformance suite of the `MediaStore` port: every media store (in-memory, file system, a third party's)
  * runs it. Bytes are opaque to a store, so the suite needs no real images.
  *
  * @module
  */
-import type { MediaInfo, MediaStore } from 'chat-room';
-import { ChatRoomError, ConflictError, NotFoundError, ValidationError } from 'chat-room';
+import type { MediaInfo } from '../domain';
+import type { MediaStore } from '../ports';
+import { ChatRoomError, ConflictError, NotFoundError, ValidationError } from '../domain';
 
 const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
 

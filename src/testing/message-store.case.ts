@@ -1,10 +1,11 @@
+/// <reference types="jest" />
 /**
  * The conformance suite of the `MessageStore` port: every store (in-memory, SQLite, Postgres, a third party's)
  * runs it and must pass it. The in-memory store is the reference.
  *
  * @example
  * ```ts
- * import { messageStoreSuite } from './message-store.case'
+ * import { messageStoreSuite } from 'chat-room/testing'
  * messageStoreSuite('SqliteMessageStore', async () => {
  *   const store = new SqliteMessageStore({ path: ':memory:' })
  *   return { store, close: () => store.close() }
@@ -13,8 +14,9 @@
  *
  * @module
  */
-import type { InboxEntry, MessageData, MessageStore, NewMessage, ReceiptData, Watermark } from 'chat-room';
-import { ChatRoomError } from 'chat-room';
+import type { InboxEntry, MessageData, ReceiptData, Watermark } from '../domain';
+import type { MessageStore, NewMessage } from '../ports';
+import { ChatRoomError } from '../domain';
 
 /** What an adapter can do beyond the core contract; the matching tests are skipped when a capability is absent. */
 export interface MessageStoreCaps {

@@ -1,0 +1,210 @@
+import { ValidationError } from './errors';
+import { MAX_GROUP_NAME_LENGTH } from './group';
+import type { LastSeenVisibility } from './presence';
+import { requireThreadId } from './chat-thread';
+import { MAX_NAME_LENGTH } from './user';
+import { requireId, requireObject, requirePositiveInt, requireText } from './validate';
+
+/**
+ * The plain records a `DirectoryStore` keeps: what the system needs, besides messages, to carry on after a
+ * restart. Each is a whole snapshot of one thing (a user, a group, a user's settings, a direct conversation);
+ * saving one replaces the previous version. The `require…Record` functions check a record field by field and
+ * return a frozen copy, so a store never keeps a caller's array.
+ *
+ * @module
+ */
+
+/** A user: profile, contact list, blocks and push devices. */
+export interface UserRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Contact ids, in the order they were added. */
+  readonly contacts: readonly string[];
+  readonly blocked: readonly string[];
+  /** Devices registered for push notifications. */
+  readonly pushDevices: readonly string[];
+}
+
+/** A group with its roles and members (join order). */
+export interface GroupRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Absent once the owner has left. */
+  readonly ownerId?: string;
+  readonly adminIds: readonly string[];
+  readonly memberIds: readonly string[];
+  readonly sizeLimit: number;
+}
+
+/** A muted thread; without `until` the mute lasts until it is lifted. */
+export interface MuteRecord {
+  readonly threadId: string;
+  readonly until?: number;
+}
+
+/** One user's settings. */
+export interface SettingsRecord {
+  readonly userId: string;
+  readonly readReceipts: boolean;
+  readonly previews: boolean;
+  readonly lastSeen: LastSeenVisibility;
+  readonly mutes: readonly MuteRecord[];
+}
+
+/** A direct conversation that exists (its two participants); group threads come with their groups. */
+export interface DirectThreadRecord {
+  readonly id: string;
+  readonly participantIds: readonly [string, string];
+}
+
+/** The most ids one list of a record may hold (a group's members are capped far lower by its size limit). */
+export const MAX_RECORD_LIST = 1_000_000;
+
+const LAST_SEEN: readonly LastSeenVisibility[] = ['everyone', 'contacts', 'nobody'];
+
+/**
+ * Checks a user record.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed
+ */
+export function requireUserRecord(value: unknown): UserRecord {
+  const r = requireObject(value, 'user record');
+  return Object.freeze({
+    id: requireId(r.id, 'user record id'),
+    name: requireText(r.name, 'user record name', MAX_NAME_LENGTH),
+    contacts: requireIds(r.contacts, 'user record contacts'),
+    blocked: requireIds(r.blocked, 'user record blocked'),
+    pushDevices: requireIds(r.pushDevices, 'user record pushDevices'),
+  });
+}
+
+/**
+ * Checks a group record: the owner and admins must be members.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed
+ */
+export function requireGroupRecord(value: unknown): GroupRecord {
+  const r = requireObject(value, 'group record');
+  const memberIds = requireIds(r.memberIds, 'group record memberIds');
+  const adminIds = requireIds(r.adminIds, 'group record adminIds');
+  const ownerId = r.ownerId === undefined ? undefined : requireId(r.ownerId, 'group record ownerId');
+  const members = new Set(memberIds);
+  if (members.size !== memberIds.length)
+    throw new ValidationError('group record memberIds lists a user twice');
+  for (const id of [...adminIds, ...(ownerId === undefined ? [] : [ownerId])]) {
+    if (!members.has(id))
+      throw new ValidationError(`group record: ${id} is an admin or owner but not a member`);
+  }
+  return Object.freeze({
+    id: requireId(r.id, 'group record id'),
+    name: requireText(r.name, 'group record name', MAX_GROUP_NAME_LENGTH),
+    ...(ownerId === undefined ? {} : { ownerId }),
+    adminIds,
+    memberIds,
+    sizeLimit: requirePositiveInt(r.sizeLimit, 'group record sizeLimit', 1_000_000),
+  });
+}
+
+/**
+ * Checks a settings record.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed
+ */
+export function requireSettingsRecord(value: unknown): SettingsRecord {
+  const r = requireObject(value, 'settings record');
+  for (const field of ['readReceipts', 'previews'] as const) {
+    if (typeof r[field] !== 'boolean')
+      throw new ValidationError(`settings record ${field} must be a boolean`);
+  }
+  if (!LAST_SEEN.includes(r.lastSeen as LastSeenVisibility)) {
+    throw new ValidationError(`settings record lastSeen must be one of ${LAST_SEEN.join(', ')}`);
+  }
+  if (!Array.isArray(r.mutes) || r.mutes.length > MAX_RECORD_LIST) {
+    throw new ValidationError('settings record mutes must be an array');
+  }
+  const mutes = r.mutes.map((m: unknown, i) => {
+    const mute = requireObject(m, `settings record mutes[${i}]`);
+    const threadId = requireThreadId(mute.threadId, `settings record mutes[${i}].threadId`);
+    if (mute.until === undefined) return Object.freeze({ threadId });
+    if (typeof mute.until !== 'number' || !Number.isSafeInteger(mute.until) || mute.until < 0) {
+      throw new ValidationError(`settings record mutes[${i}].until must be a time in ms`);
+    }
+    return Object.freeze({ threadId, until: mute.until });
+  });
+  return Object.freeze({
+    userId: requireId(r.userId, 'settings record userId'),
+    readReceipts: r.readReceipts as boolean,
+    previews: r.previews as boolean,
+    lastSeen: r.lastSeen as LastSeenVisibility,
+    mutes: Object.freeze(mutes),
+  });
+}
+
+/**
+ * Checks a direct thread record.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed
+ */
+export function requireDirectThreadRecord(value: unknown): DirectThreadRecord {
+  const r = requireObject(value, 'thread record');
+  const ids = requireIds(r.participantIds, 'thread record participantIds');
+  if (ids.length !== 2 || ids[0] === ids[1]) {
+    throw new ValidationError('thread record participantIds must be two different users');
+  }
+  return Object.freeze({
+    id: requireThreadId(r.id, 'thread record id'),
+    participantIds: ids as unknown as readonly [string, string],
+  });
+}
+
+function requireIds(value: unknown, field: string): readonly string[] {
+  if (!Array.isArray(value) || value.length > MAX_RECORD_LIST) {
+    throw new ValidationError(`${field} must be an array of ids`);
+  }
+  return Object.freeze(value.map((id: unknown, i) => requireId(id, `${field}[${i}]`)));
+}
+
+/** A checked batch of directory records: every list present, each id once (the last record given wins). */
+export interface CheckedDirectoryBatch {
+  readonly users: readonly UserRecord[];
+  readonly groups: readonly GroupRecord[];
+  readonly settings: readonly SettingsRecord[];
+  readonly threads: readonly DirectThreadRecord[];
+}
+
+/**
+ * Checks a batch of directory records (what `DirectoryStore.save` takes).
+ *
+ * @param value - the batch
+ * @returns every list, checked, with duplicates of an id reduced to the last one
+ * @throws ValidationError when the batch or any record is malformed
+ */
+export function requireDirectoryBatch(value: unknown): CheckedDirectoryBatch {
+  const b = requireObject(value, 'directory batch');
+  const list = <T>(field: string, check: (v: unknown) => T, key: (r: T) => string): readonly T[] => {
+    const items = b[field];
+    if (items === undefined) return [];
+    if (!Array.isArray(items)) throw new ValidationError(`directory batch ${field} must be an array`);
+    const byKey = new Map<string, T>();
+    for (const item of items) {
+      const record = check(item);
+      byKey.delete(key(record));
+      byKey.set(key(record), record);
+    }
+    return [...byKey.values()];
+  };
+  return {
+    users: list('users', requireUserRecord, (r) => r.id),
+    groups: list('groups', requireGroupRecord, (r) => r.id),
+    settings: list('settings', requireSettingsRecord, (r) => r.userId),
+    threads: list('threads', requireDirectThreadRecord, (r) => r.id),
+  };
+}
