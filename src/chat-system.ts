@@ -26,6 +26,7 @@ import type {
   CameraController,
   CapturedImage,
   Clock,
+  DirectoryStore,
   ImageProcessor,
   MediaStore,
   MessageStore,
@@ -58,6 +59,7 @@ import {
   createPresencePolicy,
   ConversationDirectory,
   DEFAULT_DELIVERY_LIMITS,
+  DirectoryJournal,
   DeliveryService,
   FeedService,
   NotificationCenter,
@@ -69,12 +71,20 @@ import {
 import { ChatSession } from './session';
 import { TaskTracker } from './util/task-tracker';
 
+/** The most unread messages per thread a restart counts again (a feed shows more as "999+" anyway). */
+const RESTORE_UNREAD = 1000;
+
 /** What a `ChatSystem` is composed of; every part has an in-memory default. */
 export interface ChatSystemDeps {
   /** Time; inject a `ManualClock` in tests. */
   readonly clock?: Clock;
   /** Where messages, inboxes and receipts are kept. */
   readonly store?: MessageStore;
+  /**
+   * Where users, contacts, groups, settings and direct threads are kept. Without one the directory lives in
+   * memory only. Use `ChatSystem.open` to load what it holds.
+   */
+  readonly directoryStore?: DirectoryStore;
   /** Where push notifications go. */
   readonly pushNotifier?: PushNotifier;
   /** The in-process transport `connect()` uses; inject one to add faults. */
@@ -164,7 +174,7 @@ export class ChatSystem {
   }
 
   readonly #tasks = new TaskTracker();
-  readonly #users = new UserDirectory();
+  readonly #users = new UserDirectory(this.notifications);
   readonly #directory = new ContactDirectory();
   readonly #conversations: ConversationDirectory;
   readonly #sessions: SessionRegistry;
@@ -173,6 +183,9 @@ export class ChatSystem {
   readonly #delivery: DeliveryService;
   readonly #gateway: SessionGateway;
   readonly #media: MediaService | undefined;
+  /** Writes directory changes to the directory store, when there is one. */
+  readonly #journal: DirectoryJournal | undefined;
+  readonly #directoryStore: DirectoryStore | undefined;
   readonly #devices = new Map<string, Set<ChatSession>>();
   /** Messages returned by `sendMessage`, kept up to date by receipts while the app holds them. */
   readonly #live = new Map<string, WeakRef<Message>[]>();
@@ -197,7 +210,31 @@ export class ChatSystem {
     const events = this.notifications;
     this.#conversations = new ConversationDirectory(this.#users, events, newId);
     this.#sessions = new SessionRegistry(this.clock, events, deps.awayWindowMs ?? 10 * 60_000);
-    this.#settings = new SettingsService(this.clock, this.#users);
+    this.#settings = new SettingsService(this.clock, this.#users, events);
+    this.#directoryStore = deps.directoryStore;
+    this.#journal =
+      deps.directoryStore === undefined
+        ? undefined
+        : new DirectoryJournal({
+            store: deps.directoryStore,
+            events,
+            tasks: this.#tasks,
+            records: {
+              user: (id) => {
+                const user = this.#users.get(id);
+                const { name, contacts, blocked } = user;
+                return { id, name, contacts, blocked, pushDevices: this.#sessions.pushDevices(id) };
+              },
+              group: (id) => this.#conversations.group(id).toRecord(),
+              settings: (userId) => this.#settings.record(userId),
+              thread: (id) => {
+                const { participantIds } = this.#conversations.thread(id);
+                return { id, participantIds: [participantIds[0] as string, participantIds[1] as string] };
+              },
+            },
+          });
+    const journal = this.#journal;
+    const directoryWritten = journal === undefined ? {} : { directoryWritten: () => journal.flush() };
     this.#feeds = new FeedService(this.#conversations, events);
     this.#delivery = new DeliveryService({
       store: this.store,
@@ -212,6 +249,7 @@ export class ChatSystem {
       limits,
       newClientMessageId: () => randomUUID(),
       tasks: this.#tasks,
+      ...directoryWritten,
     });
     const policy = deps.presencePolicy ?? 'interest';
     this.presence = new PresenceService({
@@ -254,6 +292,7 @@ export class ChatSystem {
       store: this.store,
       events,
       tasks: this.#tasks,
+      ...directoryWritten,
     });
     this.attach(this.transport);
     events.on('receipt', (r) => this.#updateLive(r.userId, r.threadId, r.status, r.upToSeq));
@@ -269,6 +308,29 @@ export class ChatSystem {
    */
   static create(deps: ChatSystemDeps = {}): ChatSystem {
     return new ChatSystem(deps);
+  }
+
+  /**
+   * A system that carries on from what its stores hold: users, contacts, groups, settings and direct threads
+   * from the `directoryStore`; each thread's last seq, receipt watermarks and every member's feed (unread
+   * counts, previews) from the message `store`. `create` starts empty instead.
+   *
+   * @param deps - parts to use instead of the defaults, usually durable stores
+   * @throws StorageError when a store cannot be read
+   *
+   * @example
+   * ```ts
+   * import { ChatSystem } from 'chat-room'
+   * import { SqliteDirectoryStore, SqliteMessageStore } from 'chat-room/sqlite'
+   * const store = new SqliteMessageStore({ path: 'chat.db' })
+   * const directoryStore = new SqliteDirectoryStore({ path: 'chat.db' })
+   * const chat = await ChatSystem.open({ store, directoryStore })
+   * ```
+   */
+  static async open(deps: ChatSystemDeps = {}): Promise<ChatSystem> {
+    const chat = new ChatSystem(deps);
+    await chat.#restore();
+    return chat;
   }
 
   /** The app's one system, created with the defaults on first use. */
@@ -433,6 +495,7 @@ export class ChatSystem {
   registerPushDevice(userId: string, deviceId: string): void {
     this.#users.get(userId);
     this.#sessions.registerPushDevice(userId, requireId(deviceId, 'deviceId'));
+    this.notifications.publish('record-changed', { kind: 'user', id: userId });
   }
 
   /**
@@ -724,14 +787,17 @@ export class ChatSystem {
     return this.#feeds.feedOf(userId);
   }
 
-  /** Resolves once nothing is in flight in this process (sends, receipts, syncs). */
-  idle(): Promise<void> {
-    return this.#tasks.idle();
+  /** Resolves once nothing is in flight in this process (sends, receipts, syncs, directory writes). */
+  async idle(): Promise<void> {
+    do {
+      await this.#tasks.idle();
+      await this.#journal?.flush();
+    } while (this.#tasks.size > 0 || (this.#journal?.pending ?? 0) > 0);
   }
 
   /** Waits for work in flight, then disconnects every device. */
   async close(): Promise<void> {
-    await this.#tasks.idle();
+    await this.idle();
     await this.transport.close();
     this.presence.close();
   }
@@ -747,5 +813,34 @@ export class ChatSystem {
     });
     if (kept.length === 0) this.#live.delete(threadId);
     else this.#live.set(threadId, kept);
+  }
+
+  /** Loads the directory, then each thread's last seq, receipts and feeds (see `open`). */
+  async #restore(): Promise<void> {
+    if (this.#directoryStore === undefined) return;
+    const saved = await this.#directoryStore.load();
+    for (const record of saved.users) {
+      this.#directory.add(this.#users.restore(record));
+      for (const deviceId of record.pushDevices) this.#sessions.registerPushDevice(record.id, deviceId);
+    }
+    for (const record of saved.groups) this.#conversations.restoreGroup(record);
+    for (const record of saved.threads) this.#conversations.restoreThread(record);
+    for (const record of saved.settings) this.#settings.restore(record);
+    for (const thread of this.#conversations.threads()) {
+      const [last, watermarks] = await Promise.all([
+        this.store.lastSeq(thread.id),
+        this.store.loadWatermarks(thread.id),
+      ]);
+      thread.observe(last);
+      this.#delivery.restoreReceipts(thread, watermarks);
+      const members = this.#conversations.membersOf(thread);
+      const read = new Map(watermarks.map((w) => [w.userId, w.read]));
+      const lowestRead = Math.min(...members.map((id) => read.get(id) ?? 0));
+      // Unread counts come from the messages after the lowest read watermark (at most RESTORE_UNREAD of them),
+      // and the newest message is always read back for the preview.
+      const after = Math.max(0, Math.min(lowestRead, last - 1), last - RESTORE_UNREAD);
+      const recent = last === 0 ? [] : await this.store.listMessages(thread.id, after, last, RESTORE_UNREAD);
+      this.#feeds.restoreThread(thread, members, recent, (id) => read.get(id) ?? 0);
+    }
   }
 }

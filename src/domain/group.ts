@@ -1,5 +1,7 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from './errors';
 import { requireId, requireObject, requirePositiveInt, requireText } from './validate';
+import type { GroupRecord } from './records';
+import { requireGroupRecord } from './records';
 
 /** The most members a group has unless told otherwise (WhatsApp's limit). */
 export const DEFAULT_GROUP_SIZE_LIMIT = 1024;
@@ -211,6 +213,37 @@ export class Group {
   rename(actorId: string, name: string): void {
     this.#requireAdmin(actorId, 'rename the group');
     this.#name = requireText(name, 'group name', MAX_GROUP_NAME_LENGTH).trim();
+  }
+
+  /**
+   * Rebuilds a group from its stored record: members in join order, admins, and the owner (absent once the
+   * owner has left).
+   *
+   * @param record - a group record (see `requireGroupRecord`)
+   * @throws ValidationError when the record is malformed
+   */
+  static restore(record: GroupRecord): Group {
+    const r = requireGroupRecord(record);
+    // The constructor wants an owner; the record's roles then replace whatever it set up.
+    const group = new Group({ id: r.id, name: r.name, ownerId: r.id, sizeLimit: r.sizeLimit });
+    group.#members.clear();
+    group.#admins.clear();
+    for (const id of r.memberIds) group.#members.add(id);
+    for (const id of r.adminIds) group.#admins.add(id);
+    group.#ownerId = r.ownerId;
+    return group;
+  }
+
+  /** The stored form of this group. */
+  toRecord(): GroupRecord {
+    return {
+      id: this.id,
+      name: this.#name,
+      ...(this.#ownerId === undefined ? {} : { ownerId: this.#ownerId }),
+      adminIds: [...this.#admins],
+      memberIds: [...this.#members],
+      sizeLimit: this.sizeLimit,
+    };
   }
 
   /** A plain snapshot. */

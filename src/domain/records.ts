@@ -1,7 +1,7 @@
 import { ValidationError } from './errors';
 import { MAX_GROUP_NAME_LENGTH } from './group';
 import type { LastSeenVisibility } from './presence';
-import { requireThreadId } from './chat-thread';
+import { MAX_THREAD_ID_LENGTH } from './chat-thread';
 import { MAX_NAME_LENGTH } from './user';
 import { requireId, requireObject, requirePositiveInt, requireText } from './validate';
 
@@ -130,7 +130,7 @@ export function requireSettingsRecord(value: unknown): SettingsRecord {
   }
   const mutes = r.mutes.map((m: unknown, i) => {
     const mute = requireObject(m, `settings record mutes[${i}]`);
-    const threadId = requireThreadId(mute.threadId, `settings record mutes[${i}].threadId`);
+    const threadId = requireThreadKey(mute.threadId, `settings record mutes[${i}].threadId`);
     if (mute.until === undefined) return Object.freeze({ threadId });
     if (typeof mute.until !== 'number' || !Number.isSafeInteger(mute.until) || mute.until < 0) {
       throw new ValidationError(`settings record mutes[${i}].until must be a time in ms`);
@@ -160,7 +160,7 @@ export function requireDirectThreadRecord(value: unknown): DirectThreadRecord {
     throw new ValidationError('thread record participantIds must be two different users');
   }
   return Object.freeze({
-    id: requireThreadId(r.id, 'thread record id'),
+    id: requireThreadKey(r.id, 'thread record id'),
     participantIds: ids as unknown as readonly [string, string],
   });
 }
@@ -207,4 +207,14 @@ export function requireDirectoryBatch(value: unknown): CheckedDirectoryBatch {
     settings: list('settings', requireSettingsRecord, (r) => r.userId),
     threads: list('threads', requireDirectThreadRecord, (r) => r.id),
   };
+}
+
+/** A thread id as settings and stores take it: a non-empty string of at most `MAX_THREAD_ID_LENGTH`. */
+function requireThreadKey(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_THREAD_ID_LENGTH) {
+    throw new ValidationError(
+      `${field} must be a non-empty string of at most ${MAX_THREAD_ID_LENGTH} characters`,
+    );
+  }
+  return value;
 }

@@ -1,4 +1,4 @@
-import type { GroupInit } from '../domain';
+import type { DirectThreadRecord, GroupInit, GroupRecord } from '../domain';
 import {
   ChatThread,
   Group,
@@ -59,6 +59,7 @@ export class ConversationDirectory {
     this.#groups.set(group.id, group);
     const thread = ChatThread.group(group.id);
     this.#threads.set(thread.id, thread);
+    this.#groupChanged(group.id);
     this.#events.publish('group-changed', { groupId: group.id, added: group.memberIds, removed: [] });
     return group;
   }
@@ -89,6 +90,7 @@ export class ConversationDirectory {
     const group = this.group(groupId);
     if (Array.isArray(userIds)) for (const id of userIds) this.#users.get(id);
     const added = group.add(actorId, userIds);
+    if (added.length > 0) this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added, removed: [] });
     return added;
   }
@@ -104,6 +106,7 @@ export class ConversationDirectory {
    */
   removeMember(actorId: string, groupId: string, userId: string): void {
     this.group(groupId).remove(actorId, userId);
+    this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
   }
 
@@ -116,6 +119,7 @@ export class ConversationDirectory {
    */
   leave(userId: string, groupId: string): void {
     this.group(groupId).leave(userId);
+    this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
   }
 
@@ -129,7 +133,9 @@ export class ConversationDirectory {
    * @throws PermissionError when the actor is not an admin
    */
   promote(actorId: string, groupId: string, userId: string): boolean {
-    return this.group(groupId).promote(actorId, userId);
+    const promoted = this.group(groupId).promote(actorId, userId);
+    if (promoted) this.#groupChanged(groupId);
+    return promoted;
   }
 
   /**
@@ -147,6 +153,7 @@ export class ConversationDirectory {
     const known = this.#threads.get(probe.id);
     if (known !== undefined) return known;
     this.#threads.set(probe.id, probe);
+    this.#events.publish('record-changed', { kind: 'thread', id: probe.id });
     return probe;
   }
 
@@ -156,6 +163,40 @@ export class ConversationDirectory {
    * @param groupId - the group
    * @throws NotFoundError when the group is unknown
    */
+  /**
+   * Puts back a group loaded from the directory store, with its thread; announces nothing.
+   *
+   * @param record - the stored group
+   * @returns the group's thread
+   */
+  restoreGroup(record: GroupRecord): ChatThread {
+    const group = Group.restore(record);
+    this.#groups.set(group.id, group);
+    const thread = ChatThread.group(group.id);
+    this.#threads.set(thread.id, thread);
+    return thread;
+  }
+
+  /**
+   * Puts back a direct thread loaded from the directory store; announces nothing.
+   *
+   * @param record - the stored thread
+   * @throws ValidationError when the id is not the participants' direct thread id
+   */
+  restoreThread(record: DirectThreadRecord): ChatThread {
+    const thread = ChatThread.direct(record.participantIds[0], record.participantIds[1]);
+    if (thread.id !== record.id) {
+      throw new ValidationError(`thread record ${record.id} does not match its participants`);
+    }
+    this.#threads.set(thread.id, thread);
+    return thread;
+  }
+
+  /** Every thread, group and direct. */
+  threads(): IterableIterator<ChatThread> {
+    return this.#threads.values();
+  }
+
   groupThread(groupId: string): ChatThread {
     this.group(groupId);
     return this.#threads.get(ChatThread.group(groupId).id) as ChatThread;
@@ -210,5 +251,9 @@ export class ConversationDirectory {
     if (thread.kind === 'group') return this.group(thread.groupId as string).name;
     const peer = thread.peerOf(viewerId);
     return peer === undefined ? thread.id : this.#users.get(peer).name;
+  }
+
+  #groupChanged(groupId: string): void {
+    this.#events.publish('record-changed', { kind: 'group', id: groupId });
   }
 }

@@ -1,4 +1,5 @@
 import type {
+  Watermark,
   AggregateMove,
   InboxEntry,
   InboxPage,
@@ -87,6 +88,8 @@ export interface DeliveryServiceDeps {
   readonly newClientMessageId: () => string;
   /** Follows work the service starts on its own (receipts after a member leaves). */
   readonly tasks: TaskTracker;
+  /** Resolves once directory changes (a new direct thread) are durable; a send waits for it before storing. */
+  readonly directoryWritten?: () => Promise<void>;
 }
 
 const LIST_PAGE = 1000;
@@ -178,6 +181,9 @@ export class DeliveryService {
     if (earlier !== undefined) return this.#retried(earlier, threadId, text, media, options.onStored);
 
     const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
+    // The first message of a direct thread is acked only once the thread is on record, or a restart after the
+    // ack would not know the conversation.
+    await this.#d.directoryWritten?.();
 
     const members = conversations.membersOf(thread);
     const ledger = this.#ledger(thread, members);
@@ -453,6 +459,18 @@ export class DeliveryService {
     return thread.participantIds.every((id) => this.#d.settings.readReceipts(id));
   }
 
+  /**
+   * Puts back a thread's receipt watermarks after a restart; members without a saved watermark start at 0.
+   *
+   * @param thread - the thread (its `lastSeq` already restored)
+   * @param watermarks - what the store saved for it
+   */
+  restoreReceipts(thread: ChatThread, watermarks: readonly Watermark[]): void {
+    const saved = new Map(watermarks.map((w) => [w.userId, w]));
+    const members = this.#d.conversations.membersOf(thread);
+    this.#ledgers.set(thread.id, new ReceiptLedger(members.map((id) => saved.get(id) ?? id)));
+  }
+
   #ledger(thread: ChatThread, members?: readonly string[]): ReceiptLedger {
     let ledger = this.#ledgers.get(thread.id);
     if (ledger === undefined) {
@@ -493,7 +511,12 @@ export class DeliveryService {
     if (ledger === undefined) return; // created on first use with the members of that time
     const at = this.#d.clock.now();
     // A newcomer never received the history, so they start at the thread's current seq.
-    for (const id of added) ledger.addMember(id, thread.lastSeq, at);
+    for (const id of added) {
+      // Saved, so a restart knows the newcomer's history starts here.
+      if (ledger.addMember(id, thread.lastSeq, at)) {
+        void this.#d.tasks.track(this.#saveWatermark(thread.id, ledger, id)).catch(() => undefined);
+      }
+    }
     const moves = removed.flatMap((id) => ledger.removeMember(id));
     if (moves.length > 0) void this.#d.tasks.track(this.#announce(thread, moves)).catch(() => undefined);
   }

@@ -65,6 +65,32 @@ export class FeedService {
   }
 
   /**
+   * Rebuilds the thread's entry in each member's feed after a restart: title, read watermark, the newest
+   * message as preview, and unread counts from the messages given.
+   *
+   * @param thread - the thread
+   * @param members - its members now
+   * @param recent - its newest messages in seq order (those after the lowest read watermark, at least the last)
+   * @param readUpTo - each member's saved read watermark
+   */
+  restoreThread(
+    thread: ChatThread,
+    members: readonly string[],
+    recent: readonly MessageData[],
+    readUpTo: (userId: string) => number,
+  ): void {
+    // A direct thread enters a feed with its first message; a group as soon as one is a member.
+    if (recent.length === 0 && thread.kind === 'direct') return;
+    for (const userId of members) {
+      const feed = this.feedOf(userId);
+      feed.upsert(thread.id, { title: this.#conversations.titleOf(thread, userId) });
+      const read = readUpTo(userId);
+      if (read > 0) feed.markRead(thread.id, read);
+      for (const message of recent) this.recordMessage(userId, thread, message);
+    }
+  }
+
+  /**
    * Records that a user read a thread up to a seq.
    *
    * @param userId - the reader

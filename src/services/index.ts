@@ -16,3 +16,4 @@ export * from './presence-policies';
 export * from './presence-service';
 export * from './media-service';
 export * from './contact-directory';
+export * from './directory-journal';

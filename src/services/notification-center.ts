@@ -5,6 +5,9 @@ import { Observable, type EventMap } from '../util/observable';
 /** Where a user is, for routing: a foreground session, only background sessions (or a push device), nothing. */
 export type RecipientState = 'online' | 'away' | 'offline';
 
+/** The kinds of record the directory store keeps. */
+export type RecordKind = 'user' | 'group' | 'settings' | 'thread';
+
 /** The events the system publishes, for apps, metrics and the facade. */
 export interface SystemEvents extends EventMap {
   /** A message was stored (before it is routed). */
@@ -27,6 +30,10 @@ export interface SystemEvents extends EventMap {
   'session-closed': [event: { userId: string; deviceId: string; connectionId: string }];
   /** Group membership changed. */
   'group-changed': [event: { groupId: string; added: readonly string[]; removed: readonly string[] }];
+  /** A user, group, user's settings or direct thread changed and must be written to the directory store. */
+  'record-changed': [event: { kind: RecordKind; id: string }];
+  /** Writing the directory failed; the changes stay pending and are retried on the next write. */
+  'directory-write-failed': [event: { error: unknown }];
 }
 
 /**

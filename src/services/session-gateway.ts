@@ -30,6 +30,8 @@ export interface SessionGatewayDeps {
   readonly store: MessageStore;
   readonly events: NotificationCenter;
   readonly tasks: TaskTracker;
+  /** Resolves once directory changes are durable (absent when the directory is kept in memory only). */
+  readonly directoryWritten?: () => Promise<void>;
 }
 
 interface Open {
@@ -87,6 +89,8 @@ export class SessionGateway implements TransportHandler {
       const ref = refOf(frame);
       try {
         const reply = await this.#handle(open.session, frame);
+        // A frame that changed the directory (a group, a contact, a setting) is answered once that is durable.
+        if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
         if (reply !== undefined) connection.send(reply);
       } catch (error) {
         connection.send(toErrorFrame(error, ref));

@@ -101,6 +101,15 @@ export class SessionRegistry {
   }
 
   /**
+   * The devices a user registered for push notifications, in registration order.
+   *
+   * @param userId - the user
+   */
+  pushDevices(userId: string): string[] {
+    return [...(this.#users.get(userId)?.pushDevices.keys() ?? [])];
+  }
+
+  /**
    * Where a message for this user goes now.
    *
    * @param userId - the user

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports';
 import type { UserDirectory } from './user-directory';
-import type { LastSeenVisibility } from '../domain';
+import type { LastSeenVisibility, SettingsRecord } from '../domain';
+import type { NotificationCenter } from './notification-center';
 import { MAX_THREAD_ID_LENGTH, ValidationError } from '../domain';
 
 interface UserSettings {
@@ -55,16 +56,19 @@ export class SettingsService {
   readonly #clock: Clock;
   readonly #users: UserDirectory;
   readonly #settings = new Map<string, UserSettings>();
+  readonly #events: NotificationCenter | undefined;
 
   /**
    * Creates the service.
    *
    * @param clock - to tell whether a mute has ended
    * @param users - the registered users (for blocks)
+   * @param events - where changes are announced (`record-changed`), for the directory store
    */
-  constructor(clock: Clock, users: UserDirectory) {
+  constructor(clock: Clock, users: UserDirectory, events?: NotificationCenter) {
     this.#clock = clock;
     this.#users = users;
+    this.#events = events;
   }
 
   /**
@@ -78,6 +82,7 @@ export class SettingsService {
     const s = this.#of(userId);
     const clock = this.#clock;
     const users = this.#users;
+    const changed = (): void => this.#events?.publish('record-changed', { kind: 'settings', id: userId });
     return {
       userId,
       get readReceipts() {
@@ -94,12 +99,15 @@ export class SettingsService {
           throw new ValidationError(`lastSeen must be 'everyone', 'contacts' or 'nobody'`);
         }
         s.lastSeen = visibility;
+        changed();
       },
       setReadReceipts(enabled: boolean): void {
         s.readReceipts = requireBoolean(enabled, 'enabled');
+        changed();
       },
       setPreviews(enabled: boolean): void {
         s.previews = requireBoolean(enabled, 'enabled');
+        changed();
       },
       mute(threadId: string, options: { until?: number } = {}): void {
         requireThreadId(threadId);
@@ -108,10 +116,11 @@ export class SettingsService {
           throw new ValidationError('mute until must be a time in the future (ms)');
         }
         s.mutedUntil.set(threadId, until);
+        changed();
       },
       unmute(threadId: string): void {
         requireThreadId(threadId);
-        s.mutedUntil.delete(threadId);
+        if (s.mutedUntil.delete(threadId)) changed();
       },
       isMuted(threadId: string): boolean {
         return (s.mutedUntil.get(threadId) ?? 0) > clock.now();
@@ -166,11 +175,7 @@ export class SettingsService {
     blocked: string[];
   } {
     const user = this.#users.get(userId);
-    const s = this.#settings.get(userId);
-    const now = this.#clock.now();
-    const muted = [...(s?.mutedUntil ?? [])]
-      .filter(([, until]) => until > now)
-      .map(([threadId, until]) => (Number.isFinite(until) ? { threadId, until } : { threadId }));
+    const muted = this.record(userId).mutes.map((m) => ({ ...m }));
     return {
       readReceipts: this.readReceipts(userId),
       previews: this.previews(userId),
@@ -188,6 +193,38 @@ export class SettingsService {
    */
   isMuted(userId: string, threadId: string): boolean {
     return (this.#settings.get(userId)?.mutedUntil.get(threadId) ?? 0) > this.#clock.now();
+  }
+
+  /**
+   * A user's settings as the directory store keeps them (mutes that have ended are left out).
+   *
+   * @param userId - the user
+   */
+  record(userId: string): SettingsRecord {
+    const now = this.#clock.now();
+    return {
+      userId,
+      readReceipts: this.readReceipts(userId),
+      previews: this.previews(userId),
+      lastSeen: this.lastSeen(userId),
+      mutes: [...(this.#settings.get(userId)?.mutedUntil ?? [])]
+        .filter(([, until]) => until > now)
+        .map(([threadId, until]) => (Number.isFinite(until) ? { threadId, until } : { threadId })),
+    };
+  }
+
+  /**
+   * Puts back settings loaded from the directory store; announces nothing.
+   *
+   * @param record - the stored settings
+   */
+  restore(record: SettingsRecord): void {
+    this.#settings.set(record.userId, {
+      readReceipts: record.readReceipts,
+      previews: record.previews,
+      lastSeen: record.lastSeen,
+      mutedUntil: new Map(record.mutes.map((m) => [m.threadId, m.until ?? Number.POSITIVE_INFINITY])),
+    });
   }
 
   #of(userId: string): UserSettings {

@@ -1,5 +1,6 @@
-import type { UserProfile } from '../domain';
+import type { UserProfile, UserRecord } from '../domain';
 import { ConflictError, NotFoundError, User, requireId } from '../domain';
+import type { NotificationCenter } from './notification-center';
 
 /**
  * The registered users: register, look up, contacts and blocks.
@@ -18,6 +19,16 @@ export class UserDirectory {
   static readonly #none: readonly string[] = Object.freeze([]);
   /** The same sets as arrays, built when first asked for. */
   readonly #watcherLists = new Map<string, readonly string[]>();
+  readonly #events: NotificationCenter | undefined;
+
+  /**
+   * Creates an empty directory.
+   *
+   * @param events - where changes are announced (`record-changed`), for the directory store
+   */
+  constructor(events?: NotificationCenter) {
+    this.#events = events;
+  }
 
   /**
    * Registers a user.
@@ -32,6 +43,22 @@ export class UserDirectory {
       throw new ConflictError(`user id ${user.id} is taken`, { details: { userId: user.id } });
     }
     this.#users.set(user.id, user);
+    this.#changed(user.id);
+    return user;
+  }
+
+  /**
+   * Puts back a user loaded from the directory store, with contacts and blocks; announces nothing.
+   *
+   * @param record - the stored user
+   * @throws ConflictError when the id is taken
+   */
+  restore(record: UserRecord): User {
+    const user = new User(record);
+    if (this.#users.has(user.id)) throw new ConflictError(`user id ${user.id} is taken`);
+    this.#users.set(user.id, user);
+    for (const id of record.contacts) this.#link(user, id);
+    for (const id of record.blocked) user.block(id);
     return user;
   }
 
@@ -74,15 +101,25 @@ export class UserDirectory {
   addContact(userId: string, contactId: string): boolean {
     const user = this.get(userId);
     this.get(contactId);
+    if (!this.#link(user, contactId)) return false;
+    this.#changed(userId);
+    return true;
+  }
+
+  #link(user: User, contactId: string): boolean {
     if (!user.addContact(contactId)) return false;
     let watchers = this.#watchers.get(contactId);
     if (watchers === undefined) {
       watchers = new Set();
       this.#watchers.set(contactId, watchers);
     }
-    watchers.add(userId);
+    watchers.add(user.id);
     this.#watcherLists.delete(contactId);
     return true;
+  }
+
+  #changed(userId: string): void {
+    this.#events?.publish('record-changed', { kind: 'user', id: userId });
   }
 
   /**
@@ -98,6 +135,7 @@ export class UserDirectory {
     if (!this.get(userId).removeContact(contactId)) return false;
     this.#watchers.get(contactId)?.delete(userId);
     this.#watcherLists.delete(contactId);
+    this.#changed(userId);
     return true;
   }
 
@@ -128,7 +166,9 @@ export class UserDirectory {
   block(userId: string, blockedId: string): boolean {
     const user = this.get(userId);
     this.get(blockedId);
-    return user.block(blockedId);
+    if (!user.block(blockedId)) return false;
+    this.#changed(userId);
+    return true;
   }
 
   /**
@@ -141,6 +181,8 @@ export class UserDirectory {
    */
   unblock(userId: string, blockedId: string): boolean {
     requireId(blockedId, 'blocked user id');
-    return this.get(userId).unblock(blockedId);
+    if (!this.get(userId).unblock(blockedId)) return false;
+    this.#changed(userId);
+    return true;
   }
 }

@@ -1,9 +1,11 @@
 /**
- * The versioned schema of the PostgreSQL message store. A migration is never edited once released: a change is
- * a new entry with the next version.
+ * The versioned schema of the PostgreSQL stores (`PostgresMessageStore`, `PostgresDirectoryStore`), shared by
+ * both: whichever starts first on a schema applies every pending migration. A migration is never edited once
+ * released: a change is a new entry with the next version.
  *
  * @module
  */
+import type { PoolClient } from 'pg';
 
 /** One step of the schema, applied once per schema and recorded in `schema_migrations`. */
 export interface Migration {
@@ -65,4 +67,68 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 2,
+    name: 'directory: users, groups, settings and direct threads',
+    // One jsonb record per row; `saved_order` is taken on first insert and kept by the upsert (load order).
+    sql: (s: string) => `
+      CREATE TABLE ${s}.directory_users (
+        id          text   PRIMARY KEY,
+        record      jsonb  NOT NULL,
+        saved_order bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE TABLE ${s}.directory_groups (
+        id          text   PRIMARY KEY,
+        record      jsonb  NOT NULL,
+        saved_order bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE TABLE ${s}.directory_settings (
+        id          text   PRIMARY KEY,
+        record      jsonb  NOT NULL,
+        saved_order bigint GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE TABLE ${s}.directory_threads (
+        id          text   PRIMARY KEY,
+        record      jsonb  NOT NULL,
+        saved_order bigint GENERATED ALWAYS AS IDENTITY
+      );
+    `,
+  },
 ]);
+
+/**
+ * Brings a schema up to date: creates it and `schema_migrations` when missing, then applies each migration it
+ * lacks and records it. Runs on `client` inside the caller's transaction, under a transaction-level advisory
+ * lock per schema, so that several stores or processes starting at once migrate once: one applies, the others
+ * wait and then find nothing to do. Every PostgreSQL store calls this from its `start()`.
+ *
+ * @param client - a pooled connection with an open transaction
+ * @param schema - the schema name, unquoted
+ */
+export async function applyMigrations(client: PoolClient, schema: string): Promise<void> {
+  const s = quoteIdent(schema);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chat-room:migrate:${schema}`]);
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+  await client.query(
+    `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+       version    integer     PRIMARY KEY,
+       name       text        NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now()
+     )`,
+  );
+  const done = await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`);
+  const applied = new Set(done.rows.map((r) => r.version));
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    await client.query(m.sql(s));
+    await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
+      m.version,
+      m.name,
+    ]);
+  }
+}
+
+/** Quotes an identifier (a schema name) so it is safe to splice into SQL. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -48,6 +48,33 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // The directory (SqliteDirectoryStore): one JSON record per row. `saved_order` aliases the rowid, so an
+    // upsert keeps a record's first place and VACUUM cannot renumber it.
+    version: 2,
+    sql: `
+      CREATE TABLE directory_users (
+        saved_order INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+      );
+      CREATE TABLE directory_groups (
+        saved_order INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+      );
+      CREATE TABLE directory_settings (
+        saved_order INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+      );
+      CREATE TABLE directory_threads (
+        saved_order INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
