@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Pool } from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
 import type {
@@ -11,7 +12,7 @@ import type {
 } from '../../domain';
 import { ChatRoomError, ResyncRequiredError, StorageError, ValidationError } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
-import { MIGRATIONS } from './migrations';
+import { applyMigrations } from './migrations';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresMessageStoreOptions {
@@ -23,7 +24,51 @@ export interface PostgresMessageStoreOptions {
   readonly schema?: string;
   /** How many of the newest entries each inbox keeps; older cursors get `RESYNC_REQUIRED`. Default: all. */
   readonly maxInboxEntries?: number;
+  /**
+   * Group commit: the most appends (`appendMessage` and `appendEntry` calls) written in one transaction. The
+   * appends that arrive while the store's batches are busy wait and go together in the next transaction, in
+   * call order, one `SAVEPOINT` each, on one pooled connection with one `COMMIT`. `1` turns group commit off:
+   * one transaction per append. Default: 256.
+   */
+  readonly maxBatch?: number;
+  /**
+   * How many batches may run at once, each on its own pooled connection (keep it below the pool's size so
+   * reads still get connections). Batches take their counter locks one after another in the order they took
+   * their appends, so batches that touch the same thread or inbox commit in call order, and disjoint ones
+   * overlap. `1`: one batch at a time. Default: 4.
+   */
+  readonly maxBatchesInFlight?: number;
 }
+
+/** What the append path has done so far: a read-only view, for tests and monitoring. */
+export interface PostgresMessageStoreStats {
+  /** Transactions the append path committed (one per batch). */
+  readonly commits: number;
+  /** Appends (`appendMessage` and `appendEntry` calls) those transactions settled, failed ones included. */
+  readonly appends: number;
+  /** The most appends one transaction has carried. */
+  readonly largestBatch: number;
+}
+
+/** A queued append: its work inside the batch's transaction, the counter rows it bumps, its caller's promise. */
+interface PendingAppend {
+  readonly what: string;
+  readonly threadIds: readonly string[];
+  readonly userIds: readonly string[];
+  readonly work: (c: PoolClient) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The append's idempotency key is already taken: roll its savepoint back and report the earlier message. */
+class Duplicate extends Error {
+  constructor(readonly earlier: MessageData) {
+    super('duplicate idempotency key');
+  }
+}
+
+/** A rollback to a savepoint failed: the batch's transaction is unusable and fails as a whole. */
+class BatchBroken extends Error {}
 
 interface MessageRow {
   thread_id: string;
@@ -51,6 +96,16 @@ const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, clien
  * number back. Every snapshot therefore sees a gapless prefix `1..last_seq` of each inbox, which is what lets
  * `readInbox` (which only sees committed rows) page without ever skipping an entry.
  *
+ * Appends use group commit: the `appendMessage` and `appendEntry` calls that arrive while the store's batches
+ * are busy go together in the next transaction on one pooled connection (at most `maxBatch`, with up to
+ * `maxBatchesInFlight` batches running), in call order, each inside its own `SAVEPOINT`: a failing append rolls
+ * back to its savepoint and rejects alone, the others commit, and every promise settles only after the one
+ * `COMMIT`. A batch first takes the row locks of every counter it will bump, thread counters then inbox
+ * counters, each sorted by id, and only then runs its appends; batches of one store take these locks one after
+ * another in the order they took their appends, so seqs follow call order. Every append path takes counter locks
+ * in that one global order, so concurrent batches (of this store or of other processes) cannot deadlock; the
+ * locks are held to the `COMMIT`, so readers still see a gapless prefix of every inbox.
+ *
  * @example
  * ```ts
  * import { Pool } from 'pg'
@@ -68,16 +123,28 @@ export class PostgresMessageStore implements MessageStore {
   readonly #schema: string;
   /** The quoted schema, safe to splice into SQL. */
   readonly #s: string;
+  /** The name of the append statement, prepared once per connection (the text differs per schema). */
+  readonly #appendStatement: string;
   readonly #maxInbox: number;
+  readonly #maxBatch: number;
   #started: Promise<void> | undefined;
   #closed = false;
+  #queue: PendingAppend[] = [];
+  readonly #maxInFlight: number;
+  /** The running batch runners. */
+  readonly #runners = new Set<Promise<void>>();
+  /** Whether a runner is waiting for a connection and will take the queued appends when it has one. */
+  #gathering = false;
+  /** Settles when the newest batch holds its counter locks (or gave up): the next batch locks after it. */
+  #locking: Promise<void> = Promise.resolve();
+  #stats = { commits: 0, appends: 0, largestBatch: 0 };
 
   /**
    * Creates a store; nothing touches the database until `start()` or the first call.
    *
-   * @param options - the pool (or a connection string), the schema and retention
+   * @param options - the pool (or a connection string), the schema, retention and group commit
    * @throws ValidationError when neither `pool` nor `connectionString` is given, the schema name is empty or
-   *   longer than 63 bytes, or `maxInboxEntries` is not a positive integer
+   *   longer than 63 bytes, or `maxInboxEntries`, `maxBatch` or `maxBatchesInFlight` is not a positive integer
    */
   constructor(options: PostgresMessageStoreOptions) {
     const schema = options.schema ?? 'public';
@@ -92,6 +159,18 @@ export class PostgresMessageStore implements MessageStore {
         details: { field: 'maxInboxEntries' },
       });
     }
+    const maxBatch = options.maxBatch ?? 256;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new ValidationError('maxBatch must be a positive integer', { details: { field: 'maxBatch' } });
+    }
+    this.#maxBatch = maxBatch;
+    const inFlight = options.maxBatchesInFlight ?? 4;
+    if (!Number.isSafeInteger(inFlight) || inFlight < 1) {
+      throw new ValidationError('maxBatchesInFlight must be a positive integer', {
+        details: { field: 'maxBatchesInFlight' },
+      });
+    }
+    this.#maxInFlight = inFlight;
     if (options.pool !== undefined) {
       this.#pool = options.pool;
       this.#ownsPool = false;
@@ -103,6 +182,7 @@ export class PostgresMessageStore implements MessageStore {
     }
     this.#schema = schema;
     this.#s = `"${schema.replace(/"/g, '""')}"`;
+    this.#appendStatement = `chat_room_append_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
     this.#maxInbox = max;
   }
 
@@ -120,11 +200,17 @@ export class PostgresMessageStore implements MessageStore {
     return this.#started;
   }
 
-  /** Stops using the database; ends the pool only when the store made it. */
+  /** Stops using the database once the queued appends are written; ends the pool only when the store made it. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    while (this.#runners.size > 0) await Promise.all([...this.#runners]);
     if (this.#ownsPool) await this.#pool.end();
+  }
+
+  /** What the append path has done so far (commits, appends, the largest batch). */
+  get stats(): PostgresMessageStoreStats {
+    return { ...this.#stats };
   }
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
@@ -139,49 +225,91 @@ export class PostgresMessageStore implements MessageStore {
       clientMessageId: input.clientMessageId,
       sentAt: input.sentAt,
     };
-    return this.#run('append a message', async () => {
-      const earlier = await this.findByClientMessageId(fields.senderId, fields.clientMessageId);
-      if (earlier !== undefined) return { message: earlier, entries: [], duplicate: true };
-      const appended = await this.#transaction(
-        async (c) => {
-          // Lock order, to rule out deadlocks: the one thread counter, then the inbox counters by user id.
-          const seq = await this.#bump(c, 'thread_counters', 'thread_id', fields.threadId, 1);
-          const inserted = await c.query(
-            `INSERT INTO ${this.#s}.messages (${MESSAGE_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    return this.#run('append a message', () =>
+      this.#enqueue('append a message', [fields.threadId], userIds, async (c): Promise<AppendResult> => {
+        const counts = new Map<string, number>();
+        for (const id of userIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+        const ids = [...counts.keys()].sort();
+        // One statement (one round trip): bump the thread counter, insert the message (unless its key is taken),
+        // bump the inbox counters in user-id order, insert the inbox rows with the message's seq in the payload.
+        const result = await c.query<{ seq: string; user_id: string | null; last_seq: string | null }>({
+          name: this.#appendStatement,
+          text: `WITH t AS (
+             INSERT INTO ${this.#s}.thread_counters AS t (thread_id, last_seq) VALUES ($1, 1)
+             ON CONFLICT (thread_id) DO UPDATE SET last_seq = t.last_seq + 1
+             RETURNING last_seq
+           ), m AS (
+             INSERT INTO ${this.#s}.messages (${MESSAGE_COLUMNS})
+             SELECT $1, t.last_seq, $1::text || '#' || t.last_seq, $2, $3, $4, $5::jsonb, $6, $7 FROM t
              ON CONFLICT (sender_id, client_message_id) DO NOTHING
-             RETURNING id`,
-            [
-              fields.threadId,
-              seq,
-              `${fields.threadId}#${seq}`,
-              fields.senderId,
-              fields.kind,
-              fields.text,
-              media === undefined ? null : JSON.stringify(media),
-              fields.clientMessageId,
-              fields.sentAt,
-            ],
+             RETURNING seq, id
+           ), k AS (
+             INSERT INTO ${this.#s}.inbox_counters AS k (user_id, last_seq)
+             SELECT v.u, v.n FROM unnest($8::text[], $9::bigint[]) WITH ORDINALITY AS v(u, n, o)
+             WHERE EXISTS (SELECT 1 FROM m) ORDER BY v.o
+             ON CONFLICT (user_id) DO UPDATE SET last_seq = k.last_seq + EXCLUDED.last_seq
+             RETURNING user_id, last_seq
+           ), e AS (
+             INSERT INTO ${this.#s}.inbox (user_id, inbox_seq, payload)
+             SELECT k.user_id, q,
+                    jsonb_set(jsonb_set($10::jsonb, '{message,seq}', to_jsonb(m.seq)), '{message,id}', to_jsonb(m.id))
+             FROM k CROSS JOIN m JOIN unnest($8::text[], $9::bigint[]) AS v(u, n) ON v.u = k.user_id
+             CROSS JOIN LATERAL generate_series(k.last_seq - v.n + 1, k.last_seq) AS q
+           )
+           SELECT m.seq, k.user_id, k.last_seq FROM m LEFT JOIN k ON true`,
+          values: [
+            fields.threadId,
+            fields.senderId,
+            fields.kind,
+            fields.text,
+            media === undefined ? null : JSON.stringify(media),
+            fields.clientMessageId,
+            fields.sentAt,
+            ids,
+            ids.map((id) => counts.get(id) ?? 0),
+            JSON.stringify({
+              type: 'message',
+              message: { ...fields, ...(media === undefined ? {} : { media }), id: '', seq: 0 },
+            }),
+          ],
+        });
+        const first = result.rows[0];
+        if (first === undefined) {
+          // The key is taken (by an earlier append, maybe of this batch): report that message, and give the
+          // counter bump back (no gap) by failing this append's savepoint.
+          const rows = await c.query<MessageRow>(
+            `SELECT ${MESSAGE_COLUMNS} FROM ${this.#s}.messages WHERE sender_id = $1 AND client_message_id = $2`,
+            [fields.senderId, fields.clientMessageId],
           );
-          // A concurrent retry of the same send committed first: report the earlier message.
-          if (inserted.rowCount === 0) return undefined;
-          const message = freezeMessage({
-            id: `${fields.threadId}#${seq}`,
-            seq,
-            ...fields,
-            ...(media === undefined ? {} : { media }),
-          });
-          const entries = await this.#appendEntries(c, userIds, { type: 'message', message });
-          return { message, entries, duplicate: false };
-        },
-        // Nothing inserted: roll back, which gives the counter bump back (no gap).
-        (result) => result !== undefined,
-      );
-      if (appended !== undefined) return appended;
-      const first = await this.findByClientMessageId(fields.senderId, fields.clientMessageId);
-      if (first === undefined) throw new Error('idempotency key conflicted but no message holds it');
-      return { message: first, entries: [], duplicate: true };
-    });
+          if (rows.rows[0] === undefined)
+            throw new Error('idempotency key conflicted but no message holds it');
+          throw new Duplicate(toMessage(rows.rows[0]));
+        }
+        const seq = Number(first.seq);
+        const message = freezeMessage({
+          id: `${fields.threadId}#${seq}`,
+          seq,
+          ...fields,
+          ...(media === undefined ? {} : { media }),
+        });
+        const next = new Map<string, number>();
+        for (const row of result.rows) {
+          if (row.user_id === null || row.last_seq === null) continue;
+          next.set(row.user_id, Number(row.last_seq) - (counts.get(row.user_id) ?? 0) + 1);
+        }
+        if (next.size !== ids.length) throw new Error('inbox counter update returned too few rows');
+        const entries = userIds.map((userId) => {
+          const inboxSeq = next.get(userId) ?? 0;
+          next.set(userId, inboxSeq + 1);
+          return freezeEntry({ type: 'message', message, userId, inboxSeq });
+        });
+        await this.#trim(c, next);
+        return { message, entries, duplicate: false };
+      }).catch((e: unknown) => {
+        if (e instanceof Duplicate) return { message: e.earlier, entries: [], duplicate: true };
+        throw e;
+      }),
+    );
   }
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
@@ -232,11 +360,13 @@ export class PostgresMessageStore implements MessageStore {
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
     const payload = copyItem(item);
-    return this.#run('append an inbox entry', async () => {
-      const [entry] = await this.#transaction((c) => this.#appendEntries(c, [userId], payload));
-      if (entry === undefined) throw new Error('no inbox entry was written');
-      return entry;
-    });
+    return this.#run('append an inbox entry', () =>
+      this.#enqueue('append an inbox entry', [], [userId], async (c) => {
+        const [entry] = await this.#appendEntries(c, [userId], payload);
+        if (entry === undefined) throw new Error('no inbox entry was written');
+        return entry;
+      }),
+    );
   }
 
   async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
@@ -375,14 +505,20 @@ export class PostgresMessageStore implements MessageStore {
   async #appendEntries(c: PoolClient, userIds: readonly string[], item: InboxItem): Promise<InboxEntry[]> {
     const counts = new Map<string, number>();
     for (const id of userIds) counts.set(id, (counts.get(id) ?? 0) + 1);
-    // Bump each counter once by its count, in user-id order so that two appends never wait on each other in
-    // a cycle; then hand the numbers out in the order the ids were given.
+    // Bump each counter once by its count, in one statement that takes the row locks in user-id order (so two
+    // appends never wait on each other in a cycle); then hand the numbers out in the order the ids were given.
+    const ids = [...counts.keys()].sort();
+    const bumped = await c.query<{ user_id: string; last_seq: string }>(
+      `INSERT INTO ${this.#s}.inbox_counters AS t (user_id, last_seq)
+       SELECT u, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS v(u, n, o) ORDER BY o
+       ON CONFLICT (user_id) DO UPDATE SET last_seq = t.last_seq + EXCLUDED.last_seq
+       RETURNING user_id, last_seq`,
+      [ids, ids.map((id) => counts.get(id) ?? 0)],
+    );
     const next = new Map<string, number>();
-    for (const id of [...counts.keys()].sort()) {
-      const n = counts.get(id) ?? 0;
-      const last = await this.#bump(c, 'inbox_counters', 'user_id', id, n);
-      next.set(id, last - n + 1);
-    }
+    for (const row of bumped.rows)
+      next.set(row.user_id, Number(row.last_seq) - (counts.get(row.user_id) ?? 0) + 1);
+    if (next.size !== ids.length) throw new Error('inbox counter update returned too few rows');
     const entries = userIds.map((userId) => {
       const inboxSeq = next.get(userId) ?? 0;
       next.set(userId, inboxSeq + 1);
@@ -394,62 +530,165 @@ export class PostgresMessageStore implements MessageStore {
        SELECT u, s, $3::jsonb FROM unnest($1::text[], $2::bigint[]) AS t(u, s)`,
       [entries.map((e) => e.userId), entries.map((e) => e.inboxSeq), payload],
     );
-    if (this.#maxInbox !== Number.POSITIVE_INFINITY) {
-      // Reads apply the exact limit; the rows past it go now, under the counter lock this append holds.
-      const keepAfter = [...counts.keys()].map((id) => (next.get(id) ?? 1) - 1 - this.#maxInbox);
-      await c.query(
-        `DELETE FROM ${this.#s}.inbox i USING unnest($1::text[], $2::bigint[]) AS t(u, s)
-         WHERE i.user_id = t.u AND i.inbox_seq <= t.s`,
-        [[...counts.keys()], keepAfter],
-      );
-    }
+    await this.#trim(c, next);
     return entries;
   }
 
-  /** Adds `by` to a counter row (creating it at 0) and returns the new value; holds its row lock until commit. */
-  async #bump(
-    c: PoolClient,
-    table: 'thread_counters' | 'inbox_counters',
-    key: 'thread_id' | 'user_id',
-    id: string,
-    by: number,
-  ): Promise<number> {
-    const result = await c.query<{ last_seq: string }>(
-      `INSERT INTO ${this.#s}.${table} AS t (${key}, last_seq) VALUES ($1, $2)
-       ON CONFLICT (${key}) DO UPDATE SET last_seq = t.last_seq + EXCLUDED.last_seq
-       RETURNING last_seq`,
-      [id, by],
+  /**
+   * Queues an append for the next batch and starts the batch loop when none runs; resolves after the
+   * transaction holding the append commits.
+   */
+  #enqueue<T>(
+    what: string,
+    threadIds: readonly string[],
+    userIds: readonly string[],
+    work: (c: PoolClient) => Promise<T>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ what, threadIds, userIds, work, resolve: resolve as (v: unknown) => void, reject });
+      this.#spawn();
+    });
+  }
+
+  /** Starts a batch runner when appends wait, no runner is gathering a batch, and fewer than the cap run. */
+  #spawn(): void {
+    if (this.#queue.length === 0 || this.#gathering || this.#runners.size >= this.#maxInFlight) return;
+    this.#gathering = true;
+    const runner: Promise<void> = this.#runBatches().finally(() => {
+      this.#runners.delete(runner);
+      this.#spawn(); // appends may have arrived while this runner was finishing
+    });
+    this.#runners.add(runner);
+  }
+
+  /** Writes batches while appends wait and no other runner is gathering one. Starts as the gathering runner. */
+  async #runBatches(): Promise<void> {
+    do {
+      this.#gathering = true;
+      await this.#writeBatch();
+    } while (this.#queue.length > 0 && !this.#gathering);
+  }
+
+  /**
+   * Writes up to `maxBatch` queued appends in one transaction: locks every counter they bump (thread counters,
+   * then inbox counters, each sorted by id), runs each append in its own savepoint, commits once, then settles
+   * the promises. Never throws: a failure rejects the appends it concerns.
+   */
+  async #writeBatch(): Promise<void> {
+    let c: PoolClient;
+    try {
+      await this.start();
+      c = await this.#pool.connect();
+    } catch (e) {
+      this.#gathering = false;
+      for (const p of this.#queue.splice(0, this.#maxBatch)) p.reject(e);
+      this.#spawn();
+      return;
+    }
+    // Taken once the connection is ready, so the appends that arrived while waiting for it join the batch; a
+    // fair share when other runners could start, so that batches of disjoint threads and inboxes overlap.
+    const share = Math.ceil(this.#queue.length / (this.#maxInFlight - this.#runners.size + 1));
+    const batch = this.#queue.splice(0, Math.min(this.#maxBatch, share));
+    this.#gathering = false;
+    // Batches take their locks one after another, in the order they took their appends: a batch sharing a
+    // counter with an earlier one waits for that one's COMMIT, so seqs follow call order across batches too.
+    const earlier = this.#locking;
+    let locked!: () => void;
+    this.#locking = new Promise<void>((resolve) => (locked = resolve));
+    this.#spawn(); // more appends than one batch takes: another runner may start on them meanwhile
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      await earlier;
+      try {
+        await this.#lockCounters(c, batch);
+      } finally {
+        locked();
+      }
+      // One round trip per append around its work: a fresh savepoint, releasing the last one when it is
+      // still open (after a failure, ROLLBACK TO has left it in place: reuse it). COMMIT releases the last.
+      let open = false;
+      for (const p of batch) {
+        if (!open) await c.query('SAVEPOINT chat_room_append');
+        else if (outcomes[outcomes.length - 1]?.ok === true) {
+          await c.query('RELEASE SAVEPOINT chat_room_append; SAVEPOINT chat_room_append');
+        }
+        open = true;
+        try {
+          outcomes.push({ ok: true, value: await p.work(c) });
+        } catch (e) {
+          await c.query('ROLLBACK TO SAVEPOINT chat_room_append').catch((cause: unknown) => {
+            throw new BatchBroken('could not roll back to a savepoint', { cause });
+          });
+          outcomes.push({ ok: false, value: e });
+        }
+      }
+      await c.query('COMMIT');
+    } catch (e) {
+      locked(); // (when BEGIN failed before the locks)
+      // BEGIN, the locks, a savepoint or COMMIT failed: nothing of the batch was written.
+      await c.query('ROLLBACK').catch(() => {
+        broken = true; // a connection that cannot roll back must not go back to the pool
+      });
+      c.release(broken);
+      const error = e instanceof BatchBroken ? e.cause : e;
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    c.release();
+    this.#stats.commits++;
+    this.#stats.appends += batch.length;
+    this.#stats.largestBatch = Math.max(this.#stats.largestBatch, batch.length);
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i] as { ok: boolean; value: unknown };
+      if (outcome.ok) p.resolve(outcome.value);
+      else p.reject(outcome.value);
+    });
+  }
+
+  /**
+   * Takes the row locks of every counter a batch bumps, creating missing rows at 0: thread counters, then inbox
+   * counters, each sorted by id, which is the order a single append takes them in; held until commit. Ids the
+   * database would refuse are left out (their append fails alone, in its savepoint).
+   */
+  async #lockCounters(c: PoolClient, batch: readonly PendingAppend[]): Promise<void> {
+    const usable = (id: unknown): id is string =>
+      typeof id === 'string' && !id.includes('\u0000') && Buffer.byteLength(id) <= 2_000;
+    const lock = async (table: 'thread_counters' | 'inbox_counters', key: string, ids: Set<string>) => {
+      const sorted = [...ids].filter(usable).sort();
+      if (sorted.length === 0) return;
+      await c.query(
+        `INSERT INTO ${this.#s}.${table} AS t (${key}, last_seq)
+         SELECT k, 0 FROM unnest($1::text[]) WITH ORDINALITY AS v(k, o) ORDER BY o
+         ON CONFLICT (${key}) DO UPDATE SET last_seq = t.last_seq`,
+        [sorted],
+      );
+    };
+    await lock('thread_counters', 'thread_id', new Set(batch.flatMap((p) => p.threadIds)));
+    await lock('inbox_counters', 'user_id', new Set(batch.flatMap((p) => p.userIds)));
+  }
+
+  /**
+   * Deletes the inbox rows retention drops, given each appended-to user's next inbox seq; runs inside the
+   * caller's transaction, under the counter locks it holds.
+   */
+  async #trim(c: PoolClient, next: ReadonlyMap<string, number>): Promise<void> {
+    if (this.#maxInbox === Number.POSITIVE_INFINITY) return;
+    // Reads apply the exact limit; the rows past it go now, under the counter lock this append holds.
+    const ids = [...next.keys()];
+    await c.query(
+      `DELETE FROM ${this.#s}.inbox i USING unnest($1::text[], $2::bigint[]) AS t(u, s)
+       WHERE i.user_id = t.u AND i.inbox_seq <= t.s`,
+      [ids, ids.map((id) => (next.get(id) ?? 1) - 1 - this.#maxInbox)],
     );
-    const row = result.rows[0];
-    if (row === undefined) throw new Error('counter update returned no row');
-    return Number(row.last_seq);
   }
 
   async #migrate(): Promise<void> {
     try {
+      // Shared with PostgresDirectoryStore: several processes may start at once; one migrates, the others wait.
       await this.#transaction(
-        async (c) => {
-          // Several processes may start at once: one migrates, the others wait and then find nothing to do.
-          await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chat-room:migrate:${this.#schema}`]);
-          await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
-          await c.query(
-            `CREATE TABLE IF NOT EXISTS ${this.#s}.schema_migrations (
-               version    integer     PRIMARY KEY,
-               name       text        NOT NULL,
-               applied_at timestamptz NOT NULL DEFAULT now()
-             )`,
-          );
-          const done = await c.query<{ version: number }>(`SELECT version FROM ${this.#s}.schema_migrations`);
-          const applied = new Set(done.rows.map((r) => r.version));
-          for (const m of MIGRATIONS) {
-            if (applied.has(m.version)) continue;
-            await c.query(m.sql(this.#s));
-            await c.query(`INSERT INTO ${this.#s}.schema_migrations (version, name) VALUES ($1, $2)`, [
-              m.version,
-              m.name,
-            ]);
-          }
-        },
+        (c) => applyMigrations(c, this.#schema),
         () => true,
         true,
       );

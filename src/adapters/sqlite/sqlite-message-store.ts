@@ -20,6 +20,32 @@ export interface SqliteMessageStoreOptions {
   readonly path?: string;
   /** How many of the newest entries each inbox keeps; older cursors get `RESYNC_REQUIRED`. Default: all. */
   readonly maxInboxEntries?: number;
+  /**
+   * Group commit: the most appends (`appendMessage` and `appendEntry` calls) written in one transaction.
+   * Appends made in the same turn of the event loop are queued and written together on `setImmediate`, in
+   * call order, one `SAVEPOINT` each, under one `BEGIN IMMEDIATE … COMMIT` (one fsync for the batch); more
+   * than `maxBatch` queued appends take several transactions. `1` turns group commit off: each append then
+   * runs in its own transaction as soon as it is called. Default: 256.
+   */
+  readonly maxBatch?: number;
+}
+
+/** What the append path has done so far: a read-only view, for tests and monitoring. */
+export interface SqliteMessageStoreStats {
+  /** Write transactions the append path committed (one per batch). */
+  readonly commits: number;
+  /** Appends (`appendMessage` and `appendEntry` calls) those transactions settled, failed ones included. */
+  readonly appends: number;
+  /** The most appends one transaction has carried. */
+  readonly largestBatch: number;
+}
+
+/** A queued append: the work to run inside the batch's transaction, and its caller's promise. */
+interface PendingAppend {
+  readonly doing: string;
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface MessageRow {
@@ -72,10 +98,16 @@ const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, clien
 
 /**
  * A `MessageStore` in one SQLite file (better-sqlite3): messages, inboxes, watermarks and cursors survive a
- * restart. Every append is one `BEGIN IMMEDIATE` transaction, so seqs stay gap-free even with several
- * processes on the same file. The file runs in WAL mode with `synchronous = FULL`: the port promises that a
- * resolved append is durable (the sender is acked on it), and `NORMAL` in WAL mode can lose the last commits
- * on power loss.
+ * restart. The file runs in WAL mode with `synchronous = FULL`: the port promises that a resolved append is
+ * durable (the sender is acked on it), and `NORMAL` in WAL mode can lose the last commits on power loss.
+ *
+ * Appends use group commit, so durability does not cost one fsync per message: the `appendMessage` and
+ * `appendEntry` calls made in one turn of the event loop are queued and written on `setImmediate` in ONE
+ * `BEGIN IMMEDIATE` transaction (at most `maxBatch` per transaction), in call order, each inside its own
+ * `SAVEPOINT`. A failing append rolls back to its savepoint and rejects alone; the others commit. Every
+ * promise settles only after the batch's `COMMIT`, so a resolved append is durable and visible to every later
+ * read. Seqs stay gap-free even with several processes on the same file (`BEGIN IMMEDIATE` takes the write
+ * lock before the first read). `close()` writes what is still queued before it closes the file.
  *
  * @example
  * ```ts
@@ -92,17 +124,23 @@ export class SqliteMessageStore implements MessageStore {
   readonly #owned: boolean;
   readonly #maxInbox: number;
   readonly #sql: Statements;
-  readonly #appendTx: (input: NewMessage) => AppendResult;
-  readonly #appendEntryTx: (userId: string, item: InboxItem) => InboxEntry;
+  readonly #maxBatch: number;
+  /** Runs one append inside a `SAVEPOINT` when a transaction is open (alone it is a `BEGIN IMMEDIATE`). */
+  readonly #savepoint: (work: () => unknown) => unknown;
+  /** Runs a batch of appends in one `BEGIN IMMEDIATE` transaction. */
+  readonly #batchTx: (batch: readonly PendingAppend[]) => { ok: boolean; value: unknown }[];
+  #queue: PendingAppend[] = [];
+  #flushScheduled = false;
+  #stats = { commits: 0, appends: 0, largestBatch: 0 };
   readonly #readInboxTx: (userId: string, after: number, limit: number) => InboxPage;
   readonly #advanceCursorTx: (userId: string, name: string, value: number) => number;
 
   /**
    * Opens (or adopts) the database, sets WAL mode and applies pending schema migrations.
    *
-   * @param options - the handle or file, and retention
-   * @throws ValidationError when neither or both of `db` and `path` are given, or `maxInboxEntries` is not a
-   *   positive integer
+   * @param options - the handle or file, retention and group commit
+   * @throws ValidationError when neither or both of `db` and `path` are given, or `maxInboxEntries` or
+   *   `maxBatch` is not a positive integer
    * @throws StorageError when the file cannot be opened or migrated
    */
   constructor(options: SqliteMessageStoreOptions) {
@@ -110,6 +148,11 @@ export class SqliteMessageStore implements MessageStore {
     if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 1)) {
       throw new ValidationError('maxInboxEntries must be a positive integer');
     }
+    const maxBatch = options.maxBatch ?? 256;
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new ValidationError('maxBatch must be a positive integer');
+    }
+    this.#maxBatch = maxBatch;
     if ((options.db === undefined) === (options.path === undefined)) {
       throw new ValidationError('give SqliteMessageStore exactly one of db and path');
     }
@@ -127,8 +170,20 @@ export class SqliteMessageStore implements MessageStore {
       if (this.#owned && db?.open === true) db.close();
       throw storageError('opening the database', e);
     }
-    this.#appendTx = immediate(db, (input: NewMessage) => this.#appendMessage(input));
-    this.#appendEntryTx = immediate(db, (userId: string, item: InboxItem) => this.#append(userId, item));
+    const savepoint = db.transaction((work: () => unknown) => work());
+    this.#savepoint = (work) => (db.inTransaction ? savepoint(work) : savepoint.immediate(work));
+    this.#batchTx = immediate(db, (batch: readonly PendingAppend[]) =>
+      batch.map((p) => {
+        try {
+          return { ok: true, value: savepoint(p.work) };
+        } catch (e) {
+          // Some errors (a full disk, I/O) make SQLite roll the whole transaction back: then nothing of the
+          // batch is kept, and it fails as one.
+          if (!db.inTransaction) throw e;
+          return { ok: false, value: e };
+        }
+      }),
+    );
     // A read transaction, so the bounds and the page come from one snapshot even with other writers.
     this.#readInboxTx = db.transaction((userId: string, after: number, limit: number) =>
       this.#readInbox(userId, after, limit),
@@ -141,8 +196,19 @@ export class SqliteMessageStore implements MessageStore {
     });
   }
 
+  /** What the append path has done so far (commits, appends, the largest batch). */
+  get stats(): SqliteMessageStoreStats {
+    return { ...this.#stats };
+  }
+
   async appendMessage(input: NewMessage): Promise<AppendResult> {
-    return this.#run('appending a message', () => this.#appendTx(input));
+    // Copy the input now: the append runs later, and the caller may change its objects meanwhile.
+    const copy: NewMessage = {
+      ...input,
+      ...(input.media === undefined ? {} : { media: { ...input.media } }),
+      recipientIds: [...input.recipientIds],
+    };
+    return this.#enqueue('appending a message', () => this.#appendMessage(copy));
   }
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
@@ -177,7 +243,10 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
-    return this.#run('appending an inbox entry', () => this.#appendEntryTx(userId, item));
+    const payload = JSON.stringify(item); // a copy taken now, like appendMessage's
+    return this.#enqueue('appending an inbox entry', () =>
+      toEntry(userId, { inbox_seq: this.#append(userId, payload), payload }),
+    );
   }
 
   async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
@@ -247,9 +316,70 @@ export class SqliteMessageStore implements MessageStore {
     return this.#run('moving a cursor', () => this.#advanceCursorTx(userId, name, value));
   }
 
-  /** Closes the database when the store opened it from `path`; a handle passed as `db` stays open. */
+  /**
+   * Writes the appends still queued, then closes the database when the store opened it from `path`; a handle
+   * passed as `db` stays open.
+   */
   async close(): Promise<void> {
+    while (this.#queue.length > 0) this.#flush();
     if (this.#owned && this.#db.open) this.#run('closing the database', () => this.#db.close());
+  }
+
+  /**
+   * Queues an append for the next batch (or, with `maxBatch: 1`, runs it now in its own transaction);
+   * resolves after the transaction holding it commits.
+   */
+  #enqueue<T>(doing: string, work: () => T): Promise<T> {
+    if (this.#maxBatch === 1) {
+      return new Promise<T>((resolve) => {
+        const value = this.#run(doing, () => this.#savepoint(work) as T);
+        this.#count(1);
+        resolve(value);
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ doing, work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => {
+          this.#flushScheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  /** Writes up to `maxBatch` queued appends in one transaction, then settles their promises. */
+  #flush(): void {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    if (batch.length === 0) return;
+    if (this.#queue.length > 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#flush();
+      });
+    }
+    let outcomes: { ok: boolean; value: unknown }[];
+    try {
+      outcomes = this.#batchTx(batch);
+    } catch (e) {
+      // BEGIN or COMMIT failed (or SQLite rolled everything back): nothing of the batch was written.
+      for (const p of batch) p.reject(ChatRoomError.is(e) ? e : storageError(p.doing, e));
+      return;
+    }
+    this.#count(batch.length);
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i] as { ok: boolean; value: unknown };
+      if (outcome.ok) p.resolve(outcome.value);
+      else p.reject(ChatRoomError.is(outcome.value) ? outcome.value : storageError(p.doing, outcome.value));
+    });
+  }
+
+  #count(appends: number): void {
+    this.#stats.commits++;
+    this.#stats.appends += appends;
+    this.#stats.largestBatch = Math.max(this.#stats.largestBatch, appends);
   }
 
   #appendMessage(input: NewMessage): AppendResult {
@@ -283,19 +413,20 @@ export class SqliteMessageStore implements MessageStore {
       client_message_id: input.clientMessageId,
       sent_at: input.sentAt,
     });
+    const payload = JSON.stringify({ type: 'message', message });
     const entries = [input.senderId, ...input.recipientIds].map((userId) =>
-      this.#append(userId, { type: 'message', message }),
+      // The message is frozen already: every entry can share it, no need to parse the payload back.
+      Object.freeze({ type: 'message' as const, message, userId, inboxSeq: this.#append(userId, payload) }),
     );
     return { message, entries, duplicate: false };
   }
 
-  /** Appends one entry; runs inside the caller's transaction. */
-  #append(userId: string, item: InboxItem): InboxEntry {
+  /** Appends one entry (its item as JSON) and returns its inbox seq; runs inside the caller's transaction. */
+  #append(userId: string, payload: string): number {
     const inboxSeq = this.#latestInboxSeq(userId) + 1;
-    const payload = JSON.stringify(item);
     this.#sql.insertEntry.run(userId, inboxSeq, payload);
     if (inboxSeq > this.#maxInbox) this.#sql.pruneInbox.run(userId, inboxSeq - this.#maxInbox);
-    return toEntry(userId, { inbox_seq: inboxSeq, payload });
+    return inboxSeq;
   }
 
   #latestInboxSeq(userId: string): number {
