@@ -3,6 +3,7 @@ import type {
   ChatFeed,
   Group,
   MessageData,
+  Watermark,
   MessageStatus,
   PresenceRecord,
   PresenceStatus,
@@ -395,6 +396,15 @@ export class ChatSystem {
    */
   getUser(userId: string): User {
     return this.#users.get(userId);
+  }
+
+  /**
+   * Whether a user is registered.
+   *
+   * @param userId - the user's id
+   */
+  hasUser(userId: string): boolean {
+    return this.#users.has(userId);
   }
 
   /**
@@ -832,15 +842,43 @@ export class ChatSystem {
         this.store.loadWatermarks(thread.id),
       ]);
       thread.observe(last);
-      this.#delivery.restoreReceipts(thread, watermarks);
       const members = this.#conversations.membersOf(thread);
-      const read = new Map(watermarks.map((w) => [w.userId, w.read]));
-      const lowestRead = Math.min(...members.map((id) => read.get(id) ?? 0));
+      const readOf = (marks: readonly Watermark[]) => new Map(marks.map((w) => [w.userId, w.read]));
+      const savedRead = readOf(watermarks);
+      const lowestRead = Math.min(...members.map((id) => savedRead.get(id) ?? 0));
       // Unread counts come from the messages after the lowest read watermark (at most RESTORE_UNREAD of them),
       // and the newest message is always read back for the preview.
       const after = Math.max(0, Math.min(lowestRead, last - 1), last - RESTORE_UNREAD);
       const recent = last === 0 ? [] : await this.store.listMessages(thread.id, after, last, RESTORE_UNREAD);
+      const marks = withOwnMessagesRead(watermarks, recent);
+      this.#delivery.restoreReceipts(thread, marks);
+      const read = readOf(marks);
       this.#feeds.restoreThread(thread, members, recent, (id) => read.get(id) ?? 0);
     }
   }
+}
+
+/**
+ * Sending implies having read the thread up to one's own message, but the sender's watermark is saved after the
+ * ack: a crash in between loses it. Raise each sender's watermark to the newest of their messages among
+ * `recent` (which covers everything after the lowest saved watermark), so their own messages never hold back
+ * the thread's ticks.
+ */
+function withOwnMessagesRead(watermarks: readonly Watermark[], recent: readonly MessageData[]): Watermark[] {
+  const sent = new Map<string, MessageData>();
+  for (const m of recent) sent.set(m.senderId, m); // seq order: the last one wins
+  const byUser = new Map(watermarks.map((w) => [w.userId, w]));
+  for (const [userId, m] of sent) {
+    const w = byUser.get(userId);
+    if (w !== undefined && w.read >= m.seq) continue;
+    byUser.set(userId, {
+      userId,
+      delivered: Math.max(w?.delivered ?? 0, m.seq),
+      read: m.seq,
+      deliveredAt: w !== undefined && w.delivered >= m.seq ? w.deliveredAt : m.sentAt,
+      readAt: m.sentAt,
+      ...(w?.since === undefined ? {} : { since: w.since }),
+    });
+  }
+  return [...byUser.values()];
 }

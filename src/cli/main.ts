@@ -1,17 +1,22 @@
 /**
- * The `chat-room` command line: `serve` runs a WebSocket chat server on the embedded (in-memory) system, `token`
- * prints a bearer token for a user. Not reachable from the package's entries; `bin/chat-room.js` runs it.
+ * The `chat-room` command line: `serve` runs a WebSocket chat server that keeps its data in a SQLite file (or
+ * PostgreSQL, or memory), `token` prints a bearer token for a user. Not reachable from the package's entries;
+ * `bin/chat-room.js` runs it.
  *
  *   npx chat-room serve [--port 8080] [--host 127.0.0.1] [--users alice,bob,carol] [--secret <s>]
+ *                       [--data ./chat-room.db | --database-url postgres://... | --memory] [--media <dir>]
  *   npx chat-room token <userId> [--secret <s>] [--expires-in 1h]
  *
  * @module
  */
 import { parseArgs } from 'node:util';
+import { FsMediaStore } from '../adapters/fs';
 import { SharpImageProcessor } from '../adapters/sharp';
-import { SqliteMessageStore } from '../adapters/sqlite';
+import { openSqliteStores } from '../adapters/sqlite';
+import type * as PostgresEntry from '../adapters/postgres';
 import type { ChatServer } from '../adapters/ws';
 import { createChatServer, createTokenAuth } from '../adapters/ws';
+import type { ChatSystemDeps } from '../chat-system';
 import { ChatSystem } from '../chat-system';
 import { ChatRoomError } from '../domain';
 
@@ -51,14 +56,15 @@ export interface RunResult {
 const USAGE = `Usage: chat-room <command> [options]
 
 Commands:
-  serve             run a WebSocket chat server on the in-memory system
+  serve             run a WebSocket chat server (data in ./chat-room.db by default)
   token <userId>    print a bearer token for a user
 
 Run "chat-room <command> --help" for a command's options.`;
 
 const SERVE_USAGE = `Usage: chat-room serve [options]
 
-Runs a WebSocket chat server (photos included) on the embedded in-memory system.
+Runs a WebSocket chat server (photos included). Messages, users, groups, settings and receipts are kept
+in a SQLite file by default, so a restart carries on where it stopped.
 
 Options:
   --port <n>          the port to listen on (default 8080; 0 picks a free one)
@@ -66,8 +72,12 @@ Options:
   --users <ids>       users registered at start, comma-separated (default alice,bob,carol)
   --secret <s>        the token secret, at least 32 bytes (default: $${SECRET_ENV}, else a
                       development secret); prefer the environment variable: arguments show in ps
-  --data <file>       keep messages, inboxes, receipts and cursors in this SQLite file (default:
-                      in memory); users are still registered from --users at each start
+  --data <file>       the SQLite file to keep everything in (default ./chat-room.db)
+  --database-url <u>  keep everything in PostgreSQL instead (postgres://user@host:5432/db)
+  --memory            keep everything in memory: gone when the server stops
+  --media <dir>       where photos are kept (default: <data file>.media, or ./chat-room-media
+                      with --database-url; in memory with --memory)
+  --users are registered at start unless they already exist.
   -h, --help          show this help`;
 
 const TOKEN_USAGE = `Usage: chat-room token <userId> [options]
@@ -138,6 +148,9 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       users: { type: 'string', default: 'alice,bob,carol' },
       secret: { type: 'string' },
       data: { type: 'string' },
+      'database-url': { type: 'string' },
+      memory: { type: 'boolean' },
+      media: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -158,19 +171,19 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const secret = resolveSecret(values.secret, io);
   const tokens = createTokenAuth({ secret: secret.value, issuer: TOKEN_ISSUER });
 
-  // Messages, inboxes, receipts and cursors survive a restart when kept in a SQLite file.
-  const store = values.data === undefined ? undefined : new SqliteMessageStore({ path: values.data });
-  const system = ChatSystem.create({
-    imageProcessor: new SharpImageProcessor(),
-    ...(store ? { store } : {}),
-  });
+  const storage = await openStorage(values);
+  let system: ChatSystem | undefined;
   let server: ChatServer;
   try {
-    for (const id of users) system.registerUser({ id, name: capitalize(id) });
+    system = await ChatSystem.open({ imageProcessor: new SharpImageProcessor(), ...storage.deps });
+    for (const id of users) {
+      if (!system.hasUser(id)) system.registerUser({ id, name: capitalize(id) });
+    }
+    await system.idle();
     server = await createChatServer({ system, auth: tokens.verify, port, host: values.host });
   } catch (error) {
-    await system.close();
-    await store?.close();
+    await system?.close();
+    await storage.close();
     if (isListenError(error)) throw new UsageError(`cannot listen on ${values.host}:${port}: ${error.code}`);
     throw error;
   }
@@ -178,6 +191,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const http = url.replace(/^ws:/, 'http:');
   const example = users[0] ?? 'alice';
   io.out(`chat-room listening on ${url}`);
+  io.out(`data: ${storage.description}`);
   io.out(`users: ${users.length === 0 ? '(none)' : users.join(', ')}`);
   io.out(
     `get a token: npx chat-room token ${example}` +
@@ -194,11 +208,73 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const close = (): Promise<void> => {
     closed ??= server
       .close()
-      .then(() => system.close())
-      .then(() => store?.close());
+      .then(() => running.close())
+      .then(() => storage.close());
     return closed;
   };
-  return { exitCode: 0, serving: { server, system, close } };
+  const running = system;
+  return { exitCode: 0, serving: { server, system: running, close } };
+}
+
+/** Where `serve` keeps its data, as the options chose. */
+interface Storage {
+  readonly deps: Partial<ChatSystemDeps>;
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+async function openStorage(values: {
+  data?: string | undefined;
+  'database-url'?: string | undefined;
+  memory?: boolean | undefined;
+  media?: string | undefined;
+}): Promise<Storage> {
+  const url = values['database-url'];
+  const chosen = [values.data !== undefined, url !== undefined, values.memory === true].filter(Boolean);
+  if (chosen.length > 1) throw new UsageError('give at most one of --data, --database-url and --memory');
+  if (values.memory === true) {
+    if (values.media !== undefined) throw new UsageError('--media keeps photos on disk; drop it or --memory');
+    return { deps: {}, description: 'in memory (gone when the server stops)', close: async () => undefined };
+  }
+  if (url !== undefined) {
+    // Loaded only here: pg is an optional dependency.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { openPostgresStores } = require('../adapters/postgres') as typeof PostgresEntry;
+    const stores = await openPostgresStores(url);
+    const media = values.media ?? './chat-room-media';
+    return {
+      deps: {
+        store: stores.store,
+        directoryStore: stores.directoryStore,
+        mediaStore: new FsMediaStore({ dir: media }),
+      },
+      description: `PostgreSQL at ${redact(url)}, photos in ${media}`,
+      close: stores.close,
+    };
+  }
+  const file = values.data ?? './chat-room.db';
+  const stores = openSqliteStores(file);
+  const media = values.media ?? `${file}.media`;
+  return {
+    deps: {
+      store: stores.store,
+      directoryStore: stores.directoryStore,
+      mediaStore: new FsMediaStore({ dir: media }),
+    },
+    description: `SQLite file ${file}, photos in ${media}`,
+    close: stores.close,
+  };
+}
+
+/** A database URL without its password. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(the given URL)';
+  }
 }
 
 function token(args: readonly string[], io: CliIo): RunResult {

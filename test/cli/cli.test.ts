@@ -1,10 +1,15 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { Client } from 'pg';
 import { WebSocket } from 'ws';
 import { createTokenAuth } from 'chat-room/ws';
 import type { CliIo, Serving } from '../../src/cli/main';
 import { DEVELOPMENT_SECRET, TOKEN_ISSUER, run } from '../../src/cli/main';
+import { postgresOrSkip } from '../support/services';
 
 jest.setTimeout(30_000);
 
@@ -19,6 +24,18 @@ function capture(
   const stderr: string[] = [];
   return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l), env };
 }
+
+const dirs: string[] = [];
+/** A fresh temporary directory, removed after the file's tests. */
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-room-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 let serving: Serving[] = [];
 let children: ChildProcess[] = [];
@@ -84,7 +101,7 @@ describe('chat-room token', () => {
 describe('chat-room serve', () => {
   test('serves the registered users; a token from `token` connects; close stops it', async () => {
     const io = capture({ CHAT_ROOM_SECRET: SECRET });
-    const result = await run(['serve', '--port', '0', '--users', 'alice, bob'], io);
+    const result = await run(['serve', '--port', '0', '--memory', '--users', 'alice, bob'], io);
     expect(result.exitCode).toBe(0);
     const s = result.serving;
     if (s === undefined) throw new Error('not serving');
@@ -111,17 +128,23 @@ describe('chat-room serve', () => {
 
   test('refuses a malformed user list and a port in use with a message', async () => {
     const io = capture({ CHAT_ROOM_SECRET: SECRET });
-    expect(await run(['serve', '--port', '0', '--users', 'alice,no way'], io)).toEqual({ exitCode: 1 });
-    const first = await run(['serve', '--port', '0'], io);
+    expect(await run(['serve', '--port', '0', '--memory', '--users', 'alice,no way'], io)).toEqual({
+      exitCode: 1,
+    });
+    const first = await run(['serve', '--port', '0', '--memory'], io);
     if (first.serving === undefined) throw new Error('not serving');
     serving.push(first.serving);
     const busy = capture({ CHAT_ROOM_SECRET: SECRET });
-    expect(await run(['serve', '--port', String(first.serving.server.port)], busy)).toEqual({ exitCode: 2 });
+    expect(await run(['serve', '--memory', '--port', String(first.serving.server.port)], busy)).toEqual({
+      exitCode: 2,
+    });
     expect(busy.stderr.join('\n')).toMatch(/cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
   });
 
-  test('the bin: prints where it listens, answers /health, and exits 0 on SIGTERM', async () => {
+  test('the bin: keeps its data in ./chat-room.db, answers /health, and exits 0 on SIGTERM', async () => {
+    const cwd = tempDir();
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      cwd,
       env: { ...process.env, CHAT_ROOM_SECRET: SECRET, CHAT_ROOM_FROM_SOURCE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -152,5 +175,76 @@ describe('chat-room serve', () => {
     );
     expect(await Promise.race([exited, timeout])).toEqual({ code: 0, signal: null });
     expect(stderr).toMatch(/SIGTERM, shutting down/);
+    expect(fs.existsSync(path.join(cwd, 'chat-room.db'))).toBe(true);
+  });
+
+  test('--data: users, contacts, groups and settings survive a restart, and --users does not clash', async () => {
+    const file = path.join(tempDir(), 'chat.db');
+    const start = async (): Promise<Serving> => {
+      const io = capture({ CHAT_ROOM_SECRET: SECRET });
+      const result = await run(['serve', '--port', '0', '--data', file, '--users', 'alice,bob'], io);
+      if (result.serving === undefined) throw new Error(io.stderr.join('\n'));
+      expect(io.stdout).toContain(`data: SQLite file ${file}, photos in ${file}.media`);
+      return result.serving;
+    };
+    const first = await start();
+    first.system.addContact('alice', 'bob');
+    const group = first.system.createGroup({ ownerId: 'alice', name: 'Trip', memberIds: ['bob'] });
+    first.system.settings('bob').setLastSeen('nobody');
+    await first.system.sendMessage({ from: 'alice', groupId: group.id, text: 'see you there' });
+    await first.close();
+
+    const second = await start();
+    serving.push(second);
+    expect(second.system.getUser('alice').contacts).toEqual(['bob']);
+    expect(second.system.getGroup(group.id).memberIds).toEqual(['alice', 'bob']);
+    expect(second.system.settings('bob').lastSeen).toBe('nobody');
+    expect(second.system.getFeed('bob').get(`group:${group.id}`)).toMatchObject({
+      unread: 1,
+      preview: 'see you there',
+    });
+  });
+
+  const databaseUrl = postgresOrSkip('chat-room serve --database-url');
+  (databaseUrl === undefined ? test.skip : test)(
+    '--database-url: the same restart on PostgreSQL (a fresh database, dropped afterwards)',
+    async () => {
+      const name = `chat_room_cli_${randomBytes(5).toString('hex')}`;
+      const admin = new Client({ connectionString: databaseUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      try {
+        const url = new URL(databaseUrl ?? '');
+        url.pathname = `/${name}`;
+        const media = path.join(tempDir(), 'media');
+        const start = async (): Promise<Serving> => {
+          const io = capture({ CHAT_ROOM_SECRET: SECRET });
+          const argv = ['serve', '--port', '0', '--database-url', url.toString(), '--media', media];
+          const result = await run(argv, io);
+          if (result.serving === undefined) throw new Error(io.stderr.join('\n'));
+          expect(io.stdout.join('\n')).toMatch(/data: PostgreSQL at postgres:/);
+          return result.serving;
+        };
+        const first = await start();
+        const group = first.system.createGroup({ ownerId: 'alice', name: 'Trip', memberIds: ['carol'] });
+        const sent = await first.system.sendMessage({ from: 'carol', to: 'bob', text: 'hello' });
+        await first.close();
+
+        const second = await start();
+        expect(second.system.getGroup(group.id).memberIds).toEqual(['alice', 'carol']);
+        const again = await second.system.sendMessage({ from: 'carol', to: 'bob', text: 'again' });
+        expect(again.seq).toBe(sent.seq + 1);
+        await second.close();
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      }
+    },
+  );
+
+  test('refuses more than one of --data, --database-url and --memory', async () => {
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    expect(await run(['serve', '--memory', '--data', 'x.db'], io)).toEqual({ exitCode: 2 });
+    expect(io.stderr.join('\n')).toMatch(/at most one of --data, --database-url and --memory/);
   });
 });

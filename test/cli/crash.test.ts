@@ -62,7 +62,10 @@ async function device(port: number, userId: string, deviceId: string) {
   });
   const next = (match: (f: ServerFrame) => boolean): Promise<ServerFrame> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no such frame in time')), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no such frame in time; heard ${JSON.stringify(frames.slice(-4))}`)),
+        10_000,
+      );
       const check = (): void => {
         const found = frames.find(match);
         if (found === undefined) return;
@@ -106,4 +109,42 @@ test('messages acked before a SIGKILL reach their recipient exactly once after a
   bob.send({ type: 'sync', ref: 's2', after: 0, limit: 100 });
   const after = await bob.next((f) => f.type === 'synced' && f.ref === 's2');
   expect(after.type === 'synced' && after.entries.filter((e) => e.type === 'message').length).toBe(5);
+});
+
+test('directory changes answered before a SIGKILL survive it, and ticks of earlier messages move after it', async () => {
+  const first = await serve();
+  const alice = await device(first.port, 'alice', 'phone');
+  alice.send({ type: 'group.create', ref: 'g', name: 'Trip', memberIds: ['bob'] });
+  const created = await alice.next((f) => f.type === 'group' && f.ref === 'g');
+  const groupId = created.type === 'group' ? created.group.id : '';
+  alice.send({ type: 'contacts.add', ref: 'c', userId: 'carol' });
+  alice.send({ type: 'settings.set', ref: 's', lastSeen: 'contacts' });
+  await alice.next((f) => f.type === 'settings' && f.ref === 's');
+  alice.send({ type: 'send', ref: 'm', clientMessageId: 'm1', to: 'bob', text: 'before the crash' });
+  await alice.next((f) => f.type === 'ack' && f.ref === 'm');
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const second = await serve();
+  const again = await device(second.port, 'alice', 'phone');
+  again.send({ type: 'settings.get', ref: 's2' });
+  expect(await again.next((f) => f.type === 'settings' && f.ref === 's2')).toMatchObject({
+    settings: { lastSeen: 'contacts' },
+  });
+  again.send({ type: 'contacts.search', ref: 'q', query: 'car' });
+  expect(await again.next((f) => f.type === 'contacts' && f.ref === 'q')).toMatchObject({
+    results: [{ id: 'carol' }],
+  });
+  again.send({ type: 'send', ref: 'g1', clientMessageId: 'g1', groupId, text: 'still here' });
+  expect(await again.next((f) => 'ref' in f && f.ref === 'g1')).toMatchObject({ type: 'ack', seq: 1 });
+
+  // Bob comes online only now: his device acks delivery of the message sent before the crash.
+  const bob = await device(second.port, 'bob', 'phone');
+  bob.send({ type: 'sync', ref: 'b', after: 0, limit: 100 });
+  const page = await bob.next((f) => f.type === 'synced');
+  bob.send({ type: 'delivered', upTo: page.type === 'synced' ? page.cursor : 0 });
+  const tick = await again.next(
+    (f) => f.type === 'entry' && f.entry.type === 'receipt' && f.entry.receipt.threadId === 'dm:alice:bob',
+  );
+  expect(tick).toMatchObject({ entry: { receipt: { status: 'delivered', upToSeq: 1 } } });
 });

@@ -19,3 +19,4 @@ export * from './postgres-directory-store';
 export * from './postgres-message-store';
 export { MIGRATIONS } from './migrations';
 export type { Migration } from './migrations';
+export * from './open';

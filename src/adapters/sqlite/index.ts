@@ -13,3 +13,4 @@
  */
 export * from './sqlite-directory-store';
 export * from './sqlite-message-store';
+export * from './open';
