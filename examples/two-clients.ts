@@ -11,7 +11,8 @@
 import { WebSocket } from 'ws';
 import { ChatSystem } from 'chat-room';
 import { ChatClient } from 'chat-room/client';
-import { createChatServer, createTokenAuth } from 'chat-room/ws';
+import { createChatServer } from 'chat-room/server';
+import { createTokenAuth } from 'chat-room/ws';
 
 /** Resolves with the next event of a kind that passes `test`. */
 function next<T>(client: ChatClient, event: 'message' | 'receipt', test: (e: T) => boolean = () => true) {

@@ -2,8 +2,9 @@ import type { Message, ReceiptData } from 'chat-room';
 import { ChatSystem, ManualClock } from 'chat-room';
 import type { BackoffOptions, ChatClientEvents, WebSocketConstructor, WebSocketLike } from 'chat-room/client';
 import { ChatClient, DEFAULT_BACKOFF, backoffDelay } from 'chat-room/client';
-import type { ChatServer } from 'chat-room/ws';
-import { createChatServer, createTokenAuth } from 'chat-room/ws';
+import type { ChatServer } from 'chat-room/server';
+import { createChatServer } from 'chat-room/server';
+import { createTokenAuth } from 'chat-room/ws';
 import { WebSocket } from 'ws';
 
 jest.setTimeout(20_000);

@@ -38,7 +38,8 @@ export interface TokenAuth {
  *
  * @example
  * ```ts
- * import { createChatServer, createTokenAuth } from 'chat-room/ws'
+ * import { createChatServer } from 'chat-room/server'
+ * import { createTokenAuth } from 'chat-room/ws'
  * const tokens = createTokenAuth({ secret: process.env.CHAT_SECRET!, issuer: 'chat-room' })
  * const server = await createChatServer({ system, auth: tokens.verify })
  * const url = `${server.url}?token=${tokens.sign('alice')}`

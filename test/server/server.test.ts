@@ -1,7 +1,9 @@
 import type { ClientFrame, ErrorFrame, ServerFrame } from 'chat-room';
 import { ChatSystem, PermissionError } from 'chat-room';
-import type { ChatServer, WebSocketLimits } from 'chat-room/ws';
-import { createChatServer, createTokenAuth } from 'chat-room/ws';
+import type { ChatServer } from 'chat-room/server';
+import type { WebSocketLimits } from 'chat-room/ws';
+import { createChatServer } from 'chat-room/server';
+import { createTokenAuth } from 'chat-room/ws';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';

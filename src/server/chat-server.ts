@@ -2,11 +2,11 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { MediaInfo } from '../../domain';
-import { ChatRoomError, ValidationError, requireId } from '../../domain';
-import type { Clock, ConnectionIdentity, Transport } from '../../ports';
-import type { WebSocketLimits } from './websocket-transport';
-import { WebSocketTransport, refuseUpgrade } from './websocket-transport';
+import type { MediaInfo } from '../domain';
+import { ChatRoomError, ValidationError, requireId } from '../domain';
+import type { Clock, ConnectionIdentity, Transport } from '../ports';
+import type { WebSocketLimits } from '../adapters/ws';
+import { WebSocketTransport, refuseUpgrade } from '../adapters/ws';
 
 /** What the server needs of the chat system (a `ChatSystem` fits). */
 export interface ChatServerSystem {

@@ -8,8 +8,9 @@ import {
   RateLimitError,
 } from 'chat-room';
 import { SharpImageProcessor } from 'chat-room/sharp';
-import type { ChatServer, ChatServerSystem } from 'chat-room/ws';
-import { createChatServer, createTokenAuth } from 'chat-room/ws';
+import type { ChatServer, ChatServerSystem } from 'chat-room/server';
+import { createChatServer } from 'chat-room/server';
+import { createTokenAuth } from 'chat-room/ws';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import sharp from 'sharp';
