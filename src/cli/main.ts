@@ -198,7 +198,9 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
     `get a token: npx chat-room token ${example}` +
       (secret.source === 'option' ? ' --secret <the same secret>' : ''),
   );
-  io.out(`connect: ${url}/?token=<token>&deviceId=phone`);
+  io.out(
+    `connect: ${url}/?token=<token>&deviceId=phone (or long-poll: ${http}/poll?link=<id>&deviceId=phone)`,
+  );
   io.out(`photos: POST ${http}/media, GET ${http}/media/<id> (Authorization: Bearer <token>)`);
   if (secret.source === 'development' && !isLoopback(values.host)) {
     io.err(

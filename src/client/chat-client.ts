@@ -1,17 +1,26 @@
 /**
- * The client SDK: one device of one user over WebSocket, that reconnects by itself and never loses its place.
+ * The client SDK: one device of one user over WebSocket or HTTP long-poll, that reconnects by itself and never
+ * loses its place.
  *
  * @module
  */
 import type { ChatRoomError, PresenceRecord } from '../domain';
 import { ChatFeed, TransportError, ValidationError } from '../domain';
-import type { ClientLink, ClientLinkHandler, Clock, TimerHandle } from '../ports';
+import type { ClientLink, ClientLinkHandler, ClientTransport, Clock, TimerHandle } from '../ports';
 import type { ServerFrame } from '../protocol';
 import type { Ack, ChatSessionEvents } from '../session';
 import { ChatSession } from '../session';
 import { Observable } from '../util/observable';
+import type { FetchLike } from './long-poll-client-transport';
+import { LongPollClientTransport, resolveFetch } from './long-poll-client-transport';
 import type { WebSocketConstructor } from './websocket-client-transport';
 import { WebSocketClientTransport, resolveWebSocket } from './websocket-client-transport';
+
+/** A way a `ChatClient` reaches the server. */
+export type TransportKind = 'websocket' | 'long-poll';
+
+/** Which transports a `ChatClient` may use: `'auto'` tries WebSocket and falls back to long-poll. */
+export type TransportChoice = 'auto' | TransportKind;
 
 /** How long to wait before each reconnect attempt. */
 export interface BackoffOptions {
@@ -50,15 +59,29 @@ export function backoffDelay(attempt: number, backoff: BackoffOptions, random: (
 
 /** Options of a `ChatClient`. */
 export interface ChatClientOptions {
-  /** The server's WebSocket URL, e.g. `ws://localhost:8080/`. */
+  /**
+   * The server, as its WebSocket URL (`ws://localhost:8080/`, a `ChatServer`'s `url`) or its HTTP URL
+   * (`http://localhost:8080/`, its `httpUrl`): the other is derived by swapping the scheme (ws ↔ http, wss ↔ https).
+   */
   readonly url: string;
+  /**
+   * How to reach the server. `'auto'` (the default) tries a WebSocket on each connection attempt and, when it ends
+   * before the server greeted it (a proxy that refuses the upgrade, a server without WebSocket), long-poll at once;
+   * once long-poll worked, the client stays on it. `'websocket'` and `'long-poll'` use only that one.
+   */
+  readonly transport?: TransportChoice;
+  /** The `fetch` function long-poll uses; default `globalThis.fetch`. */
+  readonly fetch?: FetchLike;
   /** The bearer token, or a function asked for a fresh one before each connection. */
   readonly token: string | (() => string | Promise<string>);
   /** This device; the server keeps a cursor per device. Default `'default'`. */
   readonly deviceId?: string;
   /** Whether the app is in the foreground (online). Default true. */
   readonly foreground?: boolean;
-  /** The WebSocket constructor; default `globalThis.WebSocket` (browsers, Node ≥ 22). In Node 20 pass `ws`'s. */
+  /**
+   * The WebSocket constructor; default `globalThis.WebSocket` (browsers, Node ≥ 22). In Node 20 pass `ws`'s;
+   * without one, `'auto'` uses long-poll only.
+   */
   readonly WebSocket?: WebSocketConstructor;
   /** The clock backoff delays and request timeouts run on. Default: the real one. */
   readonly clock?: Clock;
@@ -83,8 +106,8 @@ export interface ChatClientEvents extends Pick<
   'message' | 'message-sent' | 'ack' | 'receipt' | 'presence' | 'typing'
 > {
   [event: string]: unknown[];
-  /** The server greeted the client and it caught up with its inbox. */
-  connected: [info: { userId: string; deviceId: string; cursor: number }];
+  /** The server greeted the client and it caught up with its inbox; `transport` says how the client is connected. */
+  connected: [info: { userId: string; deviceId: string; cursor: number; transport: TransportKind }];
   /** A connection, or an attempt at one, ended. */
   disconnected: [reason: string];
   /** The next attempt is scheduled. */
@@ -116,10 +139,14 @@ const realClock: Clock = {
 };
 
 /**
- * A chat device over WebSocket, in Node or in a browser. It connects, resumes from its cursor so every message
- * arrives exactly once and in order, acknowledges delivery by itself, reconnects with jittered exponential
- * backoff, and keeps each send (with its `clientMessageId`) until the server acked it — a send retried across a
- * reconnect is stored once. A local `ChatFeed` follows what arrives, what is sent and what is read.
+ * A chat device over WebSocket or HTTP long-poll, in Node or in a browser. It connects, resumes from its cursor so
+ * every message arrives exactly once and in order, acknowledges delivery by itself, reconnects with jittered
+ * exponential backoff, and keeps each send (with its `clientMessageId`) until the server acked it — a send retried
+ * across a reconnect is stored once. A local `ChatFeed` follows what arrives, what is sent and what is read.
+ *
+ * By default (`transport: 'auto'`) each connection attempt tries a WebSocket first and falls back to long-poll at
+ * once when the socket ends before the server's hello; `useTransport` switches on demand, and the `connected`
+ * event and the `transport` getter say which one is in use.
  *
  * Pattern: Observer — the client re-publishes the events of whichever session is current.
  *
@@ -131,6 +158,8 @@ const realClock: Clock = {
  * await client.connect()
  * const ack = await client.send({ to: 'bob', text: 'hi' })
  * await client.markRead(ack.threadId, ack.seq)
+ * client.on('connected', ({ transport }) => console.log(`connected over ${transport}`))
+ * await client.useTransport('long-poll') // e.g. after sockets kept dropping on this network
  * ```
  */
 export class ChatClient extends Observable<ChatClientEvents> {
@@ -138,9 +167,12 @@ export class ChatClient extends Observable<ChatClientEvents> {
   readonly feed = new ChatFeed();
   readonly deviceId: string;
 
-  readonly #url: string;
+  readonly #wsUrl: string;
+  readonly #httpUrl: string;
   readonly #token: string | (() => string | Promise<string>);
-  readonly #WebSocket: WebSocketConstructor;
+  readonly #mode: TransportChoice;
+  readonly #WebSocket: WebSocketConstructor | undefined;
+  readonly #fetch: FetchLike | undefined;
   readonly #clock: Clock;
   readonly #backoff: BackoffOptions;
   readonly #random: () => number;
@@ -159,28 +191,55 @@ export class ChatClient extends Observable<ChatClientEvents> {
   #attempt = 0;
   #timer: TimerHandle | undefined;
   #presenceIds: readonly string[] | undefined;
+  /** The transport `useTransport` pinned, for every later connection. */
+  #pinned: TransportKind | undefined;
+  /** Whether long-poll connected in `'auto'` mode: later attempts go straight to it. */
+  #longPollWorked = false;
+  /** The transport of the current (or latest) connection attempt. */
+  #kind: TransportKind | undefined;
+  /** Counts connection attempts: callbacks of an attempt that is no longer current are ignored. */
+  #generation = 0;
 
   /**
    * Creates a client; nothing connects until `connect()`.
    *
-   * @param options - url, token, device, WebSocket constructor, clock, backoff
+   * @param options - url, token, device, transport, WebSocket constructor, fetch, clock, backoff
    * @throws ValidationError when an option is malformed
-   * @throws TypeError when no WebSocket implementation is available
+   * @throws TypeError when the transport chosen has no implementation (no WebSocket for `'websocket'`, no fetch
+   *   for `'long-poll'`, neither for `'auto'`)
    */
   constructor(options: ChatClientOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options are required');
-    if (typeof options.url !== 'string' || !/^wss?:\/\//i.test(options.url)) {
-      throw new ValidationError('url must be a ws:// or wss:// URL');
+    const urls = typeof options.url === 'string' ? serverUrls(options.url) : undefined;
+    if (urls === undefined) {
+      throw new ValidationError('url must be a ws://, wss://, http:// or https:// URL');
     }
     if (typeof options.token !== 'string' && typeof options.token !== 'function') {
       throw new ValidationError('token must be a string or a function returning one');
     }
-    this.#url = options.url;
+    const mode = options.transport ?? 'auto';
+    if (mode !== 'auto' && mode !== 'websocket' && mode !== 'long-poll') {
+      throw new ValidationError("transport must be 'auto', 'websocket' or 'long-poll'");
+    }
+    if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+      throw new ValidationError('fetch must be a function');
+    }
+    this.#wsUrl = urls.ws;
+    this.#httpUrl = urls.http;
     this.#token = options.token;
+    this.#mode = mode;
     this.deviceId = options.deviceId ?? 'default';
     this.#foreground = options.foreground ?? true;
-    this.#WebSocket = resolveWebSocket(options.WebSocket);
+    // Both are kept when available: `useTransport` may switch to the other one later.
+    this.#WebSocket = optional(() => resolveWebSocket(options.WebSocket));
+    this.#fetch = optional(() => resolveFetch(options.fetch));
+    if (mode === 'websocket' || (mode === 'auto' && this.#fetch === undefined)) {
+      this.#WebSocket = resolveWebSocket(options.WebSocket); // throws why there is none
+    }
+    if (mode === 'long-poll' || (mode === 'auto' && this.#WebSocket === undefined)) {
+      this.#fetch = resolveFetch(options.fetch);
+    }
     this.#clock = options.clock ?? realClock;
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     const { initialMs, maxMs, factor, jitter } = this.#backoff;
@@ -211,6 +270,11 @@ export class ChatClient extends Observable<ChatClientEvents> {
   /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The transport the current connection uses; `undefined` while not connected. */
+  get transport(): TransportKind | undefined {
+    return this.connected ? this.#kind : undefined;
   }
 
   /** How many sends and requests wait for a connection or an answer. */
@@ -303,12 +367,49 @@ export class ChatClient extends Observable<ChatClientEvents> {
     if (this.connected) this.#ready?.active();
   }
 
+  /**
+   * Switches transport now and keeps using it on every later connection (no fallback): hangs up the current
+   * connection (or attempt) and connects over `kind` at once. Sends and requests still waiting carry on over the
+   * new connection with the same `clientMessageId`, and the cursor carries over, so nothing is lost, repeated or
+   * reordered. Emits `disconnected` (`switching to <kind>`) for the connection it hangs up, then `connected`
+   * with the new `transport`. Also starts the client when `connect()` was not called yet.
+   *
+   * @param kind - `'websocket'` or `'long-poll'`
+   * @returns resolves when connected (greeted and caught up) over `kind`
+   * @throws ValidationError when `kind` is neither, TypeError when it has no implementation here
+   * @throws TransportError when the client is closed before it connected
+   */
+  useTransport(kind: TransportKind): Promise<void> {
+    if (this.#closed) return Promise.reject(new TransportError('the client is closed'));
+    if (kind !== 'websocket' && kind !== 'long-poll') {
+      return Promise.reject(new ValidationError("transport must be 'websocket' or 'long-poll'"));
+    }
+    if (kind === 'websocket' && this.#WebSocket === undefined) {
+      return Promise.reject(new TypeError('no WebSocket implementation: pass one as the `WebSocket` option'));
+    }
+    if (kind === 'long-poll' && this.#fetch === undefined) {
+      return Promise.reject(new TypeError('no fetch implementation: pass one as the `fetch` option'));
+    }
+    this.#pinned = kind;
+    if (this.connected && this.#kind === kind) return Promise.resolve();
+    const connected = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const wasStarted = this.#started;
+    this.#started = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (wasStarted) this.#hangUp(`switching to ${kind}`);
+    this.#attempt = 0;
+    void this.#open();
+    return connected;
+  }
+
   /** Hangs up for good: no reconnect; sends still waiting for an ack reject with a `TransportError`. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#generation++;
     const session = this.#session;
     this.#session = undefined;
     this.#ready = undefined;
@@ -320,37 +421,91 @@ export class ChatClient extends Observable<ChatClientEvents> {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 
-  /** One connection attempt: a fresh token, a socket, the hello, then a session over it. */
-  async #open(): Promise<void> {
+  /** The transport the next connection attempt starts with. */
+  #firstKind(): TransportKind {
+    if (this.#pinned !== undefined) return this.#pinned;
+    if (this.#mode === 'long-poll' || this.#WebSocket === undefined) return 'long-poll';
+    if (this.#mode === 'auto' && this.#longPollWorked && this.#fetch !== undefined) return 'long-poll';
+    return 'websocket';
+  }
+
+  /** Whether an attempt over `kind` that failed before the hello falls back to long-poll at once. */
+  #fallsBack(kind: TransportKind): boolean {
+    return (
+      kind === 'websocket' && this.#mode === 'auto' && this.#pinned === undefined && this.#fetch !== undefined
+    );
+  }
+
+  /** Drops the current connection or attempt without scheduling another; keeps the cursor. */
+  #hangUp(reason: string): void {
+    this.#generation++;
+    const session = this.#session;
+    if (session !== undefined) this.#cursor = session.cursor;
+    this.#session = undefined;
+    this.#ready = undefined;
+    const link = this.#link;
+    this.#link = undefined;
+    session?.disconnect();
+    link?.close();
+    if (session !== undefined || link !== undefined) this.emit('disconnected', reason);
+  }
+
+  /**
+   * One connection attempt: a fresh token, a link (WebSocket or long-poll), the hello, then a session over it. An
+   * `'auto'` WebSocket that ends before the hello is followed at once by long-poll, with the same token.
+   */
+  async #open(kind: TransportKind = this.#firstKind(), given?: string): Promise<void> {
+    const generation = ++this.#generation;
     let token: string;
     try {
-      token = typeof this.#token === 'function' ? await this.#token() : this.#token;
+      token = given ?? (typeof this.#token === 'function' ? await this.#token() : this.#token);
       if (typeof token !== 'string' || token.length === 0) throw new ValidationError('the token is empty');
     } catch (e) {
-      if (this.#closed) return;
+      if (this.#closed || generation !== this.#generation) return;
       this.emit('error', e instanceof Error ? e : new Error(String(e)));
       return this.#retry('no token');
     }
-    if (this.#closed) return;
-    const transport = new WebSocketClientTransport({ url: this.#url, token, WebSocket: this.#WebSocket });
+    if (this.#closed || generation !== this.#generation) return;
+    this.#kind = kind;
+    const current = (): boolean => !this.#closed && generation === this.#generation;
+    const failed = (reason: string): void => {
+      if (!current()) return;
+      if (!this.#fallsBack(kind)) return this.#lost(undefined, reason);
+      this.#link = undefined;
+      this.emit('disconnected', reason);
+      void this.#open('long-poll', token);
+    };
     // The server names the user in its hello; the session needs it from the start, so it is created then.
     const handoff = new Handoff(
-      (hello) => this.#greeted(handoff, hello),
-      (reason) => this.#lost(undefined, reason),
+      (hello) => current() && this.#greeted(handoff, hello, kind),
+      (reason) => failed(reason),
     );
+    let link: ClientLink;
     try {
-      this.#link = transport.open(
+      link = this.#transport(kind, token).open(
         { userId: this.#userId ?? '', deviceId: this.deviceId, foreground: this.#foreground },
         handoff,
       );
     } catch (e) {
       this.emit('error', e instanceof Error ? e : new Error(String(e)));
-      return this.#retry('could not open a socket');
+      return failed(`could not open a ${kind} link`);
     }
-    handoff.link = this.#link;
+    if (!current()) return link.close();
+    this.#link = link;
+    handoff.link = link;
   }
 
-  #greeted(handoff: Handoff, hello: Extract<ServerFrame, { type: 'hello' }>): void {
+  #transport(kind: TransportKind, token: string): ClientTransport {
+    return kind === 'websocket'
+      ? new WebSocketClientTransport({
+          url: this.#wsUrl,
+          token,
+          WebSocket: this.#WebSocket as WebSocketConstructor,
+        })
+      : new LongPollClientTransport({ url: this.#httpUrl, token, fetch: this.#fetch as FetchLike });
+  }
+
+  #greeted(handoff: Handoff, hello: Extract<ServerFrame, { type: 'hello' }>, kind: TransportKind): void {
     if (this.#closed) return;
     this.#userId = hello.userId;
     const link = handoff.link as ClientLink;
@@ -389,7 +544,13 @@ export class ChatClient extends Observable<ChatClientEvents> {
       this.#ready = session;
       this.#attempt = 0;
       this.#cursor = session.cursor;
-      this.emit('connected', { userId: hello.userId, deviceId: this.deviceId, cursor: session.cursor });
+      if (kind === 'long-poll' && this.#mode === 'auto') this.#longPollWorked = true;
+      this.emit('connected', {
+        userId: hello.userId,
+        deviceId: this.deviceId,
+        cursor: session.cursor,
+        transport: kind,
+      });
       for (const waiter of this.#waiters.splice(0)) waiter.resolve();
       if (this.#presenceIds !== undefined && !this.#ops.some((op) => op.presence === true)) {
         // Follow again what was followed: the server's subscription belongs to the old connection.
@@ -482,6 +643,30 @@ export class ChatClient extends Observable<ChatClientEvents> {
       this.emit('error', e instanceof Error ? e : new Error(String(e)));
     }
   }
+}
+
+/** Runs `make`; `undefined` when it throws. */
+function optional<T>(make: () => T): T | undefined {
+  try {
+    return make();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The WebSocket and HTTP URLs of a server given by either; `undefined` when `url` is neither. */
+function serverUrls(url: string): { ws: string; http: string } | undefined {
+  const match = /^(wss?|https?):\/\//i.exec(url);
+  if (match === null) return undefined;
+  const rest = url.slice(match[0].length);
+  try {
+    new URL(`http://${rest}`);
+  } catch {
+    return undefined;
+  }
+  const scheme = (match[1] as string).toLowerCase();
+  const secure = scheme === 'wss' || scheme === 'https';
+  return { ws: `${secure ? 'wss' : 'ws'}://${rest}`, http: `${secure ? 'https' : 'http'}://${rest}` };
 }
 
 /**

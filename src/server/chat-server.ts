@@ -2,9 +2,11 @@ import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { MediaInfo } from '../domain';
+import type { InboxPage, MediaInfo } from '../domain';
 import { ChatRoomError, ValidationError, requireId } from '../domain';
 import type { Clock, ConnectionIdentity, Transport } from '../ports';
+import type { LongPollLimits } from '../adapters/long-poll';
+import { LongPollTransport } from '../adapters/long-poll';
 import type { WebSocketLimits } from '../adapters/ws';
 import { WebSocketTransport, refuseUpgrade } from '../adapters/ws';
 
@@ -23,6 +25,8 @@ export interface ChatServerSystem {
   getMedia?(userId: string, mediaId: string): Promise<{ info: MediaInfo; bytes: Uint8Array }>;
   /** The system's media limits; `maxBytes` bounds an upload's body when `maxUploadBytes` is not given. */
   readonly mediaLimits?: { readonly maxBytes: number } | undefined;
+  /** Where held long-polls read inbox entries; long-poll needs it. */
+  readonly store?: { readInbox(userId: string, after: number, limit: number): Promise<InboxPage> };
 }
 
 /**
@@ -51,6 +55,13 @@ export interface ChatServerOptions {
   /** Limits per connection: frame size, buffered bytes, heartbeat, rate. */
   readonly limits?: WebSocketLimits;
   /**
+   * Which transports to serve. Default: WebSocket, and long-poll when the system has a `store`. Without WebSocket,
+   * every upgrade is refused with 426.
+   */
+  readonly transports?: { readonly websocket?: boolean; readonly longPoll?: boolean };
+  /** Limits of the long-poll transport: poll timeout (25 s), lease (35 s), request and frame sizes, rate. */
+  readonly longPollLimits?: LongPollLimits;
+  /**
    * The largest body `POST /media` reads, in bytes; a larger one is refused with 413 as soon as it passes the
    * limit. Default: the system's `mediaLimits.maxBytes`, else 16 MiB.
    */
@@ -61,10 +72,14 @@ export interface ChatServerOptions {
 export interface ChatServer {
   /** The WebSocket URL, as `ws://host:port/`. */
   readonly url: string;
+  /** The same server as `http://host:port/`: long-poll is at `/poll`, photos at `/media`. */
+  readonly httpUrl: string;
   /** The port it listens on. */
   readonly port: number;
   /** The transport serving the sockets. */
   readonly transport: WebSocketTransport;
+  /** The long-poll transport, when it is served. */
+  readonly longPoll: LongPollTransport | undefined;
   /**
    * Serves the HTTP routes (`/health`, `/media`) on a request; returns `false`, answering nothing, for any other
    * path. With your own `server`, call it from your request handler to offer the routes there too.
@@ -91,6 +106,12 @@ export interface ChatServer {
  *   immutable `Cache-Control`. Only members of a thread the photo was sent in get it: anyone else gets 404, the
  *   same answer as for an id that does not exist, so ids cannot be probed.
  *
+ * - `/poll`: HTTP long-poll (`LongPollTransport`, `chat-room/long-poll`) for networks that block WebSockets, with
+ *   the same token (header or `?token=`), `deviceId` and `foreground`, plus a `link` id the client makes up:
+ *   `GET /poll?link&after&wait` is held until there are frames or inbox entries after `after` (else answers
+ *   `{ frames: [] }` after `wait`, at most 25 s); `POST /poll?link` takes a JSON array of frames and answers
+ *   `{ frames }` with their replies; `DELETE /poll?link` hangs up. A link whose requests stop for 35 s is closed.
+ *
  * Errors are JSON `{ code, message }`: 400 `VALIDATION`, 401 `UNAUTHORIZED`, 403 `FORBIDDEN`, 404 `NOT_FOUND`,
  * 405 `METHOD_NOT_ALLOWED`, 413 `PAYLOAD_TOO_LARGE`, 429 `RATE_LIMITED` (with `Retry-After`), 503 `UNAVAILABLE`
  * (no image processor, or shutting down) and 500 `INTERNAL` with a generic message.
@@ -102,7 +123,8 @@ export interface ChatServer {
  * @example
  * ```ts
  * import { ChatSystem } from 'chat-room'
- * import { createChatServer, createTokenAuth } from 'chat-room/ws'
+ * import { createChatServer } from 'chat-room/server'
+ * import { createTokenAuth } from 'chat-room/ws'
  * const system = ChatSystem.create()
  * const tokens = createTokenAuth({ secret: process.env.CHAT_SECRET! })
  * const server = await createChatServer({ system, auth: tokens.verify, port: 8080 })
@@ -122,17 +144,54 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
       details: { field: 'maxUploadBytes' },
     });
   }
+  const serveWebSocket = options.transports?.websocket ?? true;
+  // Long-poll reads inboxes from the store: on by default when the system has one.
+  const serveLongPoll = options.transports?.longPoll ?? system.store !== undefined;
+  const clock = system.clock === undefined ? {} : { clock: system.clock };
   const transport = new WebSocketTransport({
-    ...(system.clock === undefined ? {} : { clock: system.clock }),
+    ...clock,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
-  system.attach(transport);
+  if (serveWebSocket) system.attach(transport);
+  let longPoll: LongPollTransport | undefined;
+  if (serveLongPoll) {
+    const store = system.store;
+    if (store === undefined)
+      throw new ValidationError('long-poll needs a system with a store to read inboxes from');
+    longPoll = new LongPollTransport({
+      ...clock,
+      readInbox: (userId, after, limit) => store.readInbox(userId, after, limit),
+      ...(options.longPollLimits === undefined ? {} : { limits: options.longPollLimits }),
+    });
+    system.attach(longPoll);
+  }
 
   const owned = options.server === undefined;
   let closing = false;
   const routes: RouteContext = { system, auth, maxUploadBytes, isClosing: () => closing };
-  const handleRequest = (request: IncomingMessage, response: ServerResponse): boolean =>
-    route(routes, request, response);
+  const handleRequest = (request: IncomingMessage, response: ServerResponse): boolean => {
+    if (longPoll !== undefined && (request.url ?? '/').split('?')[0] === '/poll') {
+      servePoll(longPoll, request, response);
+      return true;
+    }
+    return route(routes, request, response);
+  };
+  const servePoll = (lp: LongPollTransport, request: IncomingMessage, response: ServerResponse): void => {
+    if (closing) return sendError(response, 503, 'UNAVAILABLE', 'the chat server is shutting down');
+    const origin = request.headers.origin;
+    if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.includes(origin)) {
+      return sendError(response, 403, 'FORBIDDEN', 'origin not allowed');
+    }
+    void identify(request, auth).then(
+      (identity) => lp.handle(request, response, identity),
+      (error: unknown) => {
+        const status = error instanceof UpgradeRefusal ? error.status : 401;
+        const code = status === 401 ? 'UNAUTHORIZED' : 'VALIDATION';
+        const message = error instanceof UpgradeRefusal ? error.message : 'unauthorized';
+        sendError(response, status, code, message, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+      },
+    );
+  };
   const server =
     options.server ??
     http.createServer((request, response) => {
@@ -143,6 +202,7 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     // A socket that fails while we authenticate must not crash the process.
     socket.on('error', () => socket.destroy());
     if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
+    if (!serveWebSocket) return refuseUpgrade(socket, 426, 'this server speaks long-poll: use /poll');
     const origin = request.headers.origin;
     if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.includes(origin)) {
       return refuseUpgrade(socket, 403, 'origin not allowed');
@@ -176,13 +236,16 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
 
   return {
     url: `ws://${host}:${address.port}/`,
+    httpUrl: `http://${host}:${address.port}/`,
     port: address.port,
     transport,
+    longPoll,
     handleRequest,
     async close(): Promise<void> {
       if (closing) return;
       closing = true;
       server.off('upgrade', onUpgrade);
+      await longPoll?.close();
       await transport.close();
       if (owned) {
         await new Promise<void>((resolve) => {

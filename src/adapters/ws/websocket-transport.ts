@@ -359,6 +359,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
+  426: 'Upgrade Required',
   503: 'Service Unavailable',
 };
 
