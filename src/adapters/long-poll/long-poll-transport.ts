@@ -11,6 +11,8 @@ import type {
   TransportHandler,
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
+import { realClock } from '../../util/real-clock';
+import { TokenBucket } from '../../util/token-bucket';
 
 /** How a held poll reads the user's inbox: any node that can read the store can answer any poll. */
 export type InboxReader = (userId: string, after: number, limit: number) => Promise<InboxPage>;
@@ -67,13 +69,6 @@ const DEFAULT_LIMITS: Required<LongPollLimits> = {
 };
 
 const LINK_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** The real clock, with unref'd timers (adapters do not import each other, so not `SystemClock`). */
-const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /**
  * HTTP long-poll, the seed's "persistent connection": the same frames as the WebSocket, over plain requests, for
@@ -247,16 +242,14 @@ class LongPollLink implements Connection {
   #active = 0;
   #lease: TimerHandle | undefined;
   #closed = false;
-  #tokens: number;
-  #refilledAt: number;
+  readonly #bucket: TokenBucket;
 
   constructor(id: string, identity: ConnectionIdentity, handler: TransportHandler, deps: LinkDeps) {
     this.id = id;
     this.identity = identity;
     this.#handler = handler;
     this.#d = deps;
-    this.#tokens = deps.limits.rate.frames;
-    this.#refilledAt = deps.clock.now();
+    this.#bucket = new TokenBucket(deps.limits.rate, deps.clock.now());
     this.#armLease();
   }
 
@@ -441,15 +434,8 @@ class LongPollLink implements Connection {
         details: { maxFrameBytes: limits.maxFrameBytes },
       };
     }
-    const { frames, perMs } = limits.rate;
-    const now = clock.now();
-    this.#tokens = Math.min(frames, this.#tokens + ((now - this.#refilledAt) * frames) / perMs);
-    this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return undefined;
-    }
-    const retryAfterMs = Math.max(1, Math.ceil(((1 - this.#tokens) * perMs) / frames));
+    const retryAfterMs = this.#bucket.take(clock.now());
+    if (retryAfterMs === 0) return undefined;
     return {
       code: 'RATE_LIMITED',
       message: `too many frames: retry after ${retryAfterMs} ms`,

@@ -13,6 +13,8 @@ import type {
   TransportHandler,
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
+import { realClock } from '../../util/real-clock';
+import { TokenBucket } from '../../util/token-bucket';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
 export interface RateLimit {
@@ -56,13 +58,6 @@ const DEFAULT_LIMITS: Required<WebSocketLimits> = {
   maxBufferedBytes: 1024 * 1024,
   heartbeatMs: 30_000,
   rate: { frames: 50, perMs: 1_000 },
-};
-
-/** The real clock, with unref'd timers; adapters do not import each other, so not `SystemClock`. */
-const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 /**
@@ -194,8 +189,7 @@ class WebSocketConnection implements Connection {
   /** Set once the server stops talking to this socket: nothing more is sent or passed on. */
   #closing = false;
   #reported = false;
-  #tokens: number;
-  #refilledAt: number;
+  readonly #bucket: TokenBucket;
 
   constructor(
     id: string,
@@ -210,8 +204,7 @@ class WebSocketConnection implements Connection {
     this.#handler = handler;
     this.#transport = transport;
     this.#limits = transport.limits;
-    this.#tokens = this.#limits.rate.frames;
-    this.#refilledAt = transport.clock.now();
+    this.#bucket = new TokenBucket(this.#limits.rate, transport.clock.now());
     ws.on('message', (data, isBinary) => this.#received(data, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
@@ -270,7 +263,7 @@ class WebSocketConnection implements Connection {
     // Malformed JSON and binary frames reach the gateway as `undefined`, which it refuses with VALIDATION, in
     // order with the connection's other frames.
     const frame = isBinary ? undefined : parseJson(rawText(data));
-    const retryAfterMs = this.#take();
+    const retryAfterMs = this.#bucket.take(this.#transport.clock.now());
     if (retryAfterMs > 0) {
       const ref = refOf(frame);
       this.send({
@@ -283,19 +276,6 @@ class WebSocketConnection implements Connection {
       return;
     }
     this.#handler.received(this, frame);
-  }
-
-  /** Takes a token from the bucket: 0 when there was one, else how long until there will be (ms). */
-  #take(): number {
-    const { frames, perMs } = this.#limits.rate;
-    const now = this.#transport.clock.now();
-    this.#tokens = Math.min(frames, this.#tokens + ((now - this.#refilledAt) * frames) / perMs);
-    this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - this.#tokens) * perMs) / frames));
   }
 
   #gone(): void {
