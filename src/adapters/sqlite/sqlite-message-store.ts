@@ -21,7 +21,8 @@ export interface SqliteMessageStoreOptions {
   /** How many of the newest entries each inbox keeps; older cursors get `RESYNC_REQUIRED`. Default: all. */
   readonly maxInboxEntries?: number;
   /**
-   * Group commit: the most appends (`appendMessage` and `appendEntry` calls) written in one transaction.
+   * Group commit: the most writes (`appendMessage`, `appendEntry`, `saveWatermark` and `advanceCursor` calls)
+   * written in one transaction.
    * Appends made in the same turn of the event loop are queued and written together on `setImmediate`, in
    * call order, one `SAVEPOINT` each, under one `BEGIN IMMEDIATE … COMMIT` (one fsync for the batch); more
    * than `maxBatch` queued appends take several transactions. `1` turns group commit off: each append then
@@ -34,7 +35,7 @@ export interface SqliteMessageStoreOptions {
 export interface SqliteMessageStoreStats {
   /** Write transactions the append path committed (one per batch). */
   readonly commits: number;
-  /** Appends (`appendMessage` and `appendEntry` calls) those transactions settled, failed ones included. */
+  /** Writes (appends, watermarks, cursors) those transactions settled, failed ones included. */
   readonly appends: number;
   /** The most appends one transaction has carried. */
   readonly largestBatch: number;
@@ -101,13 +102,14 @@ const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, clien
  * restart. The file runs in WAL mode with `synchronous = FULL`: the port promises that a resolved append is
  * durable (the sender is acked on it), and `NORMAL` in WAL mode can lose the last commits on power loss.
  *
- * Appends use group commit, so durability does not cost one fsync per message: the `appendMessage` and
- * `appendEntry` calls made in one turn of the event loop are queued and written on `setImmediate` in ONE
- * `BEGIN IMMEDIATE` transaction (at most `maxBatch` per transaction), in call order, each inside its own
- * `SAVEPOINT`. A failing append rolls back to its savepoint and rejects alone; the others commit. Every
- * promise settles only after the batch's `COMMIT`, so a resolved append is durable and visible to every later
- * read. Seqs stay gap-free even with several processes on the same file (`BEGIN IMMEDIATE` takes the write
- * lock before the first read). `close()` writes what is still queued before it closes the file.
+ * Writes use group commit, so durability does not cost one fsync per message: the `appendMessage`,
+ * `appendEntry`, `saveWatermark` and `advanceCursor` calls made in one turn of the event loop are queued and
+ * written on `setImmediate` in ONE `BEGIN IMMEDIATE` transaction (at most `maxBatch` per transaction), in call
+ * order, each inside its own `SAVEPOINT`. A failing write rolls back to its savepoint and rejects alone; the
+ * others commit. Every promise settles only after the batch's `COMMIT`, so a resolved write is durable and
+ * visible to every later read. Seqs stay gap-free even with several processes on the same file (`BEGIN
+ * IMMEDIATE` takes the write lock before the first read). `close()` writes what is still queued before it
+ * closes the file.
  *
  * @example
  * ```ts
@@ -133,7 +135,6 @@ export class SqliteMessageStore implements MessageStore {
   #flushScheduled = false;
   #stats = { commits: 0, appends: 0, largestBatch: 0 };
   readonly #readInboxTx: (userId: string, after: number, limit: number) => InboxPage;
-  readonly #advanceCursorTx: (userId: string, name: string, value: number) => number;
 
   /**
    * Opens (or adopts) the database, sets WAL mode and applies pending schema migrations.
@@ -188,12 +189,14 @@ export class SqliteMessageStore implements MessageStore {
     this.#readInboxTx = db.transaction((userId: string, after: number, limit: number) =>
       this.#readInbox(userId, after, limit),
     );
-    this.#advanceCursorTx = immediate(db, (userId: string, name: string, value: number) => {
-      const row = this.#sql.getCursor.get(userId, name) as { value: number } | undefined;
-      const old = row?.value ?? 0;
-      if (value > old) this.#sql.advanceCursor.run(userId, name, value);
-      return old;
-    });
+  }
+
+  /** Moves a cursor forward; runs inside the batch's transaction. */
+  #advanceCursor(userId: string, name: string, value: number): number {
+    const row = this.#sql.getCursor.get(userId, name) as { value: number } | undefined;
+    const old = row?.value ?? 0;
+    if (value > old) this.#sql.advanceCursor.run(userId, name, value);
+    return old;
   }
 
   /** What the append path has done so far (commits, appends, the largest batch). */
@@ -276,7 +279,8 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {
-    this.#run('saving a watermark', () => {
+    // Batched with the appends: a receipt costs no commit of its own.
+    return this.#enqueue('saving a watermark', () => {
       const w = watermark;
       this.#sql.saveWatermark.run(
         threadId,
@@ -313,7 +317,8 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async advanceCursor(userId: string, name: string, value: number): Promise<number> {
-    return this.#run('moving a cursor', () => this.#advanceCursorTx(userId, name, value));
+    // Batched with the appends, inside the batch's transaction: the read and the write see one state.
+    return this.#enqueue('moving a cursor', () => this.#advanceCursor(userId, name, value));
   }
 
   /**
