@@ -302,8 +302,11 @@ export class DeliveryService {
     requireSeq(upTo, 'upTo');
     const latest = await store.latestInboxSeq(userId);
     if (upTo > latest) throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
-    await store.advanceCursor(userId, `device:${deviceId}`, upTo);
-    let from = await store.advanceCursor(userId, 'delivered', upTo);
+    // Both cursors move in one go (a durable store writes them in one batch).
+    let [, from] = await Promise.all([
+      store.advanceCursor(userId, `device:${deviceId}`, upTo),
+      store.advanceCursor(userId, 'delivered', upTo),
+    ]);
     const highest = new Map<string, number>();
     while (from < upTo) {
       let page: InboxPage;

@@ -86,14 +86,13 @@ export class SessionGateway implements TransportHandler {
     const open = this.#open.get(connection);
     if (open === undefined) return;
     this.#enqueue(open, async () => {
-      const ref = refOf(frame);
       try {
         const reply = await this.#handle(open.session, frame);
         // A frame that changed the directory (a group, a contact, a setting) is answered once that is durable.
         if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
         if (reply !== undefined) connection.send(reply);
       } catch (error) {
-        connection.send(toErrorFrame(error, ref));
+        connection.send(toErrorFrame(error, refOf(frame)));
       }
     });
   }

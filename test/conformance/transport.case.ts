@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { ClientTransport, Message, ReceiptData, ServerFrame } from 'chat-room';
-import { ChatSession, ChatSystem } from 'chat-room';
+import type { ChatSystem, ClientTransport, Message, ReceiptData, ServerFrame } from 'chat-room';
+import { ChatSession } from 'chat-room';
 
 /** A device below the session: it sends text exactly as given and records every frame it hears. */
 export interface RawDevice {

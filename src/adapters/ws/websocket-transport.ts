@@ -141,7 +141,7 @@ export class WebSocketTransport implements Transport {
         ws.close(GOING_AWAY_CLOSE_CODE, 'server shutting down');
         return;
       }
-      const connection = new WebSocketConnection(this.#newId(), identity, ws, handler, this);
+      const connection = new WebSocketConnection(this.#newId(), identity, ws, socket, handler, this);
       this.#connections.add(connection);
       handler.opened(connection);
     });
@@ -182,6 +182,9 @@ class WebSocketConnection implements Connection {
   readonly id: string;
   readonly identity: ConnectionIdentity;
   readonly #ws: WebSocket;
+  /** The socket under `#ws`, corked while a tick's frames are written. */
+  readonly #socket: Duplex;
+  #corked = false;
   readonly #handler: TransportHandler;
   readonly #transport: WebSocketTransport;
   readonly #limits: Required<WebSocketLimits>;
@@ -195,12 +198,14 @@ class WebSocketConnection implements Connection {
     id: string,
     identity: ConnectionIdentity,
     ws: WebSocket,
+    socket: Duplex,
     handler: TransportHandler,
     transport: WebSocketTransport,
   ) {
     this.id = id;
     this.identity = identity;
     this.#ws = ws;
+    this.#socket = socket;
     this.#handler = handler;
     this.#transport = transport;
     this.#limits = transport.limits;
@@ -216,6 +221,16 @@ class WebSocketConnection implements Connection {
 
   send(frame: ServerFrame): void {
     if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) return;
+    // The frames of one tick (an ack, the sender's copy, a receipt...) leave in one write: the socket is corked
+    // on the first and uncorked after the tick, instead of one system call per frame.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
     this.#ws.send(JSON.stringify(frame));
     if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       // A slow consumer: cut it off rather than buffer without bound; what it missed waits in its inbox.
