@@ -38,6 +38,11 @@ interface Open {
   readonly session: SessionRecord;
   /** Frames of one connection are handled one after another, in the order they arrived. */
   queue: Promise<void>;
+  /**
+   * `delivered` acks go in a lane of their own, in order among themselves: with a durable store a receipt costs
+   * several writes, and the sends behind it need not wait for them (cursors and watermarks only move forward).
+   */
+  receipts: Promise<void>;
 }
 
 /**
@@ -68,7 +73,7 @@ export class SessionGateway implements TransportHandler {
       return;
     }
     const session = this.#d.sessions.add(connection);
-    const open: Open = { session, queue: Promise.resolve() };
+    const open: Open = { session, queue: Promise.resolve(), receipts: Promise.resolve() };
     this.#open.set(connection, open);
     this.#byId.set(connection.id, connection);
     this.#d.presence.sessionOpened(connection.id, userId, foreground);
@@ -85,16 +90,21 @@ export class SessionGateway implements TransportHandler {
   received(connection: Connection, frame: unknown): void {
     const open = this.#open.get(connection);
     if (open === undefined) return;
-    this.#enqueue(open, async () => {
-      try {
-        const reply = await this.#handle(open.session, frame);
-        // A frame that changed the directory (a group, a contact, a setting) is answered once that is durable.
-        if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
-        if (reply !== undefined) connection.send(reply);
-      } catch (error) {
-        connection.send(toErrorFrame(error, refOf(frame)));
-      }
-    });
+    const lane = (frame as { type?: unknown } | null)?.type === 'delivered' ? 'receipts' : 'queue';
+    this.#enqueue(
+      open,
+      async () => {
+        try {
+          const reply = await this.#handle(open.session, frame);
+          // A frame that changed the directory (a group, a contact, a setting) is answered once that is durable.
+          if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
+          if (reply !== undefined) connection.send(reply);
+        } catch (error) {
+          connection.send(toErrorFrame(error, refOf(frame)));
+        }
+      },
+      lane,
+    );
   }
 
   closed(connection: Connection): void {
@@ -118,8 +128,8 @@ export class SessionGateway implements TransportHandler {
     this.#byId.get(connectionId)?.send(frame);
   }
 
-  #enqueue(open: Open, work: () => Promise<void>): void {
-    open.queue = this.#d.tasks.track(open.queue.then(work).catch(() => undefined));
+  #enqueue(open: Open, work: () => Promise<void>, lane: 'queue' | 'receipts' = 'queue'): void {
+    open[lane] = this.#d.tasks.track(open[lane].then(work).catch(() => undefined));
   }
 
   async #handle(session: SessionRecord, raw: unknown): Promise<ServerFrame | undefined> {

@@ -236,6 +236,9 @@ describe('long-poll', () => {
     expect(system.presenceOf('alice')).toBe('online');
     expect(await alice.hangUp()).toBe(200);
     expect(system.presenceOf('alice')).toBe('offline');
+    // A poll sent before the hang-up that arrives after it does not open the link again.
+    expect((await alice.poll({ after: 0 })).status).toBe(410);
+    expect(system.presenceOf('alice')).toBe('offline');
   });
 
   test('a device that keeps polling stays online past the lease', async () => {

@@ -53,6 +53,9 @@ export interface LongPollTransportOptions {
   readonly newId?: () => string;
 }
 
+/** The most hung-up links remembered at once. */
+const MAX_HUNG_UP = 10_000;
+
 /** Entries a poll returns at most; a device with more polls again at once. */
 const POLL_PAGE = 100;
 
@@ -102,6 +105,8 @@ export class LongPollTransport implements Transport {
   readonly #newId: () => string;
   /** Open links by `userId \0 deviceId \0 linkId`. */
   readonly #links = new Map<string, LongPollLink>();
+  /** Links their devices hung up, with when: requests still on their way for them are refused (410). */
+  readonly #hungUpAt = new Map<string, number>();
   #handler: TransportHandler | undefined;
   #closing = false;
 
@@ -165,7 +170,12 @@ export class LongPollTransport implements Transport {
       const key = `${identity.userId}\0${identity.deviceId}\0${linkId}`;
       if (method === 'DELETE') {
         this.#links.get(key)?.close('closed by client');
+        this.#hungUp(key);
         return sendFrames(response, []);
+      }
+      if (this.#isHungUp(key)) {
+        // A request sent before the hang-up that arrives after it must not open the link again.
+        throw new HttpRefusal(410, 'TRANSPORT', 'this link was closed: open a new one');
       }
       if (method !== 'GET' && method !== 'POST') {
         throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', 'use GET, POST or DELETE', {
@@ -185,6 +195,21 @@ export class LongPollTransport implements Transport {
     this.#closing = true;
     for (const link of [...this.#links.values()]) link.close('server shutting down');
     this.#handler = undefined;
+  }
+
+  #hungUp(key: string): void {
+    const now = this.#clock.now();
+    // Forget hang-ups older than a lease (no request lingers that long), and never keep more than MAX_HUNG_UP.
+    for (const [k, at] of this.#hungUpAt) {
+      if (now - at < this.#limits.leaseMs && this.#hungUpAt.size < MAX_HUNG_UP) break;
+      this.#hungUpAt.delete(k);
+    }
+    this.#hungUpAt.set(key, now);
+  }
+
+  #isHungUp(key: string): boolean {
+    const at = this.#hungUpAt.get(key);
+    return at !== undefined && this.#clock.now() - at < this.#limits.leaseMs;
   }
 
   #linkFor(key: string, identity: ConnectionIdentity, handler: TransportHandler): LongPollLink {

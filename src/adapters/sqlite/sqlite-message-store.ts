@@ -257,7 +257,10 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   #readInbox(userId: string, after: number, limit: number): InboxPage {
-    const bounds = this.#sql.inboxBounds.get(userId) as { first: number | null; latest: number | null };
+    const bounds = this.#sql.inboxBounds.get(userId, userId) as {
+      first: number | null;
+      latest: number | null;
+    };
     const latest = bounds.latest ?? 0;
     const oldest = Math.max(bounds.first ?? 1, latest - this.#maxInbox + 1);
     if (after > latest || after < oldest - 1) {
@@ -467,7 +470,12 @@ function prepareAll(db: Database.Database): Statements {
     lastSeq: p('SELECT max(seq) FROM messages WHERE thread_id = ?').pluck(),
     insertEntry: p('INSERT INTO inbox (user_id, inbox_seq, payload) VALUES (?, ?, ?)'),
     latestInboxSeq: p('SELECT max(inbox_seq) FROM inbox WHERE user_id = ?').pluck(),
-    inboxBounds: p('SELECT min(inbox_seq) AS first, max(inbox_seq) AS latest FROM inbox WHERE user_id = ?'),
+    // Two subqueries, not min() and max() in one: SQLite answers a lone min() or max() from the index, but both
+    // at once scan the user's whole inbox.
+    inboxBounds: p(
+      `SELECT (SELECT min(inbox_seq) FROM inbox WHERE user_id = ?) AS first,
+              (SELECT max(inbox_seq) FROM inbox WHERE user_id = ?) AS latest`,
+    ),
     readInbox: p(
       'SELECT inbox_seq, payload FROM inbox WHERE user_id = ? AND inbox_seq > ? ORDER BY inbox_seq LIMIT ?',
     ),
