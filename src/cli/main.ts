@@ -5,6 +5,7 @@
  *
  *   npx chat-room serve [--port 8080] [--host 127.0.0.1] [--users alice,bob,carol] [--secret <s>]
  *                       [--data ./chat-room.db | --database-url postgres://... | --memory] [--media <dir>]
+ *                       [--rate <frames/s>]
  *   npx chat-room token <userId> [--secret <s>] [--expires-in 1h]
  *
  * @module
@@ -78,6 +79,8 @@ Options:
   --memory            keep everything in memory: gone when the server stops
   --media <dir>       where photos are kept (default: <data file>.media, or ./chat-room-media
                       with --database-url; in memory with --memory)
+  --rate <n>          frames a connection may send per second; beyond that they are refused
+                      with RATE_LIMITED (default 50; raise it for load tests)
   --users are registered at start unless they already exist.
   -h, --help          show this help`;
 
@@ -152,6 +155,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       'database-url': { type: 'string' },
       memory: { type: 'boolean' },
       media: { type: 'string' },
+      rate: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -164,6 +168,10 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const port = Number(values.port);
   if (!/^\d+$/.test(values.port) || !Number.isSafeInteger(port) || port > 65535) {
     throw new UsageError(`--port must be an integer from 0 to 65535 (got '${values.port}')`);
+  }
+  const rate = values.rate === undefined ? undefined : Number(values.rate);
+  if (rate !== undefined && (!/^\d+$/.test(values.rate ?? '') || !Number.isSafeInteger(rate) || rate < 1)) {
+    throw new UsageError(`--rate must be a positive integer of frames per second (got '${values.rate}')`);
   }
   const users = values.users
     .split(',')
@@ -181,7 +189,14 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       if (!system.hasUser(id)) system.registerUser({ id, name: capitalize(id) });
     }
     await system.idle();
-    server = await createChatServer({ system, auth: tokens.verify, port, host: values.host });
+    const limits = rate === undefined ? {} : { rate: { frames: rate, perMs: 1_000 } };
+    server = await createChatServer({
+      system,
+      auth: tokens.verify,
+      port,
+      host: values.host,
+      ...(rate === undefined ? {} : { limits, longPollLimits: limits }),
+    });
   } catch (error) {
     await system?.close();
     await storage.close();

@@ -242,6 +242,36 @@ describe('chat-room serve', () => {
     },
   );
 
+  test('--rate sets the frames a connection may send per second; a bad value exits 2', async () => {
+    for (const bad of ['0', 'fast', '1.5', '1e3']) {
+      const io = capture({ CHAT_ROOM_SECRET: SECRET });
+      expect(await run(['serve', '--port', '0', '--memory', '--rate', bad], io)).toEqual({ exitCode: 2 });
+      expect(io.stderr.join('\n')).toMatch(/--rate must be a positive integer/);
+    }
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    const result = await run(['serve', '--port', '0', '--memory', '--rate', '1000'], io);
+    const s = result.serving;
+    if (s === undefined) throw new Error('not serving');
+    serving.push(s);
+    const tokenIo = capture({ CHAT_ROOM_SECRET: SECRET });
+    await run(['token', 'alice'], tokenIo);
+    const ws = new WebSocket(`${s.server.url}?token=${tokenIo.stdout[0] ?? ''}&deviceId=phone`);
+    const frames: { type: string }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (data) => {
+        frames.push(JSON.parse(String(data)) as { type: string });
+        if (frames.length === 1) for (let i = 0; i < 200; i++) ws.send(JSON.stringify({ type: 'ping' }));
+        if (frames.length === 201) resolve();
+      });
+      ws.once('close', (code) => reject(new Error(`closed with ${code}`)));
+      ws.once('error', reject);
+    });
+    // 200 frames at once, well over the default 50/s: all answered, the socket still open.
+    expect(frames.filter((f) => f.type === 'pong')).toHaveLength(200);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
+  });
+
   test('refuses more than one of --data, --database-url and --memory', async () => {
     const io = capture({ CHAT_ROOM_SECRET: SECRET });
     expect(await run(['serve', '--memory', '--data', 'x.db'], io)).toEqual({ exitCode: 2 });

@@ -1,0 +1,256 @@
+/**
+ * `npm run bench:server`: our server (in-memory store, and SQLite) against a minimal Socket.IO relay and a
+ * minimal raw `ws` relay (bench/peers), each in its own process, driven by the same load generator
+ * (bench/server/loadgen.ts) in another process; with two cores or more the server runs on core 0 and the load
+ * generator on core 1. Every run starts a fresh server; rounds alternate the order of the servers.
+ *
+ * - throughput: 200 clients in pairs, 32 messages in flight each, 64-byte texts, 2 s warm-up, 10 s measured;
+ * - paced: the same clients at a fixed total rate (5 000 msg/s), for latency at a realistic load.
+ *
+ * Prints one table per mode (medians over the rounds) with each server's ratio to Socket.IO and to raw ws, and
+ * records the figures in docs/benchmarks-results.json and the charts (bench/chart.ts).
+ *
+ *   npm run bench:server -- [--rounds 3] [--seconds 10] [--warmup 2] [--paced 5000] [--mode both|throughput|paced]
+ *                           [--clients 200] [--in-flight 32] [--servers ours-memory,ours-sqlite,socketio,ws]
+ *                           [--no-record] [--root <checkout>]
+ *
+ * `--root` measures the compiled `dist/` of another checkout (for an A/B of a change; build it there first).
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadSummary, Section } from '../chart';
+import { LABELS, recordResults } from '../chart';
+import type { ServerKind } from './host';
+import { SERVER_KINDS } from './host';
+import type { LoadOptions, LoadResult } from './loadgen';
+import {
+  PINNED,
+  ROOT,
+  SECRET,
+  cleanUp,
+  grouped,
+  machine,
+  median,
+  next,
+  prepare,
+  startHost,
+  startLoad,
+  stop,
+  table,
+  tempDir,
+  usersOf,
+} from '../server/processes';
+
+interface Run extends LoadResult {
+  readonly server: ServerKind;
+  readonly round: number;
+  /** The server's CPU time over the measured window, as a share of one core. */
+  readonly serverCpu: number;
+}
+
+async function runOne(
+  root: string,
+  compiled: string,
+  server: ServerKind,
+  round: number,
+  load: Omit<LoadOptions, 'kind' | 'url'>,
+): Promise<Run> {
+  const dataFile = server === 'ours-sqlite' ? join(tempDir('chat-room-bench-db-'), 'bench.db') : undefined;
+  const host = await startHost(compiled, server, {
+    root,
+    users: usersOf(load.clients),
+    secret: SECRET,
+    ...(dataFile === undefined ? {} : { dataFile }),
+  });
+  const child = startLoad(compiled, { ...load, kind: server, url: host.url });
+  try {
+    const timeout = load.warmupMs + load.measureMs + 60_000;
+    const measuring = next(child, 'phase', timeout);
+    const result = next<LoadResult>(child, 'result', timeout);
+    result.catch(() => undefined);
+    await measuring;
+    const before = await host.stats();
+    const t0 = performance.now();
+    await next(child, 'phase', load.measureMs + 10_000);
+    const after = await host.stats();
+    const elapsedMs = performance.now() - t0;
+    const cpu = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+    return { ...(await result), server, round, serverCpu: cpu / 1000 / elapsedMs };
+  } finally {
+    await stop(child);
+    await host.stop();
+  }
+}
+
+function summarise(runs: readonly Run[], servers: readonly ServerKind[]): LoadSummary[] {
+  return servers.map((server) => {
+    const mine = runs.filter((r) => r.server === server);
+    return {
+      server,
+      deliveredPerSecond: median(mine.map((r) => r.deliveredPerSecond)),
+      p50Ms: median(mine.map((r) => r.p50Ms)),
+      p99Ms: median(mine.map((r) => r.p99Ms)),
+      serverCpu: median(mine.map((r) => r.serverCpu)),
+      loadCpu: median(mine.map((r) => r.loadCpu)),
+      errors: mine.reduce((sum, r) => sum + r.errors, 0),
+    };
+  });
+}
+
+const ratio = (a: number, b: number | undefined): string =>
+  b === undefined || !(b > 0) ? '—' : `${(a / b).toFixed(2)}×`;
+const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+/** The throughput table: msgs/s and the ratios are the point; latency under saturation is queueing. */
+function throughputTable(summary: readonly LoadSummary[]): string {
+  const io = summary.find((s) => s.server === 'socketio')?.deliveredPerSecond;
+  const ws = summary.find((s) => s.server === 'ws')?.deliveredPerSecond;
+  return table([
+    [
+      'server',
+      'msgs/s',
+      'p50 ms',
+      'p99 ms',
+      '× Socket.IO',
+      '× raw ws',
+      'server CPU',
+      'loadgen CPU',
+      'errors',
+    ],
+    ...summary.map((s) => [
+      LABELS[s.server] ?? s.server,
+      grouped(s.deliveredPerSecond),
+      ms(s.p50Ms),
+      ms(s.p99Ms),
+      ratio(s.deliveredPerSecond, io),
+      ratio(s.deliveredPerSecond, ws),
+      `${Math.round(s.serverCpu * 100)}%`,
+      `${Math.round(s.loadCpu * 100)}%`,
+      String(s.errors),
+    ]),
+  ]);
+}
+
+/** The paced table: latency at a fixed rate; the ratios are p99 over the peer's p99 (lower is better). */
+function pacedTable(summary: readonly LoadSummary[]): string {
+  const io = summary.find((s) => s.server === 'socketio')?.p99Ms;
+  const ws = summary.find((s) => s.server === 'ws')?.p99Ms;
+  return table([
+    ['server', 'msgs/s', 'p50 ms', 'p99 ms', 'p99 × Socket.IO', 'p99 × raw ws', 'server CPU', 'errors'],
+    ...summary.map((s) => [
+      LABELS[s.server] ?? s.server,
+      grouped(s.deliveredPerSecond),
+      ms(s.p50Ms),
+      ms(s.p99Ms),
+      ratio(s.p99Ms, io),
+      ratio(s.p99Ms, ws),
+      `${Math.round(s.serverCpu * 100)}%`,
+      String(s.errors),
+    ]),
+  ]);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      rounds: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      paced: { type: 'string', default: '5000' },
+      mode: { type: 'string', default: 'both' },
+      clients: { type: 'string', default: '200' },
+      'in-flight': { type: 'string', default: '32' },
+      servers: { type: 'string', default: SERVER_KINDS.join(',') },
+      'no-record': { type: 'boolean', default: false },
+      root: { type: 'string', default: ROOT },
+    },
+    strict: true,
+  });
+  const rounds = Number(values.rounds);
+  const servers = values.servers.split(',') as ServerKind[];
+  for (const s of servers) if (!SERVER_KINDS.includes(s)) throw new Error(`unknown server '${s}'`);
+  if (!['both', 'throughput', 'paced'].includes(values.mode))
+    throw new Error(`--mode: both, throughput or paced`);
+  const base = {
+    clients: Number(values.clients),
+    secret: SECRET,
+    inFlight: Number(values['in-flight']),
+    textBytes: 64,
+    warmupMs: Number(values.warmup) * 1000,
+    measureMs: Number(values.seconds) * 1000,
+    rate: Number(values.paced),
+  };
+  const info = machine();
+  process.stderr.write(
+    `[bench:server] ${info.cpu}, ${info.cores} cores, Node ${info.node}; ` +
+      `${PINNED ? 'server on core 0, load generator on core 1' : 'not pinned'}\n`,
+  );
+  const compiled = prepare();
+  const modes = (values.mode === 'both' ? ['throughput', 'paced'] : [values.mode]) as (
+    'throughput' | 'paced'
+  )[];
+  const sections: { throughput?: Section<LoadSummary>; paced?: Section<LoadSummary> } = {};
+  for (const mode of modes) {
+    const runs: Run[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerKind);
+      for (const server of order) {
+        const run = await runOne(values.root, compiled, server, round, { ...base, mode });
+        runs.push(run);
+        process.stderr.write(
+          `[bench:server] ${mode} round ${round + 1}/${rounds} ${server}: ${grouped(run.deliveredPerSecond)} msgs/s, ` +
+            `p50 ${ms(run.p50Ms)} ms, p99 ${ms(run.p99Ms)} ms, server CPU ${Math.round(run.serverCpu * 100)}%, ` +
+            `loadgen CPU ${Math.round(run.loadCpu * 100)}%, errors ${run.errors}\n`,
+        );
+      }
+    }
+    const summary = summarise(runs, servers);
+    const params =
+      mode === 'throughput'
+        ? {
+            clients: base.clients,
+            inFlight: base.inFlight,
+            textBytes: base.textBytes,
+            warmup: values.warmup,
+            seconds: values.seconds,
+            rounds,
+          }
+        : {
+            clients: base.clients,
+            rate: base.rate,
+            textBytes: base.textBytes,
+            warmup: values.warmup,
+            seconds: values.seconds,
+            rounds,
+          };
+    process.stdout.write(
+      mode === 'throughput'
+        ? `\nThroughput: ${base.clients} clients in pairs, ${base.inFlight} in flight each, ${base.textBytes}-byte texts, ` +
+            `median of ${rounds} rounds × ${values.seconds} s\n\n${throughputTable(summary)}\n`
+        : `\nPaced: ${grouped(base.rate)} msg/s in total over ${base.clients} clients, ` +
+            `median of ${rounds} rounds × ${values.seconds} s\n\n${pacedTable(summary)}\n`,
+    );
+    sections[mode] = {
+      command: [
+        'npm run bench:server',
+        ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : []),
+      ].join(' '),
+      machine: info,
+      date: new Date().toISOString(),
+      params,
+      summary,
+      runs,
+    };
+  }
+  if (values['no-record'] !== true) await recordResults(sections);
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(cleanUp);
