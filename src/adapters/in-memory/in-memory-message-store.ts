@@ -53,17 +53,20 @@ export class InMemoryMessageStore implements MessageStore {
     if (earlier !== undefined) return { message: earlier, entries: [], duplicate: true };
     const thread = this.#threads.get(input.threadId) ?? [];
     const seq = thread.length + 1;
-    const message: MessageData = Object.freeze({
+    // Plain literals rather than spreads: this runs for every message, and V8 builds a literal fastest.
+    const fields = {
       id: `${input.threadId}#${seq}`,
       threadId: input.threadId,
       seq,
       senderId: input.senderId,
       kind: input.kind,
       text: input.text,
-      ...(input.media === undefined ? {} : { media: Object.freeze({ ...input.media }) }),
       clientMessageId: input.clientMessageId,
       sentAt: input.sentAt,
-    });
+    };
+    const message: MessageData = Object.freeze(
+      input.media === undefined ? fields : { ...fields, media: Object.freeze({ ...input.media }) },
+    );
     thread.push(message);
     this.#threads.set(input.threadId, thread);
     this.#byId.set(message.id, message);
@@ -168,13 +171,12 @@ export class InMemoryMessageStore implements MessageStore {
       this.#inboxes.set(userId, inbox);
     }
     // Copy what the caller handed in, so neither the caller nor a reader can change what is stored.
-    const payload: InboxItem =
-      item.type === 'receipt' ? { type: 'receipt', receipt: Object.freeze({ ...item.receipt }) } : item;
-    const entry: InboxEntry = Object.freeze({
-      ...payload,
-      userId,
-      inboxSeq: inbox.first + inbox.entries.length,
-    });
+    const inboxSeq = inbox.first + inbox.entries.length;
+    const entry: InboxEntry = Object.freeze(
+      item.type === 'receipt'
+        ? { type: 'receipt', receipt: Object.freeze({ ...item.receipt }), userId, inboxSeq }
+        : { type: 'message', message: item.message, userId, inboxSeq },
+    );
     inbox.entries.push(entry);
     // Trim in batches so an append stays O(1) amortised; reads apply the exact limit.
     if (inbox.entries.length >= 2 * this.#maxInbox) {
