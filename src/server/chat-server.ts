@@ -199,8 +199,10 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // A socket that fails while we authenticate must not crash the process.
-    socket.on('error', () => socket.destroy());
+    // A socket that fails while we authenticate must not crash the process. A module-level listener, not a
+    // closure: a closure here would share this function's scope and keep the request (headers and all) alive
+    // for as long as the socket lives.
+    socket.on('error', destroySocket);
     if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
     if (!serveWebSocket) return refuseUpgrade(socket, 426, 'this server speaks long-poll: use /poll');
     const origin = request.headers.origin;
@@ -255,6 +257,11 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
       }
     },
   };
+}
+
+/** Destroys the socket that emitted an error (`this`). */
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** The default of `maxUploadBytes` when the system says nothing: 16 MiB. */
