@@ -380,7 +380,9 @@ export function parseClientFrame(raw: unknown): ClientFrame {
  * @param raw - the decoded JSON
  */
 export function refOf(raw: unknown): string | undefined {
-  if (!isObject(raw)) return undefined;
-  const ref = refSchema.safeParse(raw.ref);
-  return ref.success ? ref.data : undefined;
+  // Checked by hand rather than with `refSchema`: every refused frame asks, and a failed zod parse builds an error.
+  const ref = isObject(raw) ? raw.ref : undefined;
+  return typeof ref === 'string' && ref.length > 0 && ref.length <= FRAME_LIMITS.maxRefLength
+    ? ref
+    : undefined;
 }

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { InboxPage, MediaInfo } from '../domain';
 import { ChatRoomError, ValidationError, requireId } from '../domain';
 import type { Clock, ConnectionIdentity, Transport } from '../ports';
+import { readBody } from '../util/read-body';
 import type { LongPollLimits } from '../adapters/long-poll';
 import { LongPollTransport } from '../adapters/long-poll';
 import type { WebSocketLimits } from '../adapters/ws';
@@ -331,7 +332,7 @@ async function upload(
   }
   const declared = request.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxUploadBytes) throw tooLarge(maxUploadBytes);
-  const bytes = await readBody(request, maxUploadBytes);
+  const bytes = await readBody(request, maxUploadBytes, () => tooLarge(maxUploadBytes));
   if (bytes.byteLength === 0) throw new HttpError(400, 'VALIDATION', 'the body must be the image');
   const info = await system.uploadMedia(userId, bytes, claimedType(request.headers['content-type']));
   const body = {
@@ -397,43 +398,6 @@ async function authenticate(request: IncomingMessage, auth: Authenticate): Promi
   if (typeof userId !== 'string' || userId.length === 0)
     throw new HttpError(401, 'UNAUTHORIZED', 'unauthorized');
   return userId;
-}
-
-/** Reads a body, refusing with 413 as soon as it passes `limit` bytes (the rest is never read). */
-function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const cleanUp = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-      request.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.byteLength;
-      if (total > limit) {
-        cleanUp();
-        request.pause();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanUp();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onError = (error: Error): void => {
-      cleanUp();
-      reject(error);
-    };
-    const onAborted = (): void => onError(new Error('the request was aborted'));
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onError);
-    request.on('aborted', onAborted);
-  });
 }
 
 /** The media type a client claims, without parameters; `undefined` when it claims nothing specific. */

@@ -11,7 +11,11 @@ import type {
   TransportHandler,
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
+import { refOf } from '../../protocol';
 import { realClock } from '../../util/real-clock';
+import { resolveLimits } from '../../util/limits';
+import { readBody } from '../../util/read-body';
+import type { Rate } from '../../util/token-bucket';
 import { TokenBucket } from '../../util/token-bucket';
 
 /** How a held poll reads the user's inbox: any node that can read the store can answer any poll. */
@@ -39,7 +43,7 @@ export interface LongPollLimits {
   /** Bytes of frames waiting for a device's next poll past which it counts as a slow consumer and is closed. Default 1 MiB. */
   readonly maxBufferedBytes?: number;
   /** Frames a device may send; over it a frame is refused with `RATE_LIMITED`. Default 50 per second. */
-  readonly rate?: { readonly frames: number; readonly perMs: number };
+  readonly rate?: Rate;
 }
 
 /** Options of the long-poll transport. */
@@ -123,7 +127,7 @@ export class LongPollTransport implements Transport {
     this.#readInbox = options.readInbox;
     this.#clock = options.clock ?? realClock;
     this.#newId = options.newId ?? randomUUID;
-    this.#limits = resolveLimits(options.limits);
+    this.#limits = resolveLongPollLimits(options.limits);
   }
 
   /** The limits in force, defaults filled in. */
@@ -352,7 +356,8 @@ class LongPollLink implements Connection {
     try {
       const declared = Number(request.headers['content-length'] ?? 0);
       if (declared > limits.maxRequestBytes) throw tooLarge(limits.maxRequestBytes);
-      const text = Buffer.from(await readBody(request, limits.maxRequestBytes)).toString('utf8');
+      const bytes = await readBody(request, limits.maxRequestBytes, () => tooLarge(limits.maxRequestBytes));
+      const text = Buffer.from(bytes).toString('utf8');
       let body: unknown;
       try {
         body = JSON.parse(text) as unknown;
@@ -537,26 +542,6 @@ function answerError(request: IncomingMessage, response: ServerResponse, error: 
   if (!request.complete) response.once('finish', () => request.destroy());
 }
 
-/** Reads a body, refusing with 413 as soon as it passes `limit` bytes. */
-function readBody(request: IncomingMessage, limit: number): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    request.on('data', (chunk: Buffer) => {
-      total += chunk.byteLength;
-      if (total > limit) {
-        request.removeAllListeners('data');
-        request.pause();
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks, total)));
-    request.once('error', reject);
-  });
-}
-
 function optionalInt(value: string | null, field: string): number | undefined {
   if (value === null) return undefined;
   if (!/^\d{1,15}$/.test(value))
@@ -564,41 +549,13 @@ function optionalInt(value: string | null, field: string): number | undefined {
   return Number(value);
 }
 
-function refOf(frame: unknown): string | undefined {
-  const ref = typeof frame === 'object' && frame !== null ? (frame as { ref?: unknown }).ref : undefined;
-  return typeof ref === 'string' && ref.length <= 128 ? ref : undefined;
-}
-
-function resolveLimits(limits: LongPollLimits = {}): Required<LongPollLimits> {
-  const defined = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
-  const resolved = { ...DEFAULT_LIMITS, ...defined } as Required<LongPollLimits>;
-  for (const field of [
-    'pollTimeoutMs',
-    'leaseMs',
-    'replyTimeoutMs',
-    'recheckMs',
-    'maxFrameBytes',
-    'maxRequestBytes',
-    'maxFramesPerRequest',
-    'maxBufferedBytes',
-  ] as const) {
-    positiveInt(resolved[field], `limits.${field}`);
-  }
-  if (typeof resolved.rate !== 'object' || resolved.rate === null) {
-    throw new ValidationError('limits.rate must be { frames, perMs }', { details: { field: 'limits.rate' } });
-  }
-  positiveInt(resolved.rate.frames, 'limits.rate.frames');
-  positiveInt(resolved.rate.perMs, 'limits.rate.perMs');
+/** The limits in force: the shared checks, and a lease longer than the longest poll. */
+function resolveLongPollLimits(limits: LongPollLimits | undefined): Required<LongPollLimits> {
+  const resolved = resolveLimits(limits, DEFAULT_LIMITS);
   if (resolved.leaseMs <= resolved.pollTimeoutMs) {
     throw new ValidationError('limits.leaseMs must be longer than limits.pollTimeoutMs', {
       details: { field: 'limits.leaseMs' },
     });
   }
   return resolved;
-}
-
-function positiveInt(value: unknown, field: string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ValidationError(`${field} must be a positive integer`, { details: { field } });
-  }
 }

@@ -13,14 +13,14 @@ import type {
   TransportHandler,
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
+import { refOf } from '../../protocol';
 import { realClock } from '../../util/real-clock';
+import { resolveLimits } from '../../util/limits';
+import type { Rate } from '../../util/token-bucket';
 import { TokenBucket } from '../../util/token-bucket';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
-export interface RateLimit {
-  readonly frames: number;
-  readonly perMs: number;
-}
+export type RateLimit = Rate;
 
 /** The limits each WebSocket connection is held to. */
 export interface WebSocketLimits {
@@ -94,7 +94,7 @@ export class WebSocketTransport implements Transport {
   constructor(options: WebSocketTransportOptions = {}) {
     this.#clock = options.clock ?? realClock;
     this.#newId = options.newId ?? randomUUID;
-    this.#limits = resolveLimits(options.limits);
+    this.#limits = resolveLimits(options.limits, DEFAULT_LIMITS);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.#limits.maxFrameBytes,
@@ -302,29 +302,6 @@ class WebSocketConnection implements Connection {
   }
 }
 
-function resolveLimits(limits: WebSocketLimits = {}): Required<WebSocketLimits> {
-  const resolved = { ...DEFAULT_LIMITS, ...definedOnly(limits) };
-  for (const field of ['maxFrameBytes', 'maxBufferedBytes', 'heartbeatMs'] as const) {
-    positiveInt(resolved[field], `limits.${field}`);
-  }
-  if (typeof resolved.rate !== 'object' || resolved.rate === null) {
-    throw new ValidationError('limits.rate must be { frames, perMs }', { details: { field: 'limits.rate' } });
-  }
-  positiveInt(resolved.rate.frames, 'limits.rate.frames');
-  positiveInt(resolved.rate.perMs, 'limits.rate.perMs');
-  return resolved;
-}
-
-function definedOnly(limits: WebSocketLimits): WebSocketLimits {
-  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as WebSocketLimits;
-}
-
-function positiveInt(value: unknown, field: string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ValidationError(`${field} must be a positive integer`, { details: { field } });
-  }
-}
-
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
@@ -336,11 +313,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function refOf(frame: unknown): string | undefined {
-  const ref = typeof frame === 'object' && frame !== null ? (frame as { ref?: unknown }).ref : undefined;
-  return typeof ref === 'string' && ref.length <= 128 ? ref : undefined;
 }
 
 /** A close reason is at most 123 bytes of UTF-8. */
