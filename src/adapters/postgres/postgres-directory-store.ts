@@ -3,6 +3,7 @@ import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from
 import { ChatRoomError, StorageError, ValidationError, requireDirectoryBatch } from '../../domain';
 import type { DirectoryBatch, DirectorySnapshot, DirectoryStore } from '../../ports';
 import { applyMigrations, quoteIdent } from './migrations';
+import { inTransaction, requireSchemaName } from './shared';
 
 /** Options of the PostgreSQL directory store. */
 export interface PostgresDirectoryStoreOptions {
@@ -57,12 +58,7 @@ export class PostgresDirectoryStore implements DirectoryStore {
    * @throws ValidationError when no pool is given, or the schema name is empty or longer than 63 bytes
    */
   constructor(options: PostgresDirectoryStoreOptions) {
-    const schema = options.schema ?? 'public';
-    if (schema.length === 0 || Buffer.byteLength(schema) > 63 || schema.includes('\u0000')) {
-      throw new ValidationError('schema must be a PostgreSQL identifier of 1 to 63 bytes', {
-        details: { field: 'schema' },
-      });
-    }
+    const schema = requireSchemaName(options.schema);
     if (options.pool === undefined || options.pool === null) {
       throw new ValidationError('give PostgresDirectoryStore a pool', { details: { field: 'pool' } });
     }
@@ -149,24 +145,10 @@ export class PostgresDirectoryStore implements DirectoryStore {
     }
   }
 
-  /** Runs a unit of work on one pooled connection inside a transaction: commits, or rolls back when it throws. */
+  /** Runs a unit of work in one transaction (see `inTransaction`), once the schema is migrated. */
   async #transaction<T>(begin: string, work: (c: PoolClient) => Promise<T>, migrating = false): Promise<T> {
     if (!migrating) await this.start();
-    const c = await this.#pool.connect();
-    let broken = false;
-    try {
-      await c.query(begin);
-      const result = await work(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {
-        broken = true; // a connection that cannot roll back must not go back to the pool
-      });
-      throw e;
-    } finally {
-      c.release(broken);
-    }
+    return inTransaction(this.#pool, begin, work);
   }
 
   /** Wraps driver errors in `StorageError` (the SQL stays out of the message; the driver error is the cause). */

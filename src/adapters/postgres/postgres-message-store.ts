@@ -13,6 +13,7 @@ import type {
 import { ChatRoomError, ResyncRequiredError, StorageError, ValidationError } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { applyMigrations } from './migrations';
+import { inTransaction, requireSchemaName } from './shared';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresMessageStoreOptions {
@@ -147,12 +148,7 @@ export class PostgresMessageStore implements MessageStore {
    *   longer than 63 bytes, or `maxInboxEntries`, `maxBatch` or `maxBatchesInFlight` is not a positive integer
    */
   constructor(options: PostgresMessageStoreOptions) {
-    const schema = options.schema ?? 'public';
-    if (schema.length === 0 || Buffer.byteLength(schema) > 63 || schema.includes('\u0000')) {
-      throw new ValidationError('schema must be a PostgreSQL identifier of 1 to 63 bytes', {
-        details: { field: 'schema' },
-      });
-    }
+    const schema = requireSchemaName(options.schema);
     const max = options.maxInboxEntries ?? Number.POSITIVE_INFINITY;
     if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 1)) {
       throw new ValidationError('maxInboxEntries must be a positive integer', {
@@ -707,21 +703,7 @@ export class PostgresMessageStore implements MessageStore {
     migrating = false,
   ): Promise<T> {
     if (!migrating) await this.start();
-    const c = await this.#pool.connect();
-    let broken = false;
-    try {
-      await c.query('BEGIN');
-      const result = await work(c);
-      await c.query(keep(result) ? 'COMMIT' : 'ROLLBACK');
-      return result;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => {
-        broken = true; // a connection that cannot roll back must not go back to the pool
-      });
-      throw e;
-    } finally {
-      c.release(broken);
-    }
+    return inTransaction(this.#pool, 'BEGIN', work, keep);
   }
 
   async #query<R extends QueryResultRow>(sql: string, params: readonly unknown[]): Promise<R[]> {

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   CheckedDirectoryBatch,
   DirectThreadRecord,
@@ -6,9 +6,9 @@ import type {
   SettingsRecord,
   UserRecord,
 } from '../../domain';
-import { ChatRoomError, StorageError, ValidationError, requireDirectoryBatch } from '../../domain';
+import { ChatRoomError, requireDirectoryBatch } from '../../domain';
 import type { DirectoryBatch, DirectorySnapshot, DirectoryStore } from '../../ports';
-import { migrate } from './migrations';
+import { openDatabase, storageError } from './database';
 
 /** Options of the SQLite directory store: give a ready `db` handle or a file `path`, not both. */
 export interface SqliteDirectoryStoreOptions {
@@ -64,16 +64,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
    * @throws StorageError when the file cannot be opened or migrated
    */
   constructor(options: SqliteDirectoryStoreOptions) {
-    if ((options.db === undefined) === (options.path === undefined)) {
-      throw new ValidationError('give SqliteDirectoryStore exactly one of db and path');
-    }
-    this.#owned = options.db === undefined;
-    let db: Database.Database | undefined = options.db;
-    try {
-      db ??= new Database(options.path as string);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      migrate(db);
+    const opened = openDatabase(options, 'SqliteDirectoryStore', (db) => {
       const upsert = {} as Record<Kind, Statement>;
       const select = {} as Record<Kind, Statement>;
       for (const kind of KINDS) {
@@ -83,13 +74,13 @@ export class SqliteDirectoryStore implements DirectoryStore {
         );
         select[kind] = db.prepare(`SELECT record FROM directory_${kind} ORDER BY saved_order`).pluck();
       }
-      this.#db = db;
-      this.#upsert = upsert;
-      this.#select = select;
-    } catch (e) {
-      if (this.#owned && db?.open === true) db.close();
-      throw storageError('opening the database', e);
-    }
+      return { upsert, select };
+    });
+    const { db } = opened;
+    this.#db = db;
+    this.#owned = opened.owned;
+    this.#upsert = opened.prepared.upsert;
+    this.#select = opened.prepared.select;
     const save = db.transaction((batch: CheckedDirectoryBatch) => {
       for (const r of batch.users) this.#upsert.users.run(r.id, JSON.stringify(r));
       for (const r of batch.groups) this.#upsert.groups.run(r.id, JSON.stringify(r));
@@ -132,7 +123,7 @@ export class SqliteDirectoryStore implements DirectoryStore {
       return fn();
     } catch (e) {
       if (ChatRoomError.is(e)) throw e;
-      throw storageError(doing, e);
+      throw storageError('SqliteDirectoryStore', doing, e);
     }
   }
 }
@@ -144,9 +135,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/** A `StorageError` that names what failed, never the SQL; the driver's error is the `cause`. */
-function storageError(doing: string, cause: unknown): StorageError {
-  return new StorageError(`SqliteDirectoryStore: ${doing} failed`, { cause });
 }

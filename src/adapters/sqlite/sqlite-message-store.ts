@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type {
   InboxEntry,
   InboxItem,
@@ -8,9 +8,9 @@ import type {
   MessageKind,
   Watermark,
 } from '../../domain';
-import { ChatRoomError, ResyncRequiredError, StorageError, ValidationError } from '../../domain';
+import { ChatRoomError, ResyncRequiredError, ValidationError } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
-import { migrate } from './migrations';
+import { openDatabase, storageError } from './database';
 
 /** Options of the SQLite store: give a ready `db` handle or a file `path`, not both. */
 export interface SqliteMessageStoreOptions {
@@ -95,6 +95,8 @@ type Statements = Record<
   Statement
 >;
 
+const STORE = 'SqliteMessageStore';
+
 const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at';
 
 /**
@@ -154,23 +156,12 @@ export class SqliteMessageStore implements MessageStore {
       throw new ValidationError('maxBatch must be a positive integer');
     }
     this.#maxBatch = maxBatch;
-    if ((options.db === undefined) === (options.path === undefined)) {
-      throw new ValidationError('give SqliteMessageStore exactly one of db and path');
-    }
     this.#maxInbox = max;
-    this.#owned = options.db === undefined;
-    let db: Database.Database | undefined = options.db;
-    try {
-      db ??= new Database(options.path as string);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      migrate(db);
-      this.#db = db;
-      this.#sql = prepareAll(db);
-    } catch (e) {
-      if (this.#owned && db?.open === true) db.close();
-      throw storageError('opening the database', e);
-    }
+    const opened = openDatabase(options, 'SqliteMessageStore', prepareAll);
+    const { db } = opened;
+    this.#db = db;
+    this.#owned = opened.owned;
+    this.#sql = opened.prepared;
     const savepoint = db.transaction((work: () => unknown) => work());
     this.#savepoint = (work) => (db.inTransaction ? savepoint(work) : savepoint.immediate(work));
     this.#batchTx = immediate(db, (batch: readonly PendingAppend[]) =>
@@ -373,14 +364,17 @@ export class SqliteMessageStore implements MessageStore {
       outcomes = this.#batchTx(batch);
     } catch (e) {
       // BEGIN or COMMIT failed (or SQLite rolled everything back): nothing of the batch was written.
-      for (const p of batch) p.reject(ChatRoomError.is(e) ? e : storageError(p.doing, e));
+      for (const p of batch) p.reject(ChatRoomError.is(e) ? e : storageError(STORE, p.doing, e));
       return;
     }
     this.#count(batch.length);
     batch.forEach((p, i) => {
       const outcome = outcomes[i] as { ok: boolean; value: unknown };
       if (outcome.ok) p.resolve(outcome.value);
-      else p.reject(ChatRoomError.is(outcome.value) ? outcome.value : storageError(p.doing, outcome.value));
+      else
+        p.reject(
+          ChatRoomError.is(outcome.value) ? outcome.value : storageError(STORE, p.doing, outcome.value),
+        );
     });
   }
 
@@ -447,7 +441,7 @@ export class SqliteMessageStore implements MessageStore {
       return fn();
     } catch (e) {
       if (ChatRoomError.is(e)) throw e;
-      throw storageError(doing, e);
+      throw storageError(STORE, doing, e);
     }
   }
 }
@@ -541,9 +535,4 @@ function toEntry(userId: string, row: InboxRow): InboxEntry {
 /** Freezes a message parsed back from an inbox payload, its media too. */
 function freezeMessage(m: MessageData): MessageData {
   return Object.freeze({ ...m, ...(m.media === undefined ? {} : { media: Object.freeze({ ...m.media }) }) });
-}
-
-/** A `StorageError` that names what failed, never the SQL; the driver's error is the `cause`. */
-function storageError(doing: string, cause: unknown): StorageError {
-  return new StorageError(`SqliteMessageStore: ${doing} failed`, { cause });
 }
