@@ -22,7 +22,8 @@ const file = join(dir, 'chat-room.db');
 let nextId = 0;
 const newId = (): string => `trip-${++nextId}`;
 
-async function before(): Promise<string> {
+/** A system on the file: both SQLite stores on one handle, and whatever they hold loaded back. */
+async function openSystem() {
   const stores = openSqliteStores(file);
   const chat = await ChatSystem.open({
     clock,
@@ -30,6 +31,11 @@ async function before(): Promise<string> {
     store: stores.store,
     directoryStore: stores.directoryStore,
   });
+  return { chat, stores };
+}
+
+async function before(): Promise<string> {
+  const { chat, stores } = await openSystem();
   chat.registerUser({ id: 'alice', name: 'Alice' });
   chat.registerUser({ id: 'bob', name: 'Bob' });
   chat.addContact('alice', 'bob');
@@ -49,13 +55,7 @@ async function before(): Promise<string> {
 }
 
 async function after(groupId: string): Promise<void> {
-  const stores = openSqliteStores(file);
-  const chat = await ChatSystem.open({
-    clock,
-    newId,
-    store: stores.store,
-    directoryStore: stores.directoryStore,
-  });
+  const { chat, stores } = await openSystem();
   console.log(`after: alice's contacts: ${chat.getUser('alice').contacts.join(', ')}`);
   console.log(`after: bob shows his last seen to: ${chat.settings('bob').lastSeen}`);
   console.log(

@@ -6,12 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import { ChatRoomError, ValidationError } from 'chat-room';
 import type { AppendResult, InboxEntry, MessageStore, NewMessage } from 'chat-room';
 import { SqliteMessageStore } from 'chat-room/sqlite';
 import { PostgresMessageStore } from 'chat-room/postgres';
+import { postgresFixture } from '../support/postgres';
 import { postgresOrSkip } from '../support/services';
 
 jest.setTimeout(30_000);
@@ -278,29 +277,18 @@ describe('group commit: SqliteMessageStore close', () => {
 const url = postgresOrSkip('group commit of PostgresMessageStore');
 
 (url === undefined ? describe.skip : describe)('PostgreSQL', () => {
-  let pool: Pool;
-  const schemas: string[] = [];
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: url, max: 10 });
-  });
-
-  afterAll(async () => {
-    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
+  const pg = postgresFixture(url);
 
   groupCommitSuite('PostgresMessageStore', async (options = {}) => {
-    const schema = `chat_room_test_${randomBytes(6).toString('hex')}`;
-    const store = new PostgresMessageStore({ pool, schema, ...options });
-    schemas.push(schema);
+    const schema = pg.schema();
+    const store = new PostgresMessageStore({ pool: pg.pool, schema, ...options });
     await store.start();
-    return { store, same: async () => new PostgresMessageStore({ pool, schema }) };
+    return { store, same: async () => new PostgresMessageStore({ pool: pg.pool, schema }) };
   });
 
   it('refuses a maxBatchesInFlight that is not a positive integer', () => {
     for (const maxBatchesInFlight of [0, -1, 1.5]) {
-      expect(() => new PostgresMessageStore({ pool, maxBatchesInFlight })).toThrow(ValidationError);
+      expect(() => new PostgresMessageStore({ pool: pg.pool, maxBatchesInFlight })).toThrow(ValidationError);
     }
   });
 });

@@ -1,11 +1,12 @@
-import type { Message, ReceiptData } from 'chat-room';
+import type { ReceiptData } from 'chat-room';
 import { ChatSystem, ManualClock } from 'chat-room';
-import type { BackoffOptions, ChatClientEvents, WebSocketConstructor, WebSocketLike } from 'chat-room/client';
+import type { BackoffOptions, WebSocketConstructor, WebSocketLike } from 'chat-room/client';
 import { ChatClient, DEFAULT_BACKOFF, backoffDelay } from 'chat-room/client';
 import type { ChatServer } from 'chat-room/server';
 import { createChatServer } from 'chat-room/server';
 import { createTokenAuth } from 'chat-room/ws';
 import { WebSocket } from 'ws';
+import { inbox, next } from '../support/client-events';
 
 jest.setTimeout(20_000);
 
@@ -13,7 +14,6 @@ const SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 const tokens = createTokenAuth({ secret: SECRET, issuer: 'chat-room-test' });
 
 /** How long any wait for an event may take before the test fails. */
-const WAIT_MS = 5_000;
 /** Reconnects within tens of ms. */
 const FAST: Partial<BackoffOptions> = { initialMs: 10, maxMs: 50, factor: 2, jitter: 0.5 };
 
@@ -104,40 +104,6 @@ function client(
   });
   clients.push(c);
   return c;
-}
-
-/** Resolves with the arguments of the next event that matches, bounded by `WAIT_MS`. */
-function next<K extends keyof ChatClientEvents & string>(
-  c: ChatClient,
-  event: K,
-  match: (...args: ChatClientEvents[K]) => boolean = () => true,
-): Promise<ChatClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const listener = (...args: ChatClientEvents[K]): void => {
-      if (!match(...args)) return;
-      clearTimeout(timer);
-      c.off(event, listener);
-      resolve(args);
-    };
-    const timer = setTimeout(() => {
-      c.off(event, listener);
-      reject(new Error(`timed out waiting for ${event}`));
-    }, WAIT_MS);
-    c.on(event, listener);
-  });
-}
-
-/** Records every message a client receives; `until(n)` waits until n arrived. */
-function inbox(c: ChatClient): { messages: Message[]; until(n: number): Promise<void> } {
-  const messages: Message[] = [];
-  c.on('message', (m) => messages.push(m));
-  return {
-    messages,
-    until: (n) =>
-      messages.length >= n
-        ? Promise.resolve()
-        : next(c, 'message', () => messages.length >= n).then(() => undefined),
-  };
 }
 
 describe('ChatClient over real sockets', () => {

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { ValidationError } from 'chat-room';
 import type { UserRecord } from 'chat-room';
 import { PostgresDirectoryStore, PostgresMessageStore } from 'chat-room/postgres';
+import { postgresFixture } from '../support/postgres';
 import { postgresOrSkip } from '../support/services';
 import { directoryStoreSuite } from 'chat-room/testing';
 
@@ -11,27 +11,11 @@ const url = postgresOrSkip('PostgresDirectoryStore conformance');
 const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], blocked: [], pushDevices: [] };
 
 (url === undefined ? describe.skip : describe)('PostgreSQL directory', () => {
-  let pool: Pool;
-  // Every store gets a fresh schema with a random name; all of them are dropped when the file ends.
-  const schemas: string[] = [];
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: url, max: 10 });
-  });
-
-  afterAll(async () => {
-    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
-
-  const freshSchema = (): string => {
-    const schema = `chat_room_test_${randomBytes(6).toString('hex')}`;
-    schemas.push(schema);
-    return schema;
-  };
+  const pg = postgresFixture(url);
+  const freshSchema = (): string => pg.schema();
 
   const versions = async (schema: string): Promise<number[]> => {
-    const { rows } = await pool.query<{ version: number }>(
+    const { rows } = await pg.pool.query<{ version: number }>(
       `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
     );
     return rows.map((r) => r.version);
@@ -39,12 +23,12 @@ const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], block
 
   directoryStoreSuite('PostgresDirectoryStore', async () => {
     const schema = freshSchema();
-    const store = new PostgresDirectoryStore({ pool, schema });
+    const store = new PostgresDirectoryStore({ pool: pg.pool, schema });
     await store.start();
     return {
       store,
       reopen: async () => {
-        const again = new PostgresDirectoryStore({ pool, schema });
+        const again = new PostgresDirectoryStore({ pool: pg.pool, schema });
         await again.start();
         return again;
       },
@@ -56,13 +40,13 @@ const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], block
     it('shares a schema with PostgresMessageStore: both migrate once, whichever starts first', async () => {
       for (const directoryFirst of [true, false]) {
         const schema = freshSchema();
-        const directory = new PostgresDirectoryStore({ pool, schema });
-        const messages = new PostgresMessageStore({ pool, schema });
+        const directory = new PostgresDirectoryStore({ pool: pg.pool, schema });
+        const messages = new PostgresMessageStore({ pool: pg.pool, schema });
         if (directoryFirst) await directory.start();
         await Promise.all([
           messages.start(),
           directory.start(),
-          new PostgresDirectoryStore({ pool, schema }).start(),
+          new PostgresDirectoryStore({ pool: pg.pool, schema }).start(),
         ]);
         expect(await versions(schema)).toEqual([1, 2]);
         await directory.save({ users: [alice] });
@@ -84,26 +68,26 @@ const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], block
 
     it('migrates on the first call when start() was not called', async () => {
       const schema = freshSchema();
-      const store = new PostgresDirectoryStore({ pool, schema });
+      const store = new PostgresDirectoryStore({ pool: pg.pool, schema });
       expect((await store.load()).users).toEqual([]);
       expect(await versions(schema)).toEqual([1, 2]);
     });
 
     it('does not end a pool it was given, and refuses calls once closed', async () => {
-      const store = new PostgresDirectoryStore({ pool, schema: freshSchema() });
+      const store = new PostgresDirectoryStore({ pool: pg.pool, schema: freshSchema() });
       await store.start();
       await store.close();
-      const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
+      const { rows } = await pg.pool.query<{ one: number }>('SELECT 1 AS one');
       expect(rows[0]?.one).toBe(1);
       await expect(store.load()).rejects.toMatchObject({ code: 'STORAGE' });
     });
 
     it('rolls back the whole batch when a write fails part way', async () => {
       const schema = freshSchema();
-      const store = new PostgresDirectoryStore({ pool, schema });
+      const store = new PostgresDirectoryStore({ pool: pg.pool, schema });
       await store.save({ users: [alice] });
       // Groups are written after users: make that table refuse writes, so the batch fails after its users.
-      await pool.query(
+      await pg.pool.query(
         `ALTER TABLE "${schema}".directory_groups ADD CONSTRAINT refuse CHECK (record->>'name' <> 'Refused')`,
       );
       const error = await store
@@ -129,7 +113,7 @@ const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], block
     });
 
     it.each(['', 'x'.repeat(64), 'a\u0000b'])('refuses the schema name %p', (schema) => {
-      expect(() => new PostgresDirectoryStore({ pool, schema })).toThrow(ValidationError);
+      expect(() => new PostgresDirectoryStore({ pool: pg.pool, schema })).toThrow(ValidationError);
     });
 
     it('refuses options without a pool', () => {

@@ -1,31 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import { ValidationError } from 'chat-room';
 import { PostgresMessageStore } from 'chat-room/postgres';
+import { postgresFixture } from '../support/postgres';
 import { postgresOrSkip } from '../support/services';
 import { messageStoreSuite } from 'chat-room/testing';
 
 const url = postgresOrSkip('PostgresMessageStore conformance');
 
 (url === undefined ? describe.skip : describe)('PostgreSQL', () => {
-  let pool: Pool;
-  // Every store gets a fresh schema with a random name; all of them are dropped when the file ends.
-  const schemas: string[] = [];
-
-  beforeAll(() => {
-    pool = new Pool({ connectionString: url, max: 10 });
-  });
-
-  afterAll(async () => {
-    for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await pool.end();
-  });
+  const pg = postgresFixture(url);
 
   const fresh = async (maxInboxEntries?: number): Promise<PostgresMessageStore> => {
-    const schema = `chat_room_test_${randomBytes(6).toString('hex')}`;
-    schemas.push(schema);
+    const schema = pg.schema();
     const store = new PostgresMessageStore({
-      pool,
+      pool: pg.pool,
       schema,
       ...(maxInboxEntries === undefined ? {} : { maxInboxEntries }),
     });
@@ -45,9 +32,9 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
   describe('PostgresMessageStore lifecycle', () => {
     it('applies its migrations once, however often start() runs', async () => {
       const store = await fresh();
-      const schema = schemas[schemas.length - 1] ?? '';
-      await Promise.all([store.start(), new PostgresMessageStore({ pool, schema }).start()]);
-      const { rows } = await pool.query<{ version: number }>(
+      const schema = pg.lastSchema;
+      await Promise.all([store.start(), new PostgresMessageStore({ pool: pg.pool, schema }).start()]);
+      const { rows } = await pg.pool.query<{ version: number }>(
         `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
       );
       expect(rows.map((r) => r.version)).toEqual([1, 2]);
@@ -55,7 +42,7 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
 
     it('keeps its data across store instances on the same schema', async () => {
       const first = await fresh();
-      const schema = schemas[schemas.length - 1] ?? '';
+      const schema = pg.lastSchema;
       await first.appendMessage({
         threadId: 'dm:a:b',
         senderId: 'a',
@@ -66,7 +53,7 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
         recipientIds: ['b'],
       });
       await first.close();
-      const second = new PostgresMessageStore({ pool, schema });
+      const second = new PostgresMessageStore({ pool: pg.pool, schema });
       expect(await second.getMessage('dm:a:b#1')).toMatchObject({ text: 'persisted' });
       expect(await second.latestInboxSeq('b')).toBe(1);
     });
@@ -74,7 +61,7 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
     it('does not end a pool it was given', async () => {
       const store = await fresh();
       await store.close();
-      const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
+      const { rows } = await pg.pool.query<{ one: number }>('SELECT 1 AS one');
       expect(rows[0]?.one).toBe(1);
     });
 
@@ -90,7 +77,9 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
     });
 
     it.each([0, -1, 1.5])('refuses maxInboxEntries %p', (max) => {
-      expect(() => new PostgresMessageStore({ pool, maxInboxEntries: max })).toThrow(ValidationError);
+      expect(() => new PostgresMessageStore({ pool: pg.pool, maxInboxEntries: max })).toThrow(
+        ValidationError,
+      );
     });
   });
 });
