@@ -381,7 +381,7 @@ class LongPollLink implements Connection {
       for (const frame of frames) {
         const ref = refOf(frame);
         if (ref !== undefined) order.push(ref);
-        const refusal = this.#check(frame);
+        const refusal = this.#check(frame, bytes.byteLength > limits.maxFrameBytes);
         if (refusal !== undefined) {
           const error: ServerFrame = { type: 'error', ...(ref === undefined ? {} : { ref }), ...refusal };
           if (ref === undefined) loose.push(error);
@@ -454,10 +454,11 @@ class LongPollLink implements Connection {
   /** Size and rate checks of one posted frame: the refusal, or `undefined` to let it through. */
   #check(
     frame: unknown,
+    measure: boolean,
   ): { code: ErrorCode; message: string; details?: Record<string, unknown> } | undefined {
     const { limits, clock } = this.#d;
-    const bytes = Buffer.byteLength(JSON.stringify(frame) ?? '');
-    if (bytes > limits.maxFrameBytes) {
+    // A body within the frame limit holds no frame over it: only a bigger body needs each frame measured.
+    if (measure && Buffer.byteLength(JSON.stringify(frame) ?? '') > limits.maxFrameBytes) {
       return {
         code: 'PAYLOAD_TOO_LARGE',
         message: `a frame may be at most ${limits.maxFrameBytes} bytes`,
