@@ -9,9 +9,11 @@
  * - `paced`: the same clients, but a fixed total rate (round-robin over the clients, a tick every 2 ms), no window.
  * - `idle`: `clients` connections that only connect; reports `connected` and waits until the runner disconnects.
  *
- * Against our server each client acknowledges its inbox as a real client does: one `delivered` frame with the
- * highest `inboxSeq` seen, sent once per event-loop turn in which entries arrived (so receipts flow back to the
- * senders). The peers have no receipts, so nothing is sent to them beyond the messages.
+ * Against our server each client acknowledges its inbox as `ChatSession` does: one `delivered` frame with the
+ * highest `inboxSeq` seen (entries, and the client's own entries named by its acks), sent once per event-loop turn
+ * in which a message from the partner arrived, so receipts flow back to the senders; entries that make no tick
+ * (receipts, the client's own messages) ride along with that ack, or go on their own after a second. The peers
+ * have no receipts, so nothing is sent to them beyond the messages.
  *
  * @module
  */
@@ -76,6 +78,7 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
   let upTo = 0;
   let acked = 0;
   let scheduled = false;
+  let lazy: NodeJS.Timeout | undefined;
   const flush = (): void => {
     scheduled = false;
     if (upTo > acked && ws.readyState === WebSocket.OPEN) {
@@ -89,22 +92,27 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
       const frame = JSON.parse(String(data)) as {
         type: string;
         ref?: string;
+        inboxSeq?: number;
         entry?: { type: string; inboxSeq: number; message?: { senderId: string; clientMessageId?: string } };
       };
       switch (frame.type) {
         case 'ack':
           on.ack(frame.ref ?? '');
+          if (frame.inboxSeq !== undefined && frame.inboxSeq > upTo) upTo = frame.inboxSeq;
+          lazy ??= setTimeout(() => ((lazy = undefined), flush()), 1_000);
           break;
         case 'entry': {
           const entry = frame.entry;
           if (entry === undefined) break;
+          if (entry.inboxSeq > upTo) upTo = entry.inboxSeq;
           if (entry.type === 'message' && entry.message !== undefined && entry.message.senderId !== user) {
             on.deliver(entry.message.clientMessageId ?? '');
-          }
-          if (entry.inboxSeq > upTo) upTo = entry.inboxSeq;
-          if (!scheduled) {
-            scheduled = true;
-            setImmediate(flush);
+            if (!scheduled) {
+              scheduled = true;
+              setImmediate(flush);
+            }
+          } else {
+            lazy ??= setTimeout(() => ((lazy = undefined), flush()), 1_000);
           }
           break;
         }
@@ -122,7 +130,10 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
   return {
     ready,
     send: (ref, to, text) => ws.send(JSON.stringify({ type: 'send', ref, clientMessageId: ref, to, text })),
-    close: () => ws.removeAllListeners('close').terminate(),
+    close: () => {
+      clearTimeout(lazy);
+      ws.removeAllListeners('close').terminate();
+    },
   };
 }
 

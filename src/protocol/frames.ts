@@ -229,9 +229,15 @@ export interface AckFrame {
   readonly threadId: string;
   readonly seq: number;
   readonly sentAt: number;
+  /**
+   * The sender's own inbox entry for the message. The connection that sent it is not sent that entry: the
+   * device applies it from the ack (it knows what it sent). Absent for a retry of a message already stored;
+   * the device then finds the entry in its inbox (`sync`).
+   */
+  readonly inboxSeq?: number;
 }
 
-/** A new inbox entry, pushed live to a foreground session. */
+/** A new inbox entry, pushed live to a foreground session (the sender's other devices get their own messages). */
 export interface EntryFrame {
   readonly type: 'entry';
   readonly entry: InboxEntry;

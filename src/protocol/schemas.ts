@@ -361,6 +361,10 @@ export function parseClientFrame(raw: unknown): ClientFrame {
       },
     );
   }
+  // The two frames of every message take a hand-written check first; anything it does not accept as plainly
+  // valid (an unknown key, a photo, a refusal) goes to the schema, the source of truth, which words the error.
+  const plain = type === 'send' ? plainTextSend(raw) : type === 'delivered' ? plainDelivered(raw) : undefined;
+  if (plain !== undefined) return plain;
   const schema: z.ZodType = CLIENT_FRAME_SCHEMAS[type as ClientFrameType];
   const result = schema.safeParse(raw, { error: describeIssue });
   if (result.success) return result.data as ClientFrame; // each schema's output is its frame type (checked above)
@@ -374,6 +378,60 @@ export function parseClientFrame(raw: unknown): ClientFrame {
 }
 
 /**
+ * A text `send` with only the keys its schema knows, each valid: the frame as the schema would output it.
+ * Anything else is `undefined`, and the schema decides. Kept equal to `sendSchema` by a property test.
+ */
+function plainTextSend(raw: Record<string, unknown>): ClientFrame | undefined {
+  const { ref, clientMessageId, to, groupId, kind, text } = raw;
+  let keys = 0;
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
+    if (!PLAIN_SEND_KEYS.has(key)) return undefined;
+    keys++;
+  }
+  // Present keys hold values (exactOptional refuses an explicit undefined); exactly one of to and groupId.
+  const expected = 4 + (raw.v === undefined ? 0 : 1) + (kind === undefined ? 0 : 1);
+  if (keys !== expected || (kind !== undefined && kind !== 'text')) return undefined;
+  if (!isRef(ref) || !isId(clientMessageId)) return undefined;
+  if (typeof text !== 'string' || text.length > FRAME_LIMITS.maxTextLength) return undefined;
+  if (to !== undefined) {
+    if (groupId !== undefined || !isId(to)) return undefined;
+    return kind === undefined
+      ? { type: 'send', ref, clientMessageId, to, text }
+      : { type: 'send', ref, clientMessageId, to, kind, text };
+  }
+  if (!isId(groupId)) return undefined;
+  return kind === undefined
+    ? { type: 'send', ref, clientMessageId, groupId, text }
+    : { type: 'send', ref, clientMessageId, groupId, kind, text };
+}
+
+const PLAIN_SEND_KEYS = new Set(['type', 'v', 'ref', 'clientMessageId', 'to', 'groupId', 'kind', 'text']);
+
+/** A valid `delivered` with only the keys its schema knows, as the schema would output it; else `undefined`. */
+function plainDelivered(raw: Record<string, unknown>): ClientFrame | undefined {
+  const { ref, upTo } = raw;
+  let keys = 0;
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
+    if (key !== 'type' && key !== 'v' && key !== 'ref' && key !== 'upTo') return undefined;
+    keys++;
+  }
+  if (keys !== 2 + (raw.v === undefined ? 0 : 1) + (ref === undefined ? 0 : 1)) return undefined;
+  if (!Number.isSafeInteger(upTo) || (upTo as number) < 0) return undefined;
+  if (ref === undefined) return { type: 'delivered', upTo: upTo as number };
+  return isRef(ref) ? { type: 'delivered', ref, upTo: upTo as number } : undefined;
+}
+
+function isRef(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= FRAME_LIMITS.maxRefLength;
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && ID_PATTERN.test(value);
+}
+
+/**
  * The `ref` of a frame, even a malformed one, when it has a usable one (a string of 1–128 characters), so that
  * the `error` frame refusing it can carry it.
  *
@@ -382,7 +440,5 @@ export function parseClientFrame(raw: unknown): ClientFrame {
 export function refOf(raw: unknown): string | undefined {
   // Checked by hand rather than with `refSchema`: every refused frame asks, and a failed zod parse builds an error.
   const ref = isObject(raw) ? raw.ref : undefined;
-  return typeof ref === 'string' && ref.length > 0 && ref.length <= FRAME_LIMITS.maxRefLength
-    ? ref
-    : undefined;
+  return isRef(ref) ? ref : undefined;
 }

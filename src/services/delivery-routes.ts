@@ -1,6 +1,6 @@
 import type { ChatThread, InboxEntry, MessageData } from '../domain';
 import { messagePreview } from '../domain';
-import type { PushNotifier } from '../ports';
+import type { Connection, PushNotifier } from '../ports';
 import type { ConversationDirectory } from './conversation-directory';
 import type { FeedService } from './feed-service';
 import type { NotificationCenter, RecipientState } from './notification-center';
@@ -14,6 +14,8 @@ export interface RouteContext {
   readonly entry: InboxEntry;
   readonly message: MessageData;
   readonly thread: ChatThread;
+  /** The connection the message came from: its ack stands for the sender's own entry, so it is skipped. */
+  readonly origin?: Connection;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface DeliveryRoute {
   deliver(context: RouteContext): Promise<void>;
 }
 
-/** Online: every foreground session gets the entry now. */
+/** Online: every foreground session gets the entry now, except the one that sent the message (it has the ack). */
 export class OnlineRoute implements DeliveryRoute {
   readonly state = 'online';
   readonly #sessions: SessionRegistry;
@@ -41,8 +43,10 @@ export class OnlineRoute implements DeliveryRoute {
     this.#sessions = sessions;
   }
 
-  async deliver({ userId, entry }: RouteContext): Promise<void> {
-    for (const s of this.#sessions.foregroundSessions(userId)) s.connection.send({ type: 'entry', entry });
+  async deliver({ userId, entry, origin }: RouteContext): Promise<void> {
+    for (const s of this.#sessions.foregroundSessions(userId)) {
+      if (s.connection !== origin) s.connection.send({ type: 'entry', entry });
+    }
   }
 }
 

@@ -24,7 +24,7 @@ import {
   requireSeq,
   requireText,
 } from '../domain';
-import type { Clock, MessageStore, PushNotifier } from '../ports';
+import type { Clock, Connection, MessageStore, PushNotifier } from '../ports';
 import type { ConversationDirectory } from './conversation-directory';
 import type { DeliveryRoute } from './delivery-routes';
 import { AwayRoute, OfflineRoute, OnlineRoute } from './delivery-routes';
@@ -62,6 +62,21 @@ export interface SendInput {
   readonly media?: MediaRef;
   /** The sender's idempotency key; a retry with the same key stores nothing new. Generated when missing. */
   readonly clientMessageId?: string;
+}
+
+/** How a caller hears of a send. */
+export interface SendOptions {
+  /**
+   * Runs once the message is stored, before anyone else hears of it: the single check. `ownEntry` is the
+   * sender's own inbox entry for it (absent for a retry of a message already stored).
+   */
+  readonly onStored?: (message: MessageData, ownEntry: InboxEntry | undefined) => void;
+  /**
+   * The connection the message came from. It is not sent the sender's own entry: its ack stands for it (the ack
+   * carries the entry's `inboxSeq`), which saves a frame and a `delivered` per message. The sender's other
+   * devices still get the entry.
+   */
+  readonly origin?: Connection;
 }
 
 /** What a send did: the stored message, and whether it was a retry of one already stored. */
@@ -141,7 +156,8 @@ export class DeliveryService {
    * check: it was accepted once, and a block or a membership change since does not un-send it.
    *
    * @param input - sender, recipient or group, text, idempotency key
-   * @param options - `onStored` runs once the message is stored, before anyone else hears of it: the single check
+   * @param options - `onStored` runs once the message is stored, before anyone else hears of it: the single check;
+   *   `origin` is the connection the message came from, which is not sent the sender's own entry
    * @returns the stored message (the first one, for a retry) and `routed`, which settles once every recipient's
    *   route has run
    * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
@@ -149,10 +165,7 @@ export class DeliveryService {
    * @throws PermissionError when the sender is not a member of the group, or a block stands between them
    * @throws ConflictError when the idempotency key was used for a different message
    */
-  async send(
-    input: SendInput,
-    options: { onStored?: (message: MessageData) => void } = {},
-  ): Promise<SendResult> {
+  async send(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
     const i = requireObject(input, 'message');
     const { users, conversations, store, clock } = this.#d;
     const sender = users.get(requireId(i.from, 'from'));
@@ -202,8 +215,13 @@ export class DeliveryService {
     const { message } = result;
     thread.observe(message.seq);
     this.#d.events.publish('message-stored', { message, recipientIds });
-    options.onStored?.(message);
-    const routed = this.#d.tasks.track(this.#afterStore(thread, members, ledger, message, result.entries));
+    options.onStored?.(
+      message,
+      result.entries.find((e) => e.userId === sender.id),
+    );
+    const routed = this.#d.tasks.track(
+      this.#afterStore(thread, members, ledger, message, result.entries, options.origin),
+    );
     return { message, duplicate: false, routed };
   }
 
@@ -260,6 +278,7 @@ export class DeliveryService {
     ledger: ReceiptLedger,
     message: MessageData,
     entries: readonly InboxEntry[],
+    origin: Connection | undefined,
   ): Promise<void> {
     const { senderId } = message;
     for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
@@ -268,7 +287,7 @@ export class DeliveryService {
     const moves = ledger.advance(senderId, 'read', message.seq, message.sentAt) ?? [];
     const announced = this.#announce(thread, moves, this.#saveWatermark(thread.id, ledger, senderId));
     this.#d.feeds.markRead(senderId, thread.id, message.seq);
-    await Promise.all(entries.map((entry) => this.#route(entry, message, thread)));
+    await Promise.all(entries.map((entry) => this.#route(entry, message, thread, origin)));
     await announced;
   }
 
@@ -394,13 +413,18 @@ export class DeliveryService {
   }
 
   /** Sends an inbox entry to the user's foreground sessions, or pushes, or leaves it: one route per state. */
-  async #route(entry: InboxEntry, message: MessageData, thread: ChatThread): Promise<void> {
+  async #route(
+    entry: InboxEntry,
+    message: MessageData,
+    thread: ChatThread,
+    origin: Connection | undefined,
+  ): Promise<void> {
     const { userId } = entry;
     // The sender's other devices get their own message live, never as a push.
     const state = this.#d.sessions.stateOf(userId);
     const route =
       userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
-    await route.deliver({ userId, entry, message, thread });
+    await route.deliver({ userId, entry, message, thread, ...(origin === undefined ? {} : { origin }) });
     if (userId !== message.senderId) {
       this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
     }
@@ -494,7 +518,7 @@ export class DeliveryService {
     threadId: string,
     text: string,
     media: MediaRef | undefined,
-    onStored: ((message: MessageData) => void) | undefined,
+    onStored: SendOptions['onStored'],
   ): SendResult {
     if (earlier.threadId !== threadId || earlier.text !== text || earlier.media?.mediaId !== media?.mediaId) {
       throw new ConflictError(
@@ -504,7 +528,7 @@ export class DeliveryService {
         },
       );
     }
-    onStored?.(earlier);
+    onStored?.(earlier, undefined);
     return { message: earlier, duplicate: true, routed: Promise.resolve() };
   }
 

@@ -164,8 +164,19 @@ export class SessionGateway implements TransportHandler {
             clientMessageId,
           },
           {
-            onStored: ({ id: messageId, threadId, seq, sentAt }) =>
-              connection.send({ type: 'ack', ref, clientMessageId, messageId, threadId, seq, sentAt }),
+            // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
+            onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
+              connection.send({
+                type: 'ack',
+                ref,
+                clientMessageId,
+                messageId,
+                threadId,
+                seq,
+                sentAt,
+                ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
+              }),
+            origin: connection,
           },
         );
         return undefined;

@@ -8,7 +8,7 @@ import {
   requireId,
 } from '../domain';
 import type { ClientFrame, ServerFrame } from '../protocol';
-import type { ClientLink, ClientTransport, Clock, PushNotification } from '../ports';
+import type { ClientLink, ClientTransport, Clock, PushNotification, TimerHandle } from '../ports';
 import { Observable } from '../util/observable';
 import type { TaskTracker } from '../util/task-tracker';
 import { ChatWindow } from './chat-window';
@@ -83,9 +83,18 @@ export interface ChatSessionOptions {
 interface Pending {
   resolve(frame: ServerFrame): void;
   reject(error: Error): void;
+  /** For a send: its text, to apply the sender's own entry from the ack. */
+  readonly text?: string;
 }
 
 const SYNC_PAGE = 100;
+
+/**
+ * How long an entry that makes no tick (a receipt, the user's own message) may wait before its `delivered` goes
+ * out on its own. Such an ack only moves this device's cursor on the server, so it rides along with the next
+ * ack that matters, or goes after this delay: a frame saved per receipt.
+ */
+const CURSOR_ACK_DELAY_MS = 1_000;
 
 /** Marks a promise as handled for fire-and-forget callers; whoever awaits it still gets its rejection. */
 function handled<T>(promise: Promise<T>): Promise<T> {
@@ -130,6 +139,9 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   #catchingUp: Promise<void> | undefined;
   #again = false;
   #ackScheduled = false;
+  #cursorAck: TimerHandle | undefined;
+  /** Entries applied ahead of a gap (the sender's own, from an ack), waiting for the gap to fill. */
+  readonly #early = new Map<number, InboxEntry>();
   #greeted!: () => void;
 
   /**
@@ -184,14 +196,17 @@ export class ChatSession extends Observable<ChatSessionEvents> {
     // Random, not a counter: a counter restarts with each session and would collide with an earlier send.
     const clientMessageId = input.clientMessageId ?? globalThis.crypto.randomUUID();
     requireId(clientMessageId, 'clientMessageId');
-    const frame = await this.#request({
-      type: 'send',
-      ref: this.#ref(),
-      clientMessageId,
-      ...(input.to === undefined ? {} : { to: input.to }),
-      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
-      text: input.text,
-    });
+    const frame = await this.#request(
+      {
+        type: 'send',
+        ref: this.#ref(),
+        clientMessageId,
+        ...(input.to === undefined ? {} : { to: input.to }),
+        ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+        text: input.text,
+      },
+      input.text,
+    );
     const { messageId, threadId, seq, sentAt } = frame as Extract<ServerFrame, { type: 'ack' }>;
     return { clientMessageId, messageId, threadId, seq, sentAt };
   }
@@ -316,16 +331,29 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         this.#greeted();
         return;
       case 'entry':
-        this.#latest = Math.max(this.#latest, frame.entry.inboxSeq);
-        if (this.#apply([frame.entry]) > 0) this.#scheduleAck();
-        else if (frame.entry.inboxSeq > this.cursor + 1) void this.#catchUp();
+        this.#live(frame.entry);
         return;
       case 'ack': {
         // The single check shows the moment it arrives, before anything the server sent after it.
-        const { clientMessageId, messageId, threadId, seq, sentAt } = frame;
-        if (this.#pending.has(frame.ref))
-          this.emit('ack', { clientMessageId, messageId, threadId, seq, sentAt });
+        const { clientMessageId, messageId, threadId, seq, sentAt, inboxSeq } = frame;
+        const pending = this.#pending.get(frame.ref);
+        if (pending !== undefined) this.emit('ack', { clientMessageId, messageId, threadId, seq, sentAt });
         this.#settle(frame.ref, frame);
+        // The server does not send this device its own message back: the ack stands for that inbox entry.
+        if (inboxSeq !== undefined && pending?.text !== undefined) {
+          const { userId } = this;
+          const message = {
+            id: messageId,
+            threadId,
+            seq,
+            senderId: userId,
+            kind: 'text' as const,
+            text: pending.text,
+            clientMessageId,
+            sentAt,
+          };
+          this.#live({ type: 'message', message, userId, inboxSeq });
+        }
         return;
       }
       case 'typing':
@@ -347,14 +375,29 @@ export class ChatSession extends Observable<ChatSessionEvents> {
     }
   }
 
-  /** Applies entries that extend the cursor, in order; skips those already applied. Returns how many applied. */
+  /** An entry that arrived live (or from an ack): applied now, or kept until the gap before it is filled. */
+  #live(entry: InboxEntry): void {
+    this.#latest = Math.max(this.#latest, entry.inboxSeq);
+    if (this.#apply([entry]) > 0) return;
+    if (entry.inboxSeq > this.cursor + 1) {
+      this.#early.set(entry.inboxSeq, entry);
+      void this.#catchUp();
+    }
+  }
+
+  /**
+   * Applies entries that extend the cursor, in order, then any kept early entries they reach; skips those already
+   * applied. Schedules the `delivered` ack. Returns how many applied.
+   */
   #apply(entries: readonly InboxEntry[]): number {
     let applied = 0;
+    let ticks = false;
     for (const entry of entries) {
       if (entry.inboxSeq <= this.cursor) continue;
       if (entry.inboxSeq !== this.cursor + 1) break; // a gap: catch-up fetches it in order
       this.#cursor = entry.inboxSeq;
       applied++;
+      if (entry.type === 'message' && entry.message.senderId !== this.userId) ticks = true;
       const windows = this.#windows.get(
         entry.type === 'message' ? entry.message.threadId : entry.receipt.threadId,
       );
@@ -367,6 +410,15 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       } else {
         this.emit('receipt', entry.receipt);
         for (const w of windows ?? []) w.receiveReceipt(entry.receipt);
+      }
+    }
+    if (applied > 0) this.#scheduleAck(ticks);
+    if (this.#early.size > 0) {
+      for (const seq of this.#early.keys()) if (seq <= this.cursor) this.#early.delete(seq);
+      const next = this.#early.get(this.cursor + 1);
+      if (next !== undefined) {
+        this.#early.delete(next.inboxSeq);
+        return applied + this.#apply([next]);
       }
     }
     return applied;
@@ -403,9 +455,22 @@ export class ChatSession extends Observable<ChatSessionEvents> {
     return this.#catchingUp;
   }
 
-  /** Acknowledges a burst of live entries once, after the burst. */
-  #scheduleAck(): void {
-    if (!this.#autoDelivered || this.#ackScheduled) return;
+  /**
+   * Acknowledges a burst of live entries once, after the burst, when it holds a message from someone else (its
+   * sender is waiting for the double check); otherwise within `CURSOR_ACK_DELAY_MS`, or with the next ack.
+   *
+   * @param ticks - whether the entries hold a message from someone else
+   */
+  #scheduleAck(ticks: boolean): void {
+    if (!this.#autoDelivered) return;
+    if (!ticks) {
+      this.#cursorAck ??= this.#clock.setTimeout(() => {
+        this.#cursorAck = undefined;
+        this.#acknowledge(false).catch((e: unknown) => this.#reportBackground(e));
+      }, CURSOR_ACK_DELAY_MS);
+      return;
+    }
+    if (this.#ackScheduled) return;
     this.#ackScheduled = true;
     this.#track(
       Promise.resolve()
@@ -429,7 +494,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
     else this.#link.send({ type: 'delivered', upTo });
   }
 
-  #request(frame: ClientFrame & { ref: string }): Promise<ServerFrame> {
+  #request(frame: ClientFrame & { ref: string }, text?: string): Promise<ServerFrame> {
     if (!this.#link.open) return Promise.reject(new TransportError('the session is disconnected'));
     const answer = new Promise<ServerFrame>((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
@@ -443,6 +508,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       this.#pending.set(frame.ref, {
         resolve: (f) => (done(), resolve(f)),
         reject: (e) => (done(), reject(e)),
+        ...(text === undefined ? {} : { text }),
       });
     });
     this.#link.send(frame);
@@ -462,6 +528,9 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   }
 
   #closed(reason: string): void {
+    if (this.#cursorAck !== undefined) this.#clock.clearTimeout(this.#cursorAck);
+    this.#cursorAck = undefined;
+    this.#early.clear();
     for (const p of [...this.#pending.values()]) p.reject(new TransportError(`disconnected: ${reason}`));
     this.#greeted();
     this.emit('disconnected', reason);

@@ -505,3 +505,64 @@ describe('round trip (property)', () => {
     for (let i = 0; i < 20; i++) expect(a()).toEqual(b());
   });
 });
+
+describe('the hand-written check of send and delivered (property)', () => {
+  // parseClientFrame checks the two frames of every message by hand first; it must agree with the schemas.
+  const values: readonly unknown[] = [
+    undefined,
+    null,
+    '',
+    'bob',
+    'dm:x',
+    ' bob',
+    'a'.repeat(128),
+    'a'.repeat(129),
+    'x'.repeat(FRAME_LIMITS.maxTextLength + 1),
+    0,
+    -0,
+    -1,
+    3,
+    2.5,
+    Number.MAX_SAFE_INTEGER + 2,
+    true,
+    [],
+    {},
+    'text',
+    'photo',
+    MEDIA,
+  ];
+  const keys = ['ref', 'clientMessageId', 'to', 'groupId', 'kind', 'text', 'media', 'upTo', 'from'] as const;
+
+  it.each([3, 99, 2026])('agrees with the schema on 3 000 mutated frames (seed %i)', (seed) => {
+    const random = seededRandom(seed);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    let fast = 0;
+    for (let i = 0; i < 3_000; i++) {
+      const base: Record<string, unknown> = { ...(random() < 0.7 ? VALID.send : VALID.delivered) };
+      if (random() < 0.3) delete base.ref;
+      if (random() < 0.2) base.v = random() < 0.8 ? PROTOCOL_VERSION : undefined;
+      for (let n = Math.floor(random() * 3); n > 0; n--) {
+        const key = pick(keys);
+        if (random() < 0.25) delete base[key];
+        else base[key] = pick(values);
+      }
+      const schema = CLIENT_FRAME_SCHEMAS[base.type as 'send' | 'delivered'];
+      const expected = schema.safeParse(base);
+      let got: ClientFrame | ValidationError;
+      try {
+        got = parseClientFrame(base);
+      } catch (e) {
+        got = e as ValidationError;
+      }
+      if (expected.success) {
+        expect(got).toEqual(expected.data);
+        fast++;
+      } else {
+        expect(got).toBeInstanceOf(ValidationError);
+      }
+    }
+    // Both sides are exercised: many frames are accepted, many refused.
+    expect(fast).toBeGreaterThan(300);
+    expect(fast).toBeLessThan(2_700);
+  });
+});

@@ -63,6 +63,46 @@ describe('the seed flow: Hello Gainlo with its ticks', () => {
     expect(onLaptop.sent.map((m) => m.text)).toEqual(['from my phone']);
     expect(onLaptop.messages).toEqual([]);
   });
+
+  test('the sending device shows its own message once, from the ack, and its cursor moves past it', async () => {
+    const { chat, store } = makeChat();
+    const phone = chat.connect('alice', { deviceId: 'phone' });
+    const seen = watch(phone);
+    await phone.ready;
+    await phone.send({ to: 'bob', text: 'one' });
+    await chat.sendMessage({ from: 'bob', to: 'alice', text: 'two' });
+    await phone.send({ to: 'bob', text: 'three' });
+    await chat.idle();
+    expect(seen.sent.map((m) => [m.text, m.status])).toEqual([
+      ['one', 'sent'],
+      ['three', 'sent'],
+    ]);
+    expect(seen.messages.map((m) => m.text)).toEqual(['two']);
+    // Bob's answer also brought Alice receipts; the device applied every entry of her inbox, without a gap.
+    expect(seen.receipts.length).toBeGreaterThan(0);
+    expect(phone.cursor).toBe(await store.latestInboxSeq('alice'));
+  });
+
+  test('entries that make no tick are acknowledged with the next ack that does, or after a second', async () => {
+    const { chat, clock, store } = makeChat();
+    const phone = chat.connect('alice', { deviceId: 'phone' });
+    await phone.ready;
+    const saved = () => store.getCursor('alice', 'device:phone');
+    await phone.send({ to: 'bob', text: 'one' });
+    await chat.idle();
+    // Only the device's own message: nobody waits for a tick, so the cursor is saved a second later.
+    expect(phone.cursor).toBe(1);
+    expect(await saved()).toBe(0);
+    clock.advance(1_000);
+    await chat.idle();
+    expect(await saved()).toBe(1);
+    await phone.send({ to: 'bob', text: 'two' });
+    const three = await chat.sendMessage({ from: 'bob', to: 'alice', text: 'three' });
+    await chat.idle();
+    // Bob's message is acknowledged at once (his double check), and the ack covers Alice's own message before it.
+    expect(three.status).toBe('delivered');
+    expect(await saved()).toBe(3);
+  });
 });
 
 describe('routing by the recipient’s state', () => {

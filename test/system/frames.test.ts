@@ -5,10 +5,10 @@ import { SharpImageProcessor } from 'chat-room/sharp';
 import { makeChat } from './helpers';
 
 /** A raw device on the in-memory transport: what it sends and what it hears, frame by frame. */
-function rawDevice(chat: ChatSystem, userId: string) {
+function rawDevice(chat: ChatSystem, userId: string, deviceId = `${userId}-raw`) {
   const heard: ServerFrame[] = [];
   const link = chat.transport.open(
-    { userId, deviceId: `${userId}-raw`, foreground: true },
+    { userId, deviceId, foreground: true },
     { received: (f) => heard.push(f), closed: () => undefined },
   );
   const answer = async (frame: Record<string, unknown>): Promise<ServerFrame | undefined> => {
@@ -25,6 +25,36 @@ describe('the protocol frames beyond messaging', () => {
     expect(await rawDevice(chat, 'alice').answer({ type: 'ping', ref: 'p1' })).toEqual({
       type: 'pong',
       ref: 'p1',
+    });
+  });
+
+  test('a send: the sending connection hears its ack, carrying its own inbox entry, and no echo of it', async () => {
+    const { chat } = makeChat();
+    const phone = rawDevice(chat, 'alice', 'phone');
+    const laptop = rawDevice(chat, 'alice', 'laptop');
+    const bob = rawDevice(chat, 'bob');
+    const ack = await phone.answer({ type: 'send', ref: 's1', clientMessageId: 'k1', to: 'bob', text: 'hi' });
+    expect(ack).toMatchObject({ type: 'ack', clientMessageId: 'k1', seq: 1, inboxSeq: 1 });
+    const entries = (heard: ServerFrame[]) =>
+      heard.flatMap((f) => (f.type === 'entry' && f.entry.type === 'message' ? [f.entry] : []));
+    expect(entries(phone.heard)).toEqual([]);
+    // The user's other device and the recipient get the entry; the sender's own is the one the ack names.
+    expect(entries(laptop.heard)).toMatchObject([
+      { inboxSeq: 1, message: { text: 'hi', senderId: 'alice' } },
+    ]);
+    expect(entries(bob.heard)).toMatchObject([{ inboxSeq: 1, message: { text: 'hi', senderId: 'alice' } }]);
+    // A retry is acked again, without an entry to stand for: the device finds it in its inbox.
+    const retried = await phone.answer({
+      type: 'send',
+      ref: 's2',
+      clientMessageId: 'k1',
+      to: 'bob',
+      text: 'hi',
+    });
+    expect(retried).toMatchObject({ type: 'ack', seq: 1 });
+    expect(retried).not.toHaveProperty('inboxSeq');
+    expect(await phone.answer({ type: 'sync', ref: 'y1', after: 0 })).toMatchObject({
+      entries: [{ inboxSeq: 1, message: { text: 'hi' } }],
     });
   });
 
