@@ -390,7 +390,7 @@ function plainTextSend(raw: Record<string, unknown>): ClientFrame | undefined {
     keys++;
   }
   // Present keys hold values (exactOptional refuses an explicit undefined); exactly one of to and groupId.
-  const expected = 4 + (raw.v === undefined ? 0 : 1) + (kind === undefined ? 0 : 1);
+  const expected = 5 + (raw.v === undefined ? 0 : 1) + (kind === undefined ? 0 : 1);
   if (keys !== expected || (kind !== undefined && kind !== 'text')) return undefined;
   if (!isRef(ref) || !isId(clientMessageId)) return undefined;
   if (typeof text !== 'string' || text.length > FRAME_LIMITS.maxTextLength) return undefined;

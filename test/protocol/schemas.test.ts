@@ -565,4 +565,42 @@ describe('the hand-written check of send and delivered (property)', () => {
     expect(fast).toBeGreaterThan(300);
     expect(fast).toBeLessThan(2_700);
   });
+
+  it('takes the frames of every message without calling the schema', () => {
+    const send = jest.spyOn(CLIENT_FRAME_SCHEMAS.send, 'safeParse');
+    const delivered = jest.spyOn(CLIENT_FRAME_SCHEMAS.delivered, 'safeParse');
+    try {
+      expect(
+        parseClientFrame({ type: 'send', ref: 'r', clientMessageId: 'c', to: 'bob', text: 'hi' }),
+      ).toEqual({
+        type: 'send',
+        ref: 'r',
+        clientMessageId: 'c',
+        to: 'bob',
+        text: 'hi',
+      });
+      parseClientFrame({
+        type: 'send',
+        v: PROTOCOL_VERSION,
+        ref: 'r',
+        clientMessageId: 'c',
+        groupId: 'g',
+        kind: 'text',
+        text: '',
+      });
+      parseClientFrame({ type: 'delivered', upTo: 3 });
+      parseClientFrame({ type: 'delivered', ref: 'r', upTo: 0 });
+      expect(send).not.toHaveBeenCalled();
+      expect(delivered).not.toHaveBeenCalled();
+      // Anything else goes to the schema: here an unknown key, which it strips.
+      expect(parseClientFrame({ type: 'delivered', upTo: 3, from: 'mallory' })).toEqual({
+        type: 'delivered',
+        upTo: 3,
+      });
+      expect(delivered).toHaveBeenCalledTimes(1);
+    } finally {
+      send.mockRestore();
+      delivered.mockRestore();
+    }
+  });
 });
