@@ -61,10 +61,13 @@ export class ChatThread {
     requireId(a, 'user id');
     requireId(b, 'user id');
     if (a === b) throw new ValidationError('a direct thread needs two different users');
-    const pair = a < b ? [a, b] : [b, a];
+    const [first, second] = a < b ? [a, b] : [b, a];
     // User ids may contain ':', so each is escaped; ids never contain '%', so escaped ids cannot collide.
-    const key = pair.map((id) => id.replaceAll('%', '%25').replaceAll(':', '%3A')).join(':');
-    return new ChatThread(`dm:${key}`, 'direct', Object.freeze(pair));
+    return new ChatThread(
+      `dm:${escapeId(first)}:${escapeId(second)}`,
+      'direct',
+      Object.freeze([first, second]),
+    );
   }
 
   /**
@@ -102,4 +105,9 @@ export class ChatThread {
     if (this.kind !== 'direct' || !this.participantIds.includes(userId)) return undefined;
     return this.participantIds[0] === userId ? this.participantIds[1] : this.participantIds[0];
   }
+}
+
+/** A user id as a direct thread id holds it; most ids have nothing to escape, and are returned as they are. */
+function escapeId(id: string): string {
+  return id.includes('%') || id.includes(':') ? id.replaceAll('%', '%25').replaceAll(':', '%3A') : id;
 }

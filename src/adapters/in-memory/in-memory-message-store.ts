@@ -28,7 +28,8 @@ export class InMemoryMessageStore implements MessageStore {
   readonly #maxInbox: number;
   readonly #threads = new Map<string, MessageData[]>();
   readonly #byId = new Map<string, MessageData>();
-  readonly #byClientId = new Map<string, MessageData>();
+  /** By sender, then by client message id: no key string to build on each send. */
+  readonly #byClientId = new Map<string, Map<string, MessageData>>();
   readonly #inboxes = new Map<string, Inbox>();
   readonly #watermarks = new Map<string, Map<string, Watermark>>();
   readonly #cursors = new Map<string, number>();
@@ -48,8 +49,12 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
-    const key = clientKey(input.senderId, input.clientMessageId);
-    const earlier = this.#byClientId.get(key);
+    let sent = this.#byClientId.get(input.senderId);
+    if (sent === undefined) {
+      sent = new Map();
+      this.#byClientId.set(input.senderId, sent);
+    }
+    const earlier = sent.get(input.clientMessageId);
     if (earlier !== undefined) return { message: earlier, entries: [], duplicate: true };
     const thread = this.#threads.get(input.threadId) ?? [];
     const seq = thread.length + 1;
@@ -70,7 +75,7 @@ export class InMemoryMessageStore implements MessageStore {
     thread.push(message);
     this.#threads.set(input.threadId, thread);
     this.#byId.set(message.id, message);
-    this.#byClientId.set(key, message);
+    sent.set(input.clientMessageId, message);
     const entries = [input.senderId, ...input.recipientIds].map((userId) =>
       this.#append(userId, { type: 'message', message }),
     );
@@ -78,7 +83,7 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
-    return this.#byClientId.get(clientKey(senderId, clientMessageId));
+    return this.#byClientId.get(senderId)?.get(clientMessageId);
   }
 
   async getMessage(messageId: string): Promise<MessageData | undefined> {
