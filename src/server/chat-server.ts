@@ -212,8 +212,11 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     }
     void identify(request, auth).then(
       (identity) => {
-        if (closing) refuseUpgrade(socket, 503, 'the chat server is shutting down');
-        else transport.handleUpgrade(request, socket, head, identity);
+        if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
+        transport.handleUpgrade(request, socket, head, identity);
+        // Once ws has the socket it listens for errors itself (and destroys the socket on one): ours would only
+        // turn the socket's listener slot into an array that lives as long as the connection.
+        if (socket.listenerCount('error') > 1) socket.off('error', destroySocket);
       },
       (error: unknown) => {
         const status = error instanceof UpgradeRefusal ? error.status : 401;

@@ -5,6 +5,7 @@ import type { PresenceFrame } from '../protocol';
 import type { TaskTracker } from '../util/task-tracker';
 import type { PresenceAudience, PresencePolicy, RecipientKey } from './presence-policies';
 import { InterestPolicy } from './presence-policies';
+import { withAdded, without } from '../util/lists';
 
 /** The seed's idle ladder: a change at 1, 2, 5 and 10 minutes without activity. */
 export const IDLE_LADDER_MINUTES: readonly number[] = [1, 2, 5, 10];
@@ -61,15 +62,42 @@ interface Session {
   interest: ReadonlySet<string>;
 }
 
+/** The keys of the changes without an idle rung (see `#target`). */
+const STATUS_KEYS: Readonly<Record<PresenceStatus, string>> = {
+  online: 'online/',
+  idle: 'idle/',
+  away: 'away/',
+  offline: 'offline/',
+};
+
+/** How stale the stored `lastActiveAt` of an active user may get (ms): one store write per second at most. */
+const ACTIVITY_SAVE_MS = 1_000;
+
+/** What a session shows until it subscribes: one shared empty set, not one per session (~150 bytes each). */
+const NO_INTEREST: ReadonlySet<string> = new Set<string>();
+
+/**
+ * What the service keeps per user. Flat on purpose — one object per connected user, no sub-objects or sets —
+ * because it is held for every idle connection.
+ */
 interface Subject {
-  readonly sessions: Set<Session>;
+  /**
+   * The user's open sessions, in the order they opened: an array replaced (never changed) on open and close, so
+   * it is exactly as long as it needs to be — users have a session or two, and a pushed-to array reserves 17.
+   */
+  sessions: readonly Session[];
   foreground: number;
   lastActiveAt: number;
+  /** The `lastActiveAt` the store was last given. */
+  savedActiveAt: number;
   lastSeenAt: number;
-  /** What others were last told: status, and the idle rung with the ladder. */
-  announced: { status: PresenceStatus; idleMinutes: number | undefined };
-  /** A change waiting out its grace period. */
-  pending: { key: string; timer: TimerHandle } | undefined;
+  /** What others were last told: the status... */
+  announcedStatus: PresenceStatus;
+  /** ...and the idle rung with the ladder. */
+  announcedIdle: number | undefined;
+  /** The key (see `#target`) of a change waiting out its grace period, and its timer. */
+  pendingKey: string | undefined;
+  pendingTimer: TimerHandle | undefined;
   /** The idle check, re-armed lazily (activity does not touch it). */
   idleTimer: TimerHandle | undefined;
 }
@@ -160,10 +188,10 @@ export class PresenceService {
    */
   sessionOpened(sessionId: string, userId: string, foreground: boolean): void {
     if (this.#sessions.has(sessionId)) throw new ValidationError(`session ${sessionId} is already open`);
-    const session: Session = { sessionId, userId, foreground: false, interest: new Set() };
+    const session: Session = { sessionId, userId, foreground: false, interest: NO_INTEREST };
     this.#sessions.set(sessionId, session);
     const subject = this.#subject(userId);
-    subject.sessions.add(session);
+    subject.sessions = withAdded(subject.sessions, session);
     subject.lastSeenAt = this.#clock.now();
     this.#ensureRefresh();
     if (foreground) this.#toForeground(session, subject);
@@ -179,10 +207,10 @@ export class PresenceService {
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return;
     this.#sessions.delete(sessionId);
-    this.#setInterest(session, new Set());
+    this.#setInterest(session, NO_INTEREST);
     this.#batches.delete(`s:${sessionId}`);
     const subject = this.#subject(session.userId);
-    subject.sessions.delete(session);
+    subject.sessions = without(subject.sessions, session);
     if (session.foreground) subject.foreground--;
     subject.lastSeenAt = this.#clock.now();
     this.#reconsider(session.userId, subject);
@@ -212,9 +240,16 @@ export class PresenceService {
    */
   activity(userId: string): void {
     const subject = this.#subjects.get(userId);
-    if (subject === undefined || subject.sessions.size === 0) return;
+    if (subject === undefined || subject.sessions.length === 0) return;
     subject.lastActiveAt = this.#clock.now();
-    if (this.policy.idle === 'timestamp') this.#save(userId, subject); // readers see it; nobody is pushed
+    // Readers see the timestamp and render idleness from it; nobody is pushed. A user sends many frames a second,
+    // and idleness is shown in minutes, so the store is told at most once per ACTIVITY_SAVE_MS.
+    if (
+      this.policy.idle === 'timestamp' &&
+      subject.lastActiveAt - subject.savedActiveAt >= ACTIVITY_SAVE_MS
+    ) {
+      this.#save(userId, subject);
+    }
     this.#reconsider(userId, subject);
   }
 
@@ -276,9 +311,10 @@ export class PresenceService {
   /** Cancels every timer (the service stops announcing). */
   close(): void {
     for (const subject of this.#subjects.values()) {
-      if (subject.pending !== undefined) this.#clock.clearTimeout(subject.pending.timer);
+      if (subject.pendingTimer !== undefined) this.#clock.clearTimeout(subject.pendingTimer);
       if (subject.idleTimer !== undefined) this.#clock.clearTimeout(subject.idleTimer);
-      subject.pending = undefined;
+      subject.pendingKey = undefined;
+      subject.pendingTimer = undefined;
       subject.idleTimer = undefined;
     }
     if (this.#refreshTimer !== undefined) this.#clock.clearTimeout(this.#refreshTimer);
@@ -310,15 +346,19 @@ export class PresenceService {
       idleMinutes = [...IDLE_LADDER_MINUTES].reverse().find((m) => minutes >= m);
       if (idleMinutes === undefined) status = 'online';
     }
-    return { status, idleMinutes, key: `${status}/${idleMinutes ?? ''}` };
+    // Without a rung the key is a shared constant: it is kept while a change waits out its grace.
+    return {
+      status,
+      idleMinutes,
+      key: idleMinutes === undefined ? STATUS_KEYS[status] : `${status}/${idleMinutes}`,
+    };
   }
 
   /** Works out what others should be told about a user, and when. */
   #reconsider(userId: string, subject: Subject): void {
     const { status, idleMinutes, key } = this.#target(subject);
     if (subject.foreground > 0 && this.policy.idle !== 'timestamp') this.#armIdle(userId, subject);
-    const { announced } = subject;
-    if (status === announced.status && idleMinutes === announced.idleMinutes) {
+    if (status === subject.announcedStatus && idleMinutes === subject.announcedIdle) {
       this.#cancelPending(subject); // it came back inside the grace: nothing to say
       return;
     }
@@ -329,20 +369,23 @@ export class PresenceService {
       this.#announce(userId, subject, status, idleMinutes);
       return;
     }
-    if (subject.pending?.key === key) return; // already waiting out the grace of this very change
+    if (subject.pendingKey === key) return; // already waiting out the grace of this very change
     this.#cancelPending(subject);
     const timer = this.#clock.setTimeout(() => {
-      subject.pending = undefined;
+      subject.pendingKey = undefined;
+      subject.pendingTimer = undefined;
       const now = this.#target(subject);
       // Announced only if it still holds when the grace ends; otherwise start over from what holds now.
       if (now.key === key) this.#announce(userId, subject, status, idleMinutes);
       else this.#reconsider(userId, subject);
     }, grace);
-    subject.pending = { key, timer };
+    subject.pendingKey = key;
+    subject.pendingTimer = timer;
   }
 
   #announce(userId: string, subject: Subject, status: PresenceStatus, idleMinutes: number | undefined): void {
-    subject.announced = { status, idleMinutes };
+    subject.announcedStatus = status;
+    subject.announcedIdle = idleMinutes;
     const record = this.#save(userId, subject);
     const batch = this.policy.batchWindowMs;
     let frame: PresenceFrame | undefined;
@@ -404,14 +447,16 @@ export class PresenceService {
   }
 
   #save(userId: string, subject: Subject): PresenceRecord {
-    const { status, idleMinutes } = subject.announced;
+    const status = subject.announcedStatus;
+    const idleMinutes = subject.announcedIdle;
     const record: PresenceRecord = {
       userId,
       status,
       lastActiveAt: subject.lastActiveAt,
-      lastSeenAt: subject.sessions.size > 0 ? this.#clock.now() : subject.lastSeenAt,
+      lastSeenAt: subject.sessions.length > 0 ? this.#clock.now() : subject.lastSeenAt,
       ...(idleMinutes === undefined ? {} : { idleMinutes }),
     };
+    subject.savedActiveAt = subject.lastActiveAt;
     this.#track(this.#store.set(record, status === 'offline' ? 0 : this.#ttlMs));
     return record;
   }
@@ -423,7 +468,7 @@ export class PresenceService {
       this.#refreshTimer = undefined;
       let connected = 0;
       for (const [userId, subject] of this.#subjects) {
-        if (subject.sessions.size === 0 || subject.announced.status === 'offline') continue;
+        if (subject.sessions.length === 0 || subject.announcedStatus === 'offline') continue;
         connected++;
         this.#track(this.#store.heartbeat(userId, this.#ttlMs));
       }
@@ -473,25 +518,29 @@ export class PresenceService {
   }
 
   #cancelPending(subject: Subject): void {
-    if (subject.pending === undefined) return;
-    this.#clock.clearTimeout(subject.pending.timer);
-    subject.pending = undefined;
+    if (subject.pendingTimer === undefined) return;
+    this.#clock.clearTimeout(subject.pendingTimer);
+    subject.pendingKey = undefined;
+    subject.pendingTimer = undefined;
   }
 
   #counts(subject: Subject): { foreground: number; background: number } {
-    return { foreground: subject.foreground, background: subject.sessions.size - subject.foreground };
+    return { foreground: subject.foreground, background: subject.sessions.length - subject.foreground };
   }
 
   #subject(userId: string): Subject {
     let subject = this.#subjects.get(userId);
     if (subject === undefined) {
       subject = {
-        sessions: new Set(),
+        sessions: [],
         foreground: 0,
         lastActiveAt: 0,
+        savedActiveAt: 0,
         lastSeenAt: 0,
-        announced: { status: 'offline', idleMinutes: undefined },
-        pending: undefined,
+        announcedStatus: 'offline',
+        announcedIdle: undefined,
+        pendingKey: undefined,
+        pendingTimer: undefined,
         idleTimer: undefined,
       };
       this.#subjects.set(userId, subject);

@@ -45,6 +45,9 @@ interface Open {
   receipts: Promise<void>;
 }
 
+/** Where both lanes of a new connection start: one settled promise shared by all, not two per connection. */
+const IDLE: Promise<void> = Promise.resolve();
+
 /**
  * The server's side of every connection, whatever the transport: greets a device, checks each frame, calls
  * the delivery service as the connection's user (never as a user named in the frame) and answers.
@@ -53,8 +56,8 @@ interface Open {
  */
 export class SessionGateway implements TransportHandler {
   readonly #d: SessionGatewayDeps;
-  readonly #open = new Map<Connection, Open>();
-  readonly #byId = new Map<string, Connection>();
+  /** Open connections by id (the session record holds the connection). */
+  readonly #open = new Map<string, Open>();
 
   /**
    * Creates the gateway.
@@ -73,9 +76,8 @@ export class SessionGateway implements TransportHandler {
       return;
     }
     const session = this.#d.sessions.add(connection);
-    const open: Open = { session, queue: Promise.resolve(), receipts: Promise.resolve() };
-    this.#open.set(connection, open);
-    this.#byId.set(connection.id, connection);
+    const open: Open = { session, queue: IDLE, receipts: IDLE };
+    this.#open.set(connection.id, open);
     this.#d.presence.sessionOpened(connection.id, userId, foreground);
     this.#d.events.publish('session-opened', { userId, deviceId, connectionId: connection.id, foreground });
     this.#enqueue(open, async () => {
@@ -88,7 +90,7 @@ export class SessionGateway implements TransportHandler {
   }
 
   received(connection: Connection, frame: unknown): void {
-    const open = this.#open.get(connection);
+    const open = this.#openOf(connection);
     if (open === undefined) return;
     const lane = (frame as { type?: unknown } | null)?.type === 'delivered' ? 'receipts' : 'queue';
     this.#enqueue(
@@ -108,10 +110,9 @@ export class SessionGateway implements TransportHandler {
   }
 
   closed(connection: Connection): void {
-    const open = this.#open.get(connection);
+    const open = this.#openOf(connection);
     if (open === undefined) return;
-    this.#open.delete(connection);
-    this.#byId.delete(connection.id);
+    this.#open.delete(connection.id);
     this.#d.sessions.remove(open.session);
     this.#d.presence.sessionClosed(connection.id);
     const { userId, deviceId } = connection.identity;
@@ -125,7 +126,12 @@ export class SessionGateway implements TransportHandler {
    * @param frame - the frame
    */
   sendTo(connectionId: string, frame: ServerFrame): void {
-    this.#byId.get(connectionId)?.send(frame);
+    this.#open.get(connectionId)?.session.connection.send(frame);
+  }
+
+  #openOf(connection: Connection): Open | undefined {
+    const open = this.#open.get(connection.id);
+    return open?.session.connection === connection ? open : undefined;
   }
 
   #enqueue(open: Open, work: () => Promise<void>, lane: 'queue' | 'receipts' = 'queue'): void {

@@ -1,5 +1,6 @@
 import type { Clock, Connection } from '../ports';
 import type { NotificationCenter, RecipientState } from './notification-center';
+import { withAdded, without } from '../util/lists';
 
 /** The server's view of one connected device. */
 export interface SessionRecord {
@@ -9,10 +10,21 @@ export interface SessionRecord {
   foreground: boolean;
 }
 
+/**
+ * What the registry keeps per user, for as long as the server runs: kept small, since every connected user has
+ * one.
+ */
 interface UserRecord {
-  readonly sessions: Set<SessionRecord>;
-  /** Devices registered for push, with when each was last connected. */
-  readonly pushDevices: Map<string, number>;
+  /**
+   * The user's sessions, in the order they opened: an array replaced (never changed) on open and close, so it is
+   * exactly as long as it needs to be (a user has a device or two; a pushed-to array reserves 17 slots).
+   */
+  sessions: readonly SessionRecord[];
+  /**
+   * Devices registered for push, with when each was last connected; made on the first registration, since most
+   * users never register one and an empty map costs ~180 bytes.
+   */
+  pushDevices: Map<string, number> | undefined;
   lastSeenAt: number;
   state: RecipientState;
 }
@@ -57,7 +69,8 @@ export class SessionRegistry {
   add(connection: Connection): SessionRecord {
     const { userId, deviceId, foreground } = connection.identity;
     const session: SessionRecord = { connection, userId, deviceId, foreground };
-    this.#user(userId).sessions.add(session);
+    const user = this.#user(userId);
+    user.sessions = withAdded(user.sessions, session);
     this.#touch(userId);
     return session;
   }
@@ -69,11 +82,13 @@ export class SessionRegistry {
    */
   remove(session: SessionRecord): void {
     const user = this.#users.get(session.userId);
-    if (user === undefined || !user.sessions.delete(session)) return;
-    if (user.pushDevices.has(session.deviceId)) user.pushDevices.set(session.deviceId, this.#clock.now());
+    if (user === undefined || !user.sessions.includes(session)) return;
+    user.sessions = without(user.sessions, session);
+    if (user.pushDevices?.has(session.deviceId) === true)
+      user.pushDevices.set(session.deviceId, this.#clock.now());
     this.#touch(session.userId);
     // Away on the strength of a push device lasts only the away window; then the user is offline, and says so.
-    if (user.sessions.size === 0 && user.state === 'away') {
+    if (user.sessions.length === 0 && user.state === 'away') {
       this.#clock.setTimeout(() => this.#touch(session.userId), this.#awayWindowMs + 1);
     }
   }
@@ -96,7 +111,9 @@ export class SessionRegistry {
    * @param deviceId - the device
    */
   registerPushDevice(userId: string, deviceId: string): void {
-    this.#user(userId).pushDevices.set(deviceId, this.#clock.now());
+    const user = this.#user(userId);
+    user.pushDevices ??= new Map();
+    user.pushDevices.set(deviceId, this.#clock.now());
     this.#touch(userId);
   }
 
@@ -106,7 +123,7 @@ export class SessionRegistry {
    * @param userId - the user
    */
   pushDevices(userId: string): string[] {
-    return [...(this.#users.get(userId)?.pushDevices.keys() ?? [])];
+    return [...(this.#users.get(userId)?.pushDevices?.keys() ?? [])];
   }
 
   /**
@@ -127,7 +144,7 @@ export class SessionRegistry {
   lastSeenAt(userId: string): number {
     const user = this.#users.get(userId);
     if (user === undefined) return 0;
-    return user.sessions.size > 0 ? this.#clock.now() : user.lastSeenAt;
+    return user.sessions.length > 0 ? this.#clock.now() : user.lastSeenAt;
   }
 
   /**
@@ -136,7 +153,7 @@ export class SessionRegistry {
    * @param userId - the user
    */
   foregroundSessions(userId: string): SessionRecord[] {
-    return [...(this.#users.get(userId)?.sessions ?? [])].filter((s) => s.foreground);
+    return (this.#users.get(userId)?.sessions ?? []).filter((s) => s.foreground);
   }
 
   /**
@@ -148,7 +165,7 @@ export class SessionRegistry {
   pushTargets(userId: string): string[] {
     const user = this.#users.get(userId);
     if (user === undefined) return [];
-    const devices = new Set(user.pushDevices.keys());
+    const devices = new Set(user.pushDevices?.keys());
     for (const s of user.sessions) if (!s.foreground) devices.add(s.deviceId);
     return [...devices];
   }
@@ -156,19 +173,19 @@ export class SessionRegistry {
   #user(userId: string): UserRecord {
     let user = this.#users.get(userId);
     if (user === undefined) {
-      user = { sessions: new Set(), pushDevices: new Map(), lastSeenAt: 0, state: 'offline' };
+      user = { sessions: [], pushDevices: undefined, lastSeenAt: 0, state: 'offline' };
       this.#users.set(userId, user);
     }
     return user;
   }
 
   #derive(user: UserRecord): RecipientState {
-    if (user.sessions.size > 0) {
+    if (user.sessions.length > 0) {
       for (const s of user.sessions) if (s.foreground) return 'online';
       return 'away';
     }
     const now = this.#clock.now();
-    for (const seen of user.pushDevices.values()) if (now - seen <= this.#awayWindowMs) return 'away';
+    for (const seen of user.pushDevices?.values() ?? []) if (now - seen <= this.#awayWindowMs) return 'away';
     return 'offline';
   }
 

@@ -23,19 +23,19 @@ export class TaskTracker {
    * @returns the same promise
    */
   track<T>(task: Promise<T>): Promise<T> {
-    const settled = task.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#pending.add(settled);
-    void settled.then(() => this.#pending.delete(settled));
+    // One reaction and no promise of its own: this runs for every frame and every send.
+    const forget = (): void => {
+      this.#pending.delete(task);
+    };
+    this.#pending.add(task);
+    task.then(forget, forget);
     return task;
   }
 
   /** Resolves once no tracked task is in flight, including tasks started while waiting. */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) {
-      await Promise.all([...this.#pending]);
+      await Promise.allSettled([...this.#pending]);
       // Let continuations of the settled tasks run; they may start new ones.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

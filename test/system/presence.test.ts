@@ -273,6 +273,30 @@ describe('the presence store', () => {
     clock.advance(90_001);
     expect(await store.get('bob')).toMatchObject({ status: 'offline', lastSeenAt: expect.any(Number) });
   });
+
+  test('an active user costs one store write a second, and the stored lastActiveAt is at most a second old', async () => {
+    const clock = new ManualClock(T0);
+    const store = new InMemoryPresenceStore({ clock });
+    const written: number[] = [];
+    const set = store.set.bind(store);
+    store.set = (record, ttlMs) => (written.push(record.lastActiveAt), set(record, ttlMs));
+    const service = new PresenceService({
+      clock,
+      store,
+      relations: { friendsOf: () => [], maySee: () => true },
+      send: () => undefined,
+    });
+    service.sessionOpened('s1', 'bob', true);
+    clock.advance(10_000); // the online grace
+    written.length = 0;
+    for (let i = 0; i < 30; i++) {
+      service.activity('bob'); // 30 frames over 3 s
+      expect((await store.get('bob'))?.lastActiveAt).toBeGreaterThanOrEqual(clock.now() - 1_000);
+      clock.advance(100);
+    }
+    expect(written).toEqual([T0 + 10_000, T0 + 11_000, T0 + 12_000]);
+    service.close();
+  });
 });
 
 describe('interest across background trips', () => {

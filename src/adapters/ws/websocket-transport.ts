@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { RawData } from 'ws';
+import type { RawData, Server } from 'ws';
 import { ValidationError } from '../../domain';
 import type {
   Clock,
@@ -17,7 +17,7 @@ import { refOf } from '../../protocol';
 import { realClock } from '../../util/real-clock';
 import { resolveLimits } from '../../util/limits';
 import type { Rate } from '../../util/token-bucket';
-import { TokenBucket } from '../../util/token-bucket';
+import { tokensAt, waitForToken } from '../../util/token-bucket';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
 export type RateLimit = Rate;
@@ -79,7 +79,7 @@ export class WebSocketTransport implements Transport {
   readonly #clock: Clock;
   readonly #limits: Required<WebSocketLimits>;
   readonly #newId: () => string;
-  readonly #wss: WebSocketServer;
+  readonly #wss: Server<typeof ServerWebSocket>;
   readonly #connections = new Set<WebSocketConnection>();
   #handler: TransportHandler | undefined;
   #closing = false;
@@ -93,10 +93,11 @@ export class WebSocketTransport implements Transport {
    */
   constructor(options: WebSocketTransportOptions = {}) {
     this.#clock = options.clock ?? realClock;
-    this.#newId = options.newId ?? randomUUID;
+    this.#newId = options.newId ?? newUuid;
     this.#limits = resolveLimits(options.limits, DEFAULT_LIMITS);
     this.#wss = new WebSocketServer({
       noServer: true,
+      WebSocket: ServerWebSocket,
       maxPayload: this.#limits.maxFrameBytes,
       clientTracking: false,
       perMessageDeflate: false,
@@ -177,27 +178,57 @@ export class WebSocketTransport implements Transport {
   }
 }
 
+/**
+ * The server's WebSocket: it hands its events straight to its connection instead of through listeners, which
+ * would cost every socket four closures and a bigger listener table. Listeners added with `on`/`once` (the close
+ * wait of `shutDown`, or anyone's) still run, after the connection.
+ */
+class ServerWebSocket extends WebSocket {
+  /** @internal Set once the upgrade completes. */
+  connection: WebSocketConnection | undefined = undefined;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const connection = this.connection;
+    if (connection !== undefined) {
+      WebSocketConnection.dispatch(connection, event, args);
+      // ws reports protocol errors (an oversized frame: 1009) as 'error' and closes the socket itself; with no
+      // listener of its own the event must not throw.
+      if (event === 'error' && this.listenerCount('error') === 0) return false;
+    }
+    return super.emit(event, ...args);
+  }
+}
+
+/** The state bits of a connection, in one number rather than four fields. */
+const ALIVE = 1;
+/** The socket is corked while a tick's frames are written. */
+const CORKED = 2;
+/** Set once the server stops talking to this socket: nothing more is sent or passed on. */
+const CLOSING = 4;
+/** `closed` was reported. */
+const REPORTED = 8;
+
 /** One socket seen as a `Connection`; it reports `closed` to the handler exactly once. */
 class WebSocketConnection implements Connection {
   readonly id: string;
   readonly identity: ConnectionIdentity;
-  readonly #ws: WebSocket;
+  readonly #ws: ServerWebSocket;
   /** The socket under `#ws`, corked while a tick's frames are written. */
   readonly #socket: Duplex;
-  #corked = false;
   readonly #handler: TransportHandler;
   readonly #transport: WebSocketTransport;
-  readonly #limits: Required<WebSocketLimits>;
-  #alive = true;
-  /** Set once the server stops talking to this socket: nothing more is sent or passed on. */
-  #closing = false;
-  #reported = false;
-  readonly #bucket: TokenBucket;
+  #state = ALIVE;
+  /**
+   * The rate limit's token bucket, as two numbers on the connection rather than an object of its own. Until the
+   * first frame, `#refilledAt` is undefined and the bucket is full (it fills to the brim and no further).
+   */
+  #tokens: number;
+  #refilledAt: number | undefined = undefined;
 
   constructor(
     id: string,
     identity: ConnectionIdentity,
-    ws: WebSocket,
+    ws: ServerWebSocket,
     socket: Duplex,
     handler: TransportHandler,
     transport: WebSocketTransport,
@@ -208,31 +239,37 @@ class WebSocketConnection implements Connection {
     this.#socket = socket;
     this.#handler = handler;
     this.#transport = transport;
-    this.#limits = transport.limits;
-    this.#bucket = new TokenBucket(this.#limits.rate, transport.clock.now());
-    ws.on('message', (data, isBinary) => this.#received(data, isBinary));
-    ws.on('pong', () => {
-      this.#alive = true;
-    });
-    // ws reports protocol errors (an oversized frame: 1009) here and closes the socket itself.
-    ws.on('error', () => undefined);
-    ws.on('close', () => this.#gone());
+    this.#tokens = transport.limits.rate.frames;
+    ws.connection = this;
+  }
+
+  /** @internal Takes an event of the socket (see `ServerWebSocket`). */
+  static dispatch(connection: WebSocketConnection, event: string | symbol, args: readonly unknown[]): void {
+    switch (event) {
+      case 'message':
+        connection.#received(args[0] as RawData, args[1] === true);
+        break;
+      case 'pong':
+        connection.#state |= ALIVE;
+        break;
+      case 'close':
+        connection.#gone();
+        break;
+      default:
+    }
   }
 
   send(frame: ServerFrame): void {
-    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) return;
+    if ((this.#state & CLOSING) !== 0 || this.#ws.readyState !== WebSocket.OPEN) return;
     // The frames of one tick (an ack, the sender's copy, a receipt...) leave in one write: the socket is corked
     // on the first and uncorked after the tick, instead of one system call per frame.
-    if (!this.#corked) {
-      this.#corked = true;
+    if ((this.#state & CORKED) === 0) {
+      this.#state |= CORKED;
       this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+      process.nextTick(uncork, this);
     }
     this.#ws.send(JSON.stringify(frame));
-    if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+    if (this.#ws.bufferedAmount > this.#transport.limits.maxBufferedBytes) {
       // A slow consumer: cut it off rather than buffer without bound; what it missed waits in its inbox.
       void this.shutDown(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer');
     }
@@ -242,13 +279,19 @@ class WebSocketConnection implements Connection {
     void this.shutDown(1000, reason);
   }
 
+  /** @internal Uncorks the socket at the end of the tick that corked it. */
+  uncork(): void {
+    this.#state &= ~CORKED;
+    this.#socket.uncork();
+  }
+
   /** @internal Pings, or terminates a peer that did not answer the previous ping. */
   heartbeat(): void {
-    if (!this.#alive) {
+    if ((this.#state & ALIVE) === 0) {
       this.#ws.terminate();
       return;
     }
-    this.#alive = false;
+    this.#state &= ~ALIVE;
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
   }
 
@@ -258,7 +301,7 @@ class WebSocketConnection implements Connection {
    */
   shutDown(code: number, reason: string): Promise<void> {
     const ws = this.#ws;
-    this.#closing = true;
+    this.#state |= CLOSING;
     // Reported after the current call returns: the handler may be in the middle of sending to this connection.
     queueMicrotask(() => this.#gone());
     if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
@@ -273,12 +316,12 @@ class WebSocketConnection implements Connection {
   }
 
   #received(data: RawData, isBinary: boolean): void {
-    if (this.#closing) return;
-    this.#alive = true;
+    if ((this.#state & CLOSING) !== 0) return;
+    this.#state |= ALIVE;
     // Malformed JSON and binary frames reach the gateway as `undefined`, which it refuses with VALIDATION, in
     // order with the connection's other frames.
     const frame = isBinary ? undefined : parseJson(rawText(data));
-    const retryAfterMs = this.#bucket.take(this.#transport.clock.now());
+    const retryAfterMs = this.#take();
     if (retryAfterMs > 0) {
       const ref = refOf(frame);
       this.send({
@@ -293,13 +336,41 @@ class WebSocketConnection implements Connection {
     this.#handler.received(this, frame);
   }
 
+  /** Takes a token from the bucket: 0 when there was one, else how long until there will be (ms). */
+  #take(): number {
+    const rate = this.#transport.limits.rate;
+    const now = this.#transport.clock.now();
+    const tokens =
+      this.#refilledAt === undefined ? this.#tokens : tokensAt(rate, this.#tokens, this.#refilledAt, now);
+    this.#refilledAt = now;
+    if (tokens >= 1) {
+      this.#tokens = tokens - 1;
+      return 0;
+    }
+    this.#tokens = tokens;
+    return waitForToken(rate, tokens);
+  }
+
   #gone(): void {
-    if (this.#reported) return;
-    this.#reported = true;
-    this.#closing = true;
+    if ((this.#state & REPORTED) !== 0) return;
+    this.#state |= REPORTED | CLOSING;
     this.#transport.forget(this);
     this.#handler.closed(this);
   }
+}
+
+/** A module-level callback for `process.nextTick`, so corking allocates no closure. */
+function uncork(connection: WebSocketConnection): void {
+  connection.uncork();
+}
+
+/**
+ * A random UUID as one flat string. `randomUUID` builds its result by concatenation, a tree of 14 cons cells
+ * (~450 bytes) that would live as long as the connection; the flat copy (all ASCII, so the round trip through
+ * bytes is exact) is 56.
+ */
+function newUuid(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
 function rawText(data: RawData): string {
