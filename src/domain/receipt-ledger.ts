@@ -44,8 +44,11 @@ interface Mark {
   deliveredAt: number;
   readAt: number;
   readonly since: number;
-  /** Recent moves as [seq, at] pairs, oldest first, so a message's receipt time is the first move reaching it. */
-  readonly history: Record<ReceiptKind, [number, number][]>;
+  /**
+   * Recent moves, oldest first, flat as seq, at, seq, at, ... (no pair object per move: this runs for every
+   * message), so a message's receipt time is the first move reaching it. At least the last `HISTORY` moves.
+   */
+  readonly history: Record<ReceiptKind, number[]>;
 }
 
 function mark(delivered: number, read: number, deliveredAt: number, readAt: number, since: number): Mark {
@@ -55,7 +58,7 @@ function mark(delivered: number, read: number, deliveredAt: number, readAt: numb
     deliveredAt,
     readAt,
     since,
-    history: { delivered: [[delivered, deliveredAt]], read: [[read, readAt]] },
+    history: { delivered: [delivered, deliveredAt], read: [read, readAt] },
   };
 }
 
@@ -163,8 +166,9 @@ export class ReceiptLedger {
       mark[k] = seq;
       mark[k === 'read' ? 'readAt' : 'deliveredAt'] = at;
       const history = mark.history[k];
-      history.push([seq, at]);
-      if (history.length > HISTORY) history.splice(0, history.length - HISTORY);
+      history.push(seq, at);
+      // Trimmed in batches (back to HISTORY moves once it holds twice as many), so a move stays O(1) amortised.
+      if (history.length >= 4 * HISTORY) history.splice(0, history.length - 2 * HISTORY);
       if (old === this.#min[k].value && --this.#min[k].count === 0) this.#rescan(k);
       const after = this.aggregate(k);
       if (after > before) moves.push({ kind: k, from: before, to: after });
@@ -266,14 +270,15 @@ function toWatermark(userId: string, m: Mark): Watermark {
 }
 
 /** The time of the first remembered move that reached `seq` (binary search), if the ledger remembers it. */
-function reachedAt(history: readonly [number, number][], seq: number): number | undefined {
+function reachedAt(history: readonly number[], seq: number): number | undefined {
+  const moves = history.length / 2;
   let lo = 0;
-  let hi = history.length - 1;
+  let hi = moves - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((history[mid] as [number, number])[0] >= seq) hi = mid;
+    if ((history[2 * mid] as number) >= seq) hi = mid;
     else lo = mid + 1;
   }
   // The oldest remembered move may stand for many older ones (a restored or trimmed history): no exact time.
-  return lo === 0 && history.length >= HISTORY ? undefined : (history[lo] as [number, number])[1];
+  return lo === 0 && moves >= HISTORY ? undefined : history[2 * lo + 1];
 }

@@ -222,6 +222,20 @@ describe('ReceiptLedger', () => {
       ]);
       expect(ledger.detail(4).map((d) => d.userId)).toEqual(['alice', 'bob', 'carol', 'dave']);
     });
+
+    it('dates at least the last 256 moves of a long conversation exactly, and never invents a date', () => {
+      const ledger = new ReceiptLedger(['alice', 'bob']);
+      for (let seq = 1; seq <= 2_000; seq++) ledger.advance('bob', 'delivered', seq, 10 * seq);
+      for (const seq of [2_000, 1_900, 1_745]) {
+        expect(ledger.detail(seq, 'alice')).toEqual([
+          { userId: 'bob', delivered: true, read: false, deliveredAt: 10 * seq, readAt: undefined },
+        ]);
+      }
+      // The first message is older than the ledger remembers: delivered, with no time rather than a wrong one.
+      expect(ledger.detail(1, 'alice')).toEqual([
+        { userId: 'bob', delivered: true, read: false, deliveredAt: undefined, readAt: undefined },
+      ]);
+    });
   });
 
   it('restores from saved watermarks', () => {
