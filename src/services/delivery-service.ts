@@ -29,6 +29,7 @@ import type { ConversationDirectory } from './conversation-directory';
 import type { DeliveryRoute } from './delivery-routes';
 import { AwayRoute, OfflineRoute, OnlineRoute } from './delivery-routes';
 import type { FeedService } from './feed-service';
+import { RecentLog } from './recent-log';
 import type { NotificationCenter, RecipientState } from './notification-center';
 import type { SessionRegistry } from './session-registry';
 import type { SettingsService } from './settings-service';
@@ -131,6 +132,8 @@ export class DeliveryService {
   readonly #d: DeliveryServiceDeps;
   readonly #routes: Record<RecipientState, DeliveryRoute>;
   readonly #ledgers = new Map<string, ReceiptLedger>();
+  /** What this node appended lately, so acks and receipts need not read the store back. */
+  readonly #recent = new RecentLog();
   /** Announcements of one thread go out one after another, so each sender sees its receipts in order. */
   readonly #announcing = new Map<string, Promise<void>>();
 
@@ -214,6 +217,8 @@ export class DeliveryService {
     if (result.duplicate) return this.#retried(result.message, threadId, text, media, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
+    this.#recent.noteMessage(thread.id, message.seq, sender.id);
+    this.#recent.noteEntries(result.entries);
     this.#d.events.publish('message-stored', { message, recipientIds });
     options.onStored?.(
       message,
@@ -319,13 +324,31 @@ export class DeliveryService {
     users.get(userId);
     requireId(deviceId, 'deviceId');
     requireSeq(upTo, 'upTo');
-    const latest = await store.latestInboxSeq(userId);
-    if (upTo > latest) throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
+    // An entry this node appended at upTo or later proves upTo is not beyond the newest.
+    if (!this.#recent.reaches(userId, upTo)) {
+      const latest = await store.latestInboxSeq(userId);
+      if (upTo > latest)
+        throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
+    }
     // Both cursors move in one go (a durable store writes them in one batch).
-    let [, from] = await Promise.all([
+    const [, from] = await Promise.all([
       store.advanceCursor(userId, `device:${deviceId}`, upTo),
       store.advanceCursor(userId, 'delivered', upTo),
     ]);
+    const recent = this.#recent.received(userId, from, upTo);
+    const highest = recent === undefined ? await this.#receivedFromStore(userId, from, upTo) : new Map();
+    for (const { threadId, seq } of recent ?? []) {
+      if (seq > (highest.get(threadId) ?? 0)) highest.set(threadId, seq);
+    }
+    await Promise.all(
+      [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
+    );
+  }
+
+  /** The highest seq per thread of the messages from others in (from, upTo] of a user's inbox, read from the store. */
+  async #receivedFromStore(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
+    const { store } = this.#d;
+    let from = after;
     const highest = new Map<string, number>();
     while (from < upTo) {
       let page: InboxPage;
@@ -346,9 +369,7 @@ export class DeliveryService {
       }
       from = page.cursor;
     }
-    await Promise.all(
-      [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
-    );
+    return highest;
   }
 
   /**
@@ -462,17 +483,21 @@ export class DeliveryService {
     for (const move of moves) {
       if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;
       const upTo = Math.min(move.to, thread.lastSeq);
-      const senders = new Set<string>();
-      for (let after = move.from; after < upTo;) {
-        const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
-        if (batch.length === 0) break;
-        for (const m of batch) senders.add(m.senderId);
-        after = (batch[batch.length - 1] as MessageData).seq;
+      let senders = this.#recent.senders(thread.id, move.from, upTo);
+      if (senders === undefined) {
+        senders = new Set<string>();
+        for (let after = move.from; after < upTo;) {
+          const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
+          if (batch.length === 0) break;
+          for (const m of batch) senders.add(m.senderId);
+          after = (batch[batch.length - 1] as MessageData).seq;
+        }
       }
       const at = clock.now();
       for (const userId of senders) {
         const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };
         const entry = await store.appendEntry(userId, { type: 'receipt', receipt });
+        this.#recent.noteEntries([entry]);
         for (const s of this.#d.sessions.foregroundSessions(userId))
           s.connection.send({ type: 'entry', entry });
         events.publish('receipt', { userId, ...receipt });

@@ -17,3 +17,4 @@ export * from './presence-service';
 export * from './media-service';
 export * from './contact-directory';
 export * from './directory-journal';
+export * from './recent-log';

@@ -1,0 +1,158 @@
+import type { InboxEntry } from '../domain';
+
+/**
+ * A contiguous run of positions from `first`: per position a string (a thread id, a sender id, or null) and, for
+ * inboxes, the message's seq.
+ */
+interface Run {
+  first: number;
+  readonly strings: (string | null)[];
+  readonly seqs: number[];
+}
+
+/** What a `delivered` ack needs to know of an inbox entry: the thread and seq of a message from someone else. */
+export interface ReceivedMessage {
+  readonly threadId: string;
+  readonly seq: number;
+}
+
+/**
+ * What this node appended lately, in compact form: for the newest entries of each user's inbox, which ones are
+ * messages from someone else (thread and seq), and for the newest messages of each thread, their senders. A
+ * `delivered` ack and the receipts it completes are then worked out without reading the store back.
+ *
+ * Only immutable facts are kept — what the entry at an `inboxSeq` is, who sent a thread's seq — so a window is
+ * right whichever node wrote the rest. A question about a range a window does not hold in full gets `undefined`,
+ * and the caller asks the store. Each window is a contiguous run: a position that does not extend it (another
+ * node wrote in between, or a batch finished out of order) starts a new run. Windows are small (`capacity` to
+ * twice that), and the log keeps at most `maxKeys` of each kind, dropping the oldest.
+ *
+ * @example
+ * ```ts
+ * const recent = new RecentLog()
+ * recent.noteEntries(result.entries)
+ * recent.received('bob', 10, 12) // bob's messages from others at inboxSeq 11 and 12, or undefined
+ * ```
+ */
+export class RecentLog {
+  readonly #capacity: number;
+  readonly #maxKeys: number;
+  readonly #inboxes = new Map<string, Run>();
+  readonly #threads = new Map<string, Run>();
+
+  /**
+   * Creates an empty log.
+   *
+   * @param capacity - how many of the newest positions each window keeps at least (it holds up to twice as many)
+   * @param maxKeys - how many inboxes, and how many threads, it keeps windows for
+   */
+  constructor(capacity = 128, maxKeys = 10_000) {
+    this.#capacity = capacity;
+    this.#maxKeys = maxKeys;
+  }
+
+  /**
+   * Records inbox entries this node appended.
+   *
+   * @param entries - the entries, each in its user's inbox
+   */
+  noteEntries(entries: readonly InboxEntry[]): void {
+    for (const e of entries) {
+      const fromOther = e.type === 'message' && e.message.senderId !== e.userId;
+      this.#note(
+        this.#inboxes,
+        e.userId,
+        e.inboxSeq,
+        fromOther ? e.message.threadId : null,
+        fromOther ? e.message.seq : 0,
+      );
+    }
+  }
+
+  /**
+   * Records who sent a thread's message.
+   *
+   * @param threadId - the thread
+   * @param seq - the message's seq
+   * @param senderId - its sender
+   */
+  noteMessage(threadId: string, seq: number, senderId: string): void {
+    this.#note(this.#threads, threadId, seq, senderId, 0);
+  }
+
+  /**
+   * Whether the user's inbox is known to hold an entry at `inboxSeq` (or a later one).
+   *
+   * @param userId - the user
+   * @param inboxSeq - the position
+   */
+  reaches(userId: string, inboxSeq: number): boolean {
+    const run = this.#inboxes.get(userId);
+    return run !== undefined && inboxSeq < run.first + run.strings.length;
+  }
+
+  /**
+   * The messages from someone else among the entries in (after, upTo] of a user's inbox, if the window holds
+   * all of those entries.
+   *
+   * @param userId - the user
+   * @param after - the exclusive lower bound
+   * @param upTo - the inclusive upper bound
+   */
+  received(userId: string, after: number, upTo: number): ReceivedMessage[] | undefined {
+    if (upTo <= after) return [];
+    const run = this.#inboxes.get(userId);
+    if (!covers(run, after, upTo)) return undefined;
+    const out: ReceivedMessage[] = [];
+    for (let p = after + 1; p <= upTo; p++) {
+      const threadId = run.strings[p - run.first];
+      if (threadId !== null && threadId !== undefined)
+        out.push({ threadId, seq: run.seqs[p - run.first] as number });
+    }
+    return out;
+  }
+
+  /**
+   * The senders of a thread's messages in (after, upTo], if the window holds all of them.
+   *
+   * @param threadId - the thread
+   * @param after - the exclusive lower bound
+   * @param upTo - the inclusive upper bound
+   */
+  senders(threadId: string, after: number, upTo: number): Set<string> | undefined {
+    if (upTo <= after) return new Set();
+    const run = this.#threads.get(threadId);
+    if (!covers(run, after, upTo)) return undefined;
+    const out = new Set<string>();
+    for (let p = after + 1; p <= upTo; p++) out.add(run.strings[p - run.first] as string);
+    return out;
+  }
+
+  #note(runs: Map<string, Run>, key: string, position: number, value: string | null, seq: number): void {
+    let run = runs.get(key);
+    const next = run === undefined ? -1 : run.first + run.strings.length;
+    if (run === undefined || position > next) {
+      if (run === undefined && runs.size >= this.#maxKeys) {
+        runs.delete(runs.keys().next().value as string); // the oldest window
+      }
+      run = { first: position, strings: [], seqs: [] };
+      runs.set(key, run);
+    } else if (position < next) {
+      return; // already known, or older than the run: nothing new
+    }
+    run.strings.push(value);
+    run.seqs.push(seq);
+    // Trimmed in batches (back to the capacity once it holds twice as many), so a note stays O(1) amortised.
+    if (run.strings.length >= 2 * this.#capacity) {
+      const drop = run.strings.length - this.#capacity;
+      run.strings.splice(0, drop);
+      run.seqs.splice(0, drop);
+      run.first += drop;
+    }
+  }
+}
+
+/** Whether a run holds every position in (after, upTo], a range that is not empty. */
+function covers(run: Run | undefined, after: number, upTo: number): run is Run {
+  return run !== undefined && after + 1 >= run.first && upTo < run.first + run.strings.length;
+}
