@@ -15,7 +15,7 @@ export interface RouteContext {
   readonly message: MessageData;
   readonly thread: ChatThread;
   /** The connection the message came from: its ack stands for the sender's own entry, so it is skipped. */
-  readonly origin?: Connection;
+  readonly origin?: Connection | undefined;
 }
 
 /**

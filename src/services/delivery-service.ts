@@ -52,17 +52,17 @@ export interface SendInput {
   /** The authenticated sender. */
   readonly from: string;
   /** The recipient of a direct message. */
-  readonly to?: string;
+  readonly to?: string | undefined;
   /** The group of a group message. */
-  readonly groupId?: string;
+  readonly groupId?: string | undefined;
   /** The text; for a photo, its caption (may be empty). */
-  readonly text?: string;
+  readonly text?: string | undefined;
   /** `'text'` (the default) or `'photo'`. */
-  readonly kind?: MessageKind;
+  readonly kind?: MessageKind | undefined;
   /** The stored photo of a `'photo'` message. */
-  readonly media?: MediaRef;
+  readonly media?: MediaRef | undefined;
   /** The sender's idempotency key; a retry with the same key stores nothing new. Generated when missing. */
-  readonly clientMessageId?: string;
+  readonly clientMessageId?: string | undefined;
 }
 
 /** How a caller hears of a send. */
@@ -188,13 +188,16 @@ export class DeliveryService {
     if ((i.to === undefined) === (i.groupId === undefined)) {
       throw new ValidationError('a message needs exactly one of `to` and `groupId`');
     }
-    const threadId =
+    // The thread this send names, to compare a retry with what was stored under its key.
+    const threadId = (): string =>
       i.to !== undefined
         ? ChatThread.direct(sender.id, requireId(i.to, 'to')).id
         : ChatThread.group(requireId(i.groupId, 'groupId')).id;
+    if (i.to !== undefined) requireId(i.to, 'to');
+    else requireId(i.groupId, 'groupId');
 
     const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
-    if (earlier !== undefined) return this.#retried(earlier, threadId, text, media, options.onStored);
+    if (earlier !== undefined) return this.#retried(earlier, threadId(), text, media, options.onStored);
 
     const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
     // The first message of a direct thread is acked only once the thread is on record, or a restart after the
@@ -214,7 +217,7 @@ export class DeliveryService {
       sentAt: clock.now(),
       recipientIds,
     });
-    if (result.duplicate) return this.#retried(result.message, threadId, text, media, options.onStored); // a racing retry
+    if (result.duplicate) return this.#retried(result.message, threadId(), text, media, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
     this.#recent.noteMessage(thread.id, message.seq, sender.id);
@@ -238,7 +241,7 @@ export class DeliveryService {
    * @param target - `to` (a user) or `groupId`
    * @throws ValidationError, NotFoundError, PermissionError as a send would
    */
-  threadFor(from: string, target: { to?: string; groupId?: string }): ChatThread {
+  threadFor(from: string, target: { to?: string | undefined; groupId?: string | undefined }): ChatThread {
     const sender = this.#d.users.get(requireId(from, 'from'));
     const t = requireObject(target, 'target');
     if ((t.to === undefined) === (t.groupId === undefined)) {
@@ -445,7 +448,7 @@ export class DeliveryService {
     const state = this.#d.sessions.stateOf(userId);
     const route =
       userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
-    await route.deliver({ userId, entry, message, thread, ...(origin === undefined ? {} : { origin }) });
+    await route.deliver({ userId, entry, message, thread, origin });
     if (userId !== message.senderId) {
       this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
     }

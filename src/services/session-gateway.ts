@@ -146,10 +146,7 @@ export class SessionGateway implements TransportHandler {
       case 'send': {
         const { ref, clientMessageId } = frame;
         const connection = session.connection;
-        const target = {
-          ...(frame.to === undefined ? {} : { to: frame.to }),
-          ...(frame.groupId === undefined ? {} : { groupId: frame.groupId }),
-        };
+        const target = { to: frame.to, groupId: frame.groupId };
         // A photo was uploaded first; only its uploader may send it, and what the message carries comes from the
         // store, never from the frame.
         let media = frame.media;
@@ -161,14 +158,7 @@ export class SessionGateway implements TransportHandler {
         }
         // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
         await delivery.send(
-          {
-            from: userId,
-            ...target,
-            ...(frame.text === undefined ? {} : { text: frame.text }),
-            ...(frame.kind === undefined ? {} : { kind: frame.kind }),
-            ...(media === undefined ? {} : { media }),
-            clientMessageId,
-          },
+          { from: userId, ...target, text: frame.text, kind: frame.kind, media, clientMessageId },
           {
             // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
             onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>

@@ -27,7 +27,6 @@ interface Inbox {
 export class InMemoryMessageStore implements MessageStore {
   readonly #maxInbox: number;
   readonly #threads = new Map<string, MessageData[]>();
-  readonly #byId = new Map<string, MessageData>();
   /** By sender, then by client message id: no key string to build on each send. */
   readonly #byClientId = new Map<string, Map<string, MessageData>>();
   readonly #inboxes = new Map<string, Inbox>();
@@ -74,7 +73,6 @@ export class InMemoryMessageStore implements MessageStore {
     );
     thread.push(message);
     this.#threads.set(input.threadId, thread);
-    this.#byId.set(message.id, message);
     sent.set(input.clientMessageId, message);
     const entries = [input.senderId, ...input.recipientIds].map((userId) =>
       this.#append(userId, { type: 'message', message }),
@@ -87,7 +85,12 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async getMessage(messageId: string): Promise<MessageData | undefined> {
-    return this.#byId.get(messageId);
+    // An id is `<threadId>#<seq>` (see appendMessage): found in its thread, with no map of every message.
+    const hash = messageId.lastIndexOf('#');
+    const seq = Number(messageId.slice(hash + 1));
+    if (hash < 0 || !Number.isSafeInteger(seq) || seq < 1) return undefined;
+    const message = this.#threads.get(messageId.slice(0, hash))?.[seq - 1];
+    return message?.id === messageId ? message : undefined;
   }
 
   async listMessages(
