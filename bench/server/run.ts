@@ -103,10 +103,18 @@ const ratio = (a: number, b: number | undefined): string =>
   b === undefined || !(b > 0) ? '—' : `${(a / b).toFixed(2)}×`;
 const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
 
-/** The throughput table: msgs/s and the ratios are the point; latency under saturation is queueing. */
+/** Server CPU per delivered message (µs): the server's cost, whether or not the load generator held it back. */
+const cpuPerMessage = (s: LoadSummary): number => (s.serverCpu * 1e6) / s.deliveredPerSecond;
+
+/**
+ * The throughput table: msgs/s and the ratios are the point; latency under saturation is queueing. The server's
+ * CPU per message says what each server costs even where the load generator, not the server, set the pace.
+ */
 function throughputTable(summary: readonly LoadSummary[]): string {
   const io = summary.find((s) => s.server === 'socketio')?.deliveredPerSecond;
-  const ws = summary.find((s) => s.server === 'ws')?.deliveredPerSecond;
+  const wsSummary = summary.find((s) => s.server === 'ws');
+  const ws = wsSummary?.deliveredPerSecond;
+  const wsCost = wsSummary === undefined ? undefined : cpuPerMessage(wsSummary);
   return table([
     [
       'server',
@@ -117,6 +125,8 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       '× raw ws',
       'server CPU',
       'loadgen CPU',
+      'server µs/msg',
+      'µs/msg × raw ws',
       'errors',
     ],
     ...summary.map((s) => [
@@ -128,6 +138,8 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       ratio(s.deliveredPerSecond, ws),
       `${Math.round(s.serverCpu * 100)}%`,
       `${Math.round(s.loadCpu * 100)}%`,
+      cpuPerMessage(s).toFixed(1),
+      ratio(cpuPerMessage(s), wsCost),
       String(s.errors),
     ]),
   ]);
