@@ -12,9 +12,10 @@
  *
  *   npm run bench:server -- [--rounds 3] [--seconds 10] [--warmup 2] [--paced 5000] [--mode both|throughput|paced]
  *                           [--clients 200] [--in-flight 32] [--servers ours-memory,ours-sqlite,socketio,ws]
- *                           [--no-record] [--root <checkout>]
+ *                           [--no-record] [--root <checkout>] [--node-flag <flag> ...]
  *
  * `--root` measures the compiled `dist/` of another checkout (for an A/B of a change; build it there first).
+ * `--node-flag` passes a flag to every server's `node` (`--node-flag=--trace-gc` prints each collection's pause).
  *
  * @module
  */
@@ -56,14 +57,20 @@ async function runOne(
   server: ServerKind,
   round: number,
   load: Omit<LoadOptions, 'kind' | 'url'>,
+  nodeFlags: readonly string[],
 ): Promise<Run> {
   const dataFile = server === 'ours-sqlite' ? join(tempDir('chat-room-bench-db-'), 'bench.db') : undefined;
-  const host = await startHost(compiled, server, {
-    root,
-    users: usersOf(load.clients),
-    secret: SECRET,
-    ...(dataFile === undefined ? {} : { dataFile }),
-  });
+  const host = await startHost(
+    compiled,
+    server,
+    {
+      root,
+      users: usersOf(load.clients),
+      secret: SECRET,
+      ...(dataFile === undefined ? {} : { dataFile }),
+    },
+    nodeFlags,
+  );
   const child = startLoad(compiled, { ...load, kind: server, url: host.url });
   try {
     const timeout = load.warmupMs + load.measureMs + 60_000;
@@ -178,6 +185,7 @@ async function main(): Promise<void> {
       servers: { type: 'string', default: SERVER_KINDS.join(',') },
       'no-record': { type: 'boolean', default: false },
       root: { type: 'string', default: ROOT },
+      'node-flag': { type: 'string', multiple: true, default: [] },
     },
     strict: true,
   });
@@ -210,7 +218,14 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerKind);
       for (const server of order) {
-        const run = await runOne(values.root, compiled, server, round, { ...base, mode });
+        const run = await runOne(
+          values.root,
+          compiled,
+          server,
+          round,
+          { ...base, mode },
+          values['node-flag'],
+        );
         runs.push(run);
         process.stderr.write(
           `[bench:server] ${mode} round ${round + 1}/${rounds} ${server}: ${grouped(run.deliveredPerSecond)} msgs/s, ` +

@@ -1,4 +1,4 @@
-import type { InboxEntry, InboxItem, InboxPage, MessageData, Watermark } from '../../domain';
+import type { InboxEntry, InboxItem, InboxPage, MessageData, ReceiptData, Watermark } from '../../domain';
 import { ResyncRequiredError, ValidationError } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 
@@ -9,9 +9,14 @@ export interface InMemoryMessageStoreOptions {
 }
 
 interface Inbox {
-  /** The `inboxSeq` of `entries[0]`. */
+  /** The `inboxSeq` of `items[0]`. */
   first: number;
-  entries: InboxEntry[];
+  /**
+   * What each entry carries: the (shared, frozen) message, or a frozen receipt. The entry around it is made when
+   * it is handed out, so the store keeps one object per entry fewer, which the garbage collector would otherwise
+   * copy and scan for as long as the process runs.
+   */
+  items: (MessageData | ReceiptData)[];
 }
 
 /**
@@ -112,8 +117,8 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
-    const inbox = this.#inboxes.get(userId) ?? { first: 1, entries: [] };
-    const latest = inbox.first + inbox.entries.length - 1;
+    const inbox = this.#inboxes.get(userId) ?? { first: 1, items: [] };
+    const latest = inbox.first + inbox.items.length - 1;
     const oldest = Math.max(inbox.first, latest - this.#maxInbox + 1);
     if (after > latest || after < oldest - 1) {
       throw new ResyncRequiredError(
@@ -124,14 +129,16 @@ export class InMemoryMessageStore implements MessageStore {
       );
     }
     const start = after - inbox.first + 1;
-    const entries = inbox.entries.slice(start, start + limit);
+    const entries = inbox.items
+      .slice(start, start + limit)
+      .map((item, i) => toEntry(userId, after + 1 + i, item));
     const cursor = entries.length === 0 ? after : after + entries.length;
     return { entries, hasMore: cursor < latest, cursor, latest };
   }
 
   async latestInboxSeq(userId: string): Promise<number> {
     const inbox = this.#inboxes.get(userId);
-    return inbox === undefined ? 0 : inbox.first + inbox.entries.length - 1;
+    return inbox === undefined ? 0 : inbox.first + inbox.items.length - 1;
   }
 
   async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {
@@ -175,25 +182,28 @@ export class InMemoryMessageStore implements MessageStore {
   #append(userId: string, item: InboxItem): InboxEntry {
     let inbox = this.#inboxes.get(userId);
     if (inbox === undefined) {
-      inbox = { first: 1, entries: [] };
+      inbox = { first: 1, items: [] };
       this.#inboxes.set(userId, inbox);
     }
     // Copy what the caller handed in, so neither the caller nor a reader can change what is stored.
-    const inboxSeq = inbox.first + inbox.entries.length;
-    const entry: InboxEntry = Object.freeze(
-      item.type === 'receipt'
-        ? { type: 'receipt', receipt: Object.freeze({ ...item.receipt }), userId, inboxSeq }
-        : { type: 'message', message: item.message, userId, inboxSeq },
-    );
-    inbox.entries.push(entry);
+    const inboxSeq = inbox.first + inbox.items.length;
+    const stored = item.type === 'receipt' ? Object.freeze({ ...item.receipt }) : item.message;
+    inbox.items.push(stored);
     // Trim in batches so an append stays O(1) amortised; reads apply the exact limit.
-    if (inbox.entries.length >= 2 * this.#maxInbox) {
-      const drop = inbox.entries.length - this.#maxInbox;
-      inbox.entries.splice(0, drop);
+    if (inbox.items.length >= 2 * this.#maxInbox) {
+      const drop = inbox.items.length - this.#maxInbox;
+      inbox.items.splice(0, drop);
       inbox.first += drop;
     }
-    return entry;
+    return toEntry(userId, inboxSeq, stored);
   }
+}
+
+/** The entry handed out for a stored item: a fresh object each time, so no caller can change another's. */
+function toEntry(userId: string, inboxSeq: number, item: MessageData | ReceiptData): InboxEntry {
+  return 'status' in item
+    ? { type: 'receipt', receipt: item, userId, inboxSeq }
+    : { type: 'message', message: item, userId, inboxSeq };
 }
 
 function clientKey(a: string, b: string): string {
