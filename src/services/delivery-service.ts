@@ -202,7 +202,7 @@ export class DeliveryService {
     const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
     // The first message of a direct thread is acked only once the thread is on record, or a restart after the
     // ack would not know the conversation.
-    await this.#d.directoryWritten?.();
+    if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
 
     const members = conversations.membersOf(thread);
     const ledger = this.#ledger(thread, members);

@@ -140,7 +140,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   #again = false;
   #ackScheduled = false;
   #cursorAck: TimerHandle | undefined;
-  /** Entries applied ahead of a gap (the sender's own, from an ack), waiting for the gap to fill. */
+  /** Entries that arrived ahead of a gap (the sender's own, from an ack, or live ones), kept until it is filled. */
   readonly #early = new Map<number, InboxEntry>();
   #greeted!: () => void;
 
