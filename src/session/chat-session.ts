@@ -310,6 +310,8 @@ export class ChatSession extends Observable<ChatSessionEvents> {
 
   /** Closes the connection. */
   disconnect(): void {
+    // A cursor ack still waiting (receipts, own messages) goes out first, so the next start resumes after them.
+    void this.#acknowledge(false).catch(() => undefined);
     this.#link.close();
   }
 

@@ -102,6 +102,14 @@ describe('the seed flow: Hello Gainlo with its ticks', () => {
     // Bob's message is acknowledged at once (his double check), and the ack covers Alice's own message before it.
     expect(three.status).toBe('delivered');
     expect(await saved()).toBe(3);
+    // A receipt waits for its ack, but not past a disconnect: the next start resumes after it.
+    await phone.send({ to: 'bob', text: 'four' });
+    await chat.idle();
+    expect(await saved()).toBe(3);
+    phone.disconnect();
+    await chat.idle();
+    expect(await saved()).toBe(phone.cursor);
+    expect(phone.cursor).toBeGreaterThan(3);
   });
 });
 
