@@ -79,6 +79,10 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
   let acked = 0;
   let scheduled = false;
   let lazy: NodeJS.Timeout | undefined;
+  // Entries that make no tick are acknowledged within a second, or with the next ack that matters.
+  const flushLater = (): void => {
+    lazy ??= setTimeout(() => ((lazy = undefined), flush()), 1_000);
+  };
   const flush = (): void => {
     scheduled = false;
     if (upTo > acked && ws.readyState === WebSocket.OPEN) {
@@ -99,7 +103,7 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
         case 'ack':
           on.ack(frame.ref ?? '');
           if (frame.inboxSeq !== undefined && frame.inboxSeq > upTo) upTo = frame.inboxSeq;
-          lazy ??= setTimeout(() => ((lazy = undefined), flush()), 1_000);
+          flushLater();
           break;
         case 'entry': {
           const entry = frame.entry;
@@ -112,7 +116,7 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
               setImmediate(flush);
             }
           } else {
-            lazy ??= setTimeout(() => ((lazy = undefined), flush()), 1_000);
+            flushLater();
           }
           break;
         }

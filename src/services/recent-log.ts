@@ -2,12 +2,12 @@ import type { InboxEntry } from '../domain';
 
 /**
  * A contiguous run of positions from `first`: per position a string (a thread id, a sender id, or null) and, for
- * inboxes, the message's seq.
+ * inboxes only, the message's seq.
  */
 interface Run {
   first: number;
   readonly strings: (string | null)[];
-  readonly seqs: number[];
+  readonly seqs: number[] | undefined;
 }
 
 /** What a `delivered` ack needs to know of an inbox entry: the thread and seq of a message from someone else. */
@@ -77,7 +77,7 @@ export class RecentLog {
    * @param senderId - its sender
    */
   noteMessage(threadId: string, seq: number, senderId: string): void {
-    this.#note(this.#threads, threadId, seq, senderId, 0);
+    this.#note(this.#threads, threadId, seq, senderId, undefined);
   }
 
   /**
@@ -107,7 +107,7 @@ export class RecentLog {
     for (let p = after + 1; p <= upTo; p++) {
       const threadId = run.strings[p - run.first];
       if (threadId !== null && threadId !== undefined)
-        out.push({ threadId, seq: run.seqs[p - run.first] as number });
+        out.push({ threadId, seq: run.seqs?.[p - run.first] as number });
     }
     return out;
   }
@@ -128,25 +128,31 @@ export class RecentLog {
     return out;
   }
 
-  #note(runs: Map<string, Run>, key: string, position: number, value: string | null, seq: number): void {
+  #note(
+    runs: Map<string, Run>,
+    key: string,
+    position: number,
+    value: string | null,
+    seq: number | undefined,
+  ): void {
     let run = runs.get(key);
     const next = run === undefined ? -1 : run.first + run.strings.length;
     if (run === undefined || position > next) {
       if (run === undefined && runs.size >= this.#maxKeys) {
         runs.delete(runs.keys().next().value as string); // the oldest window
       }
-      run = { first: position, strings: [], seqs: [] };
+      run = { first: position, strings: [], seqs: seq === undefined ? undefined : [] };
       runs.set(key, run);
     } else if (position < next) {
       return; // already known, or older than the run: nothing new
     }
     run.strings.push(value);
-    run.seqs.push(seq);
+    if (seq !== undefined) run.seqs?.push(seq);
     // Trimmed in batches (back to the capacity once it holds twice as many), so a note stays O(1) amortised.
     if (run.strings.length >= 2 * this.#capacity) {
       const drop = run.strings.length - this.#capacity;
       run.strings.splice(0, drop);
-      run.seqs.splice(0, drop);
+      run.seqs?.splice(0, drop);
       run.first += drop;
     }
   }

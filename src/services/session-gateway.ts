@@ -158,7 +158,15 @@ export class SessionGateway implements TransportHandler {
         }
         // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
         await delivery.send(
-          { from: userId, ...target, text: frame.text, kind: frame.kind, media, clientMessageId },
+          {
+            from: userId,
+            to: frame.to,
+            groupId: frame.groupId,
+            text: frame.text,
+            kind: frame.kind,
+            media,
+            clientMessageId,
+          },
           {
             // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
             onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
