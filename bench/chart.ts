@@ -19,6 +19,8 @@ export interface LoadSummary {
   readonly p99Ms: number;
   readonly serverCpu: number;
   readonly loadCpu: number;
+  /** The server's write system calls per delivered message (NaN where the system does not count them). */
+  readonly serverWritesPerMessage?: number;
   readonly errors: number;
 }
 

@@ -6,10 +6,12 @@
  *
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
  * `socketio` or `ws` (bench/peers). Sends `{ type: 'listening', url }` once up; answers `{ type: 'stats' }`
- * (with `gc: true`: after two forced collections) with `process.memoryUsage()` and `process.cpuUsage()`.
+ * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()` and, on Linux,
+ * the write system calls made so far.
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Relay } from '../peers/ws-relay';
 import { startSocketIoRelay } from '../peers/socketio-relay';
@@ -35,7 +37,13 @@ export interface HostOptions {
 /** A message from the host to the runner. */
 export type HostMessage =
   | { readonly type: 'listening'; readonly url: string }
-  | { readonly type: 'stats'; readonly memory: NodeJS.MemoryUsage; readonly cpu: NodeJS.CpuUsage };
+  | {
+      readonly type: 'stats';
+      readonly memory: NodeJS.MemoryUsage;
+      readonly cpu: NodeJS.CpuUsage;
+      /** Write system calls so far (Linux's /proc/self/io); NaN where the system does not count them. */
+      readonly writeSyscalls: number;
+    };
 
 async function start(
   kind: ServerKind,
@@ -67,7 +75,21 @@ function stats(collect: boolean): HostMessage {
     gc();
     gc();
   }
-  return { type: 'stats', memory: process.memoryUsage(), cpu: process.cpuUsage() };
+  return {
+    type: 'stats',
+    memory: process.memoryUsage(),
+    cpu: process.cpuUsage(),
+    writeSyscalls: writeSyscalls(),
+  };
+}
+
+/** This process's write system calls so far, or NaN where /proc/self/io is not there. */
+function writeSyscalls(): number {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
 }
 
 async function main(): Promise<void> {

@@ -49,6 +49,8 @@ interface Run extends LoadResult {
   readonly round: number;
   /** The server's CPU time over the measured window, as a share of one core. */
   readonly serverCpu: number;
+  /** The server's write system calls over the measured window per delivered message (NaN when not counted). */
+  readonly serverWritesPerMessage: number;
 }
 
 async function runOne(
@@ -84,7 +86,16 @@ async function runOne(
     const after = await host.stats();
     const elapsedMs = performance.now() - t0;
     const cpu = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
-    return { ...(await result), server, round, serverCpu: cpu / 1000 / elapsedMs };
+    const loaded = await result;
+    const writes = after.writeSyscalls - before.writeSyscalls;
+    const delivered = (loaded.deliveredPerSecond * elapsedMs) / 1000;
+    return {
+      ...loaded,
+      server,
+      round,
+      serverCpu: cpu / 1000 / elapsedMs,
+      serverWritesPerMessage: writes / delivered,
+    };
   } finally {
     await stop(child);
     await host.stop();
@@ -101,6 +112,7 @@ function summarise(runs: readonly Run[], servers: readonly ServerKind[]): LoadSu
       p99Ms: median(mine.map((r) => r.p99Ms)),
       serverCpu: median(mine.map((r) => r.serverCpu)),
       loadCpu: median(mine.map((r) => r.loadCpu)),
+      serverWritesPerMessage: median(mine.map((r) => r.serverWritesPerMessage)),
       errors: mine.reduce((sum, r) => sum + r.errors, 0),
     };
   });
@@ -109,6 +121,11 @@ function summarise(runs: readonly Run[], servers: readonly ServerKind[]): LoadSu
 const ratio = (a: number, b: number | undefined): string =>
   b === undefined || !(b > 0) ? '—' : `${(a / b).toFixed(2)}×`;
 const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+/** Write system calls per message: a cost the host's noise does not move (— where the system does not count). */
+const writesPerMessage = (s: LoadSummary): string =>
+  s.serverWritesPerMessage === undefined || Number.isNaN(s.serverWritesPerMessage)
+    ? '—'
+    : s.serverWritesPerMessage.toFixed(2);
 
 /** Server CPU per delivered message (µs): the server's cost, whether or not the load generator held it back. */
 const cpuPerMessage = (s: LoadSummary): number => (s.serverCpu * 1e6) / s.deliveredPerSecond;
@@ -134,6 +151,7 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       'loadgen CPU',
       'server µs/msg',
       'µs/msg × raw ws',
+      'writes/msg',
       'errors',
     ],
     ...summary.map((s) => [
@@ -147,6 +165,7 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       `${Math.round(s.loadCpu * 100)}%`,
       cpuPerMessage(s).toFixed(1),
       ratio(cpuPerMessage(s), wsCost),
+      writesPerMessage(s),
       String(s.errors),
     ]),
   ]);
@@ -157,7 +176,17 @@ function pacedTable(summary: readonly LoadSummary[]): string {
   const io = summary.find((s) => s.server === 'socketio')?.p99Ms;
   const ws = summary.find((s) => s.server === 'ws')?.p99Ms;
   return table([
-    ['server', 'msgs/s', 'p50 ms', 'p99 ms', 'p99 × Socket.IO', 'p99 × raw ws', 'server CPU', 'errors'],
+    [
+      'server',
+      'msgs/s',
+      'p50 ms',
+      'p99 ms',
+      'p99 × Socket.IO',
+      'p99 × raw ws',
+      'server CPU',
+      'writes/msg',
+      'errors',
+    ],
     ...summary.map((s) => [
       LABELS[s.server] ?? s.server,
       grouped(s.deliveredPerSecond),
@@ -166,6 +195,7 @@ function pacedTable(summary: readonly LoadSummary[]): string {
       ratio(s.p99Ms, io),
       ratio(s.p99Ms, ws),
       `${Math.round(s.serverCpu * 100)}%`,
+      writesPerMessage(s),
       String(s.errors),
     ]),
   ]);
