@@ -122,6 +122,22 @@ describe('SqliteMessageStore on disk', () => {
     }
   });
 
+  it('sets the handle up for durable group commit: WAL, synchronous FULL, savepoint journals in memory', async () => {
+    const db = new Database(freshPath());
+    const store = new SqliteMessageStore({ db });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: a resolved write survives a power cut
+      // Each append of a batch runs in a savepoint; its journal in a temp file cost a write per page touched.
+      expect(db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY
+      // Fewer, larger checkpoints: a page rewritten by many batches is copied back to the database once.
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
+    } finally {
+      await store.close();
+      db.close();
+    }
+  });
+
   it('uses a ready handle and leaves it open on close', async () => {
     const db = new Database(':memory:');
     const store = new SqliteMessageStore({ db });
