@@ -212,6 +212,32 @@ function groupCommitSuite(name: string, make: Factory): void {
       }
     });
 
+    it('takes turns with another store on the same data: each batch continues after what the other wrote', async () => {
+      const { store, same } = await make();
+      const other = await same();
+      const bobWrites = (s: Batched) =>
+        s.appendMessage(message({ senderId: 'bob', recipientIds: ['alice'] }));
+      const seen: number[][] = [];
+      for (const s of [store, other, store, other, store]) {
+        // One batch per turn; the second is a message too, so the next batch of the same store must not
+        // reuse a seq or inbox place the other store took meanwhile.
+        const [a, b] = await Promise.all([s.appendMessage(message()), bobWrites(s)]);
+        seen.push([a.message.seq, b.message.seq]);
+      }
+      expect(seen).toEqual([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+        [7, 8],
+        [9, 10],
+      ]);
+      const receipt = { threadId: 'dm:alice:bob', status: 'delivered' as const, upToSeq: 10, at: 7 };
+      const entry = await other.appendEntry('alice', { type: 'receipt', receipt });
+      expect(entry.inboxSeq).toBe(11);
+      expect(seqs(await readAll(store, 'alice'))).toEqual(range(1, 11));
+      expect(seqs(await readAll(other, 'bob'))).toEqual(range(1, 10));
+    });
+
     it('refuses a maxBatch that is not a positive integer', async () => {
       for (const maxBatch of [0, -1, 1.5]) await expect(make({ maxBatch })).rejects.toThrow(ValidationError);
     });
