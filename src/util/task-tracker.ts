@@ -9,11 +9,23 @@
  * ```
  */
 export class TaskTracker {
-  readonly #pending = new Set<Promise<unknown>>();
+  #pending = 0;
+  /** Who waits for the count to reach zero. */
+  #waiters: (() => void)[] = [];
+  /**
+   * One reaction shared by every task: a count, not a set of promises, so tracking (which runs for every frame
+   * and every send) allocates no closure and hashes no promise.
+   */
+  readonly #settled = (): void => {
+    if (--this.#pending > 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  };
 
   /** How many tasks are in flight. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pending;
   }
 
   /**
@@ -23,19 +35,15 @@ export class TaskTracker {
    * @returns the same promise
    */
   track<T>(task: Promise<T>): Promise<T> {
-    // One reaction and no promise of its own: this runs for every frame and every send.
-    const forget = (): void => {
-      this.#pending.delete(task);
-    };
-    this.#pending.add(task);
-    task.then(forget, forget);
+    this.#pending++;
+    task.then(this.#settled, this.#settled);
     return task;
   }
 
   /** Resolves once no tracked task is in flight, including tasks started while waiting. */
   async idle(): Promise<void> {
-    while (this.#pending.size > 0) {
-      await Promise.allSettled([...this.#pending]);
+    while (this.#pending > 0) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
       // Let continuations of the settled tasks run; they may start new ones.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
