@@ -1,7 +1,7 @@
 /**
- * The WebSocket transport writes the frames one callback sends a device together: a handler that answers with an
- * ack, the sender's copy and a receipt costs the device one write, not one per frame, and nothing waits beyond
- * the callback. A real WebSocket on loopback; the server side's writes are counted on its socket.
+ * The WebSocket transport writes the frames one callback sends a device together: a handler that sends a device
+ * several frames (acks, entries and receipts for a burst of sends) costs it one write, not one per frame, and
+ * nothing waits beyond the callback. A real WebSocket on loopback; the server side's writes are counted on its socket.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
