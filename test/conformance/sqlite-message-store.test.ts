@@ -138,6 +138,29 @@ describe('SqliteMessageStore on disk', () => {
     }
   });
 
+  it('writes a backlog of up to 1 024 queued writes in one transaction by default, more in two', async () => {
+    const store = openStore({ path: freshPath() });
+    const backlog = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) =>
+        store.appendMessage({
+          threadId: input.threadId,
+          senderId: input.senderId,
+          kind: 'text',
+          text: `m${from + i}`,
+          clientMessageId: `backlog-${from + i}`,
+          sentAt: input.sentAt,
+          recipientIds: input.recipientIds,
+        }),
+      );
+    const first = await Promise.all(backlog(0, 1024));
+    expect(store.stats).toEqual({ commits: 1, appends: 1024, largestBatch: 1024 });
+    const second = await Promise.all(backlog(1024, 1025));
+    expect(store.stats).toEqual({ commits: 3, appends: 2049, largestBatch: 1024 });
+    expect([...first, ...second].map((r) => r.message.seq)).toEqual(
+      Array.from({ length: 2049 }, (_, i) => i + 1),
+    );
+  });
+
   it('uses a ready handle and leaves it open on close', async () => {
     const db = new Database(':memory:');
     const store = new SqliteMessageStore({ db });
