@@ -2,6 +2,32 @@ import type { ClientFrame, ClientLinkHandler, InboxEntry } from 'chat-room';
 import { ChatSession, ManualClock, PROTOCOL_VERSION } from 'chat-room';
 import { T0, watch } from './helpers';
 
+/** A text message as entry `seq` of Alice's inbox (in this thread, inbox and thread order are the same). */
+function entryOf(
+  threadId: string,
+  seq: number,
+  senderId: string,
+  text: string,
+  clientMessageId: string,
+  sentAt: number,
+): InboxEntry {
+  return {
+    type: 'message',
+    userId: 'alice',
+    inboxSeq: seq,
+    message: {
+      id: `${threadId}#${seq}`,
+      threadId,
+      seq,
+      senderId,
+      kind: 'text',
+      text,
+      clientMessageId,
+      sentAt,
+    },
+  };
+}
+
 /**
  * The server sends the device that sent a message no entry for it: the ack stands for it. The ack can overtake
  * an older entry only through a reordering no real server here produces, so a scripted link plays the server.
@@ -45,42 +71,14 @@ describe('the sender’s own entry, applied from the ack', () => {
     // Entry 1 has not arrived: the device asks for the gap and applies nothing yet.
     expect(session.cursor).toBe(0);
     expect(seen.sent).toEqual([]);
-    const theirs: InboxEntry = {
-      type: 'message',
-      userId: 'alice',
-      inboxSeq: 1,
-      message: {
-        id: `${threadId}#1`,
-        threadId,
-        seq: 1,
-        senderId: 'bob',
-        kind: 'text',
-        text: 'theirs',
-        clientMessageId: 'b1',
-        sentAt: T0,
-      },
-    };
+    const theirs = entryOf(threadId, 1, 'bob', 'theirs', 'b1', T0);
     server.received({ type: 'entry', entry: theirs });
     expect(seen.messages.map((m) => m.text)).toEqual(['theirs']);
     expect(seen.sent.map((m) => [m.text, m.seq, m.senderId])).toEqual([['mine', 2, 'alice']]);
     expect(session.cursor).toBe(2);
     // The catch-up the gap started comes back with both entries: nothing is shown twice.
     const sync = sent.find((f) => f.type === 'sync') as { ref: string };
-    const mine: InboxEntry = {
-      type: 'message',
-      userId: 'alice',
-      inboxSeq: 2,
-      message: {
-        id: `${threadId}#2`,
-        threadId,
-        seq: 2,
-        senderId: 'alice',
-        kind: 'text',
-        text: 'mine',
-        clientMessageId: 'k1',
-        sentAt: T0 + 1,
-      },
-    };
+    const mine = entryOf(threadId, 2, 'alice', 'mine', 'k1', T0 + 1);
     server.received({
       type: 'synced',
       ref: sync.ref,
