@@ -27,7 +27,8 @@ export interface SqliteMessageStoreOptions {
    * call order, one `SAVEPOINT` each, under one `BEGIN IMMEDIATE … COMMIT` (one fsync for the batch); more
    * than `maxBatch` queued appends take several transactions. `1` turns group commit off: each append then
    * runs in its own transaction as soon as it is called. Default: 1024 (a bigger batch touches fewer pages per
-   * write: at 256 a saturated server made 16 write system calls per message, at 1024 14, and took 13 % more).
+   * write: a saturated server made 16 write system calls per message at 256 and 14 at 1024, and delivered 13 %
+   * more messages per second).
    */
   readonly maxBatch?: number;
 }
