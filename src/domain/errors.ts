@@ -44,7 +44,7 @@ export class ChatRoomError extends Error {
   constructor(code: ErrorCode, message: string, options: ChatRoomErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = Object.freeze({ ...options.details });
+    this.details = Object.freeze(Object.assign({}, options.details));
     Object.defineProperty(this, BRAND, { value: true });
   }
 

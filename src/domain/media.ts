@@ -153,6 +153,22 @@ export function toMediaRef(info: MediaInfo): MediaRef {
 }
 
 /**
+ * A frozen copy of a media reference, built field by field (not `Object.freeze({ ...ref })`; see `frozenReceipt`).
+ *
+ * @param ref - the reference to copy
+ */
+export function frozenMediaRef(ref: MediaRef): MediaRef {
+  return Object.freeze({
+    mediaId: ref.mediaId,
+    mimeType: ref.mimeType,
+    bytes: ref.bytes,
+    width: ref.width,
+    height: ref.height,
+    thumbnailId: ref.thumbnailId,
+  });
+}
+
+/**
  * Checks a media reference received from outside (a frame, a stored row) field by field.
  *
  * @param value - the value to check

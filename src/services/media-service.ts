@@ -148,7 +148,9 @@ export class MediaService {
     const mediaId = requireMediaId(this.#newId(), 'newId()');
     const thumbnailId = requireMediaId(this.#newId(), 'newId()');
     const thumbInfo = infoOf(thumbnail, thumbnailId, ownerId, createdAt);
-    const info: MediaInfo = Object.freeze({ ...infoOf(image, mediaId, ownerId, createdAt), thumbnailId });
+    const info: MediaInfo = Object.freeze(
+      Object.assign({}, infoOf(image, mediaId, ownerId, createdAt), { thumbnailId }),
+    );
     // The thumbnail first, so a stored photo never names a missing thumbnail.
     await this.#store.put(thumbInfo, thumbnail.bytes);
     try {

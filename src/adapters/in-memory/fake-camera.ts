@@ -107,5 +107,5 @@ export class FakeCamera implements CameraController {
 }
 
 function copy(image: CapturedImage): CapturedImage {
-  return Object.freeze({ ...image, bytes: Uint8Array.from(image.bytes) });
+  return Object.freeze(Object.assign({}, image, { bytes: Uint8Array.from(image.bytes) }));
 }

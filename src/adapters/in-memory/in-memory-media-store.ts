@@ -36,7 +36,11 @@ export class InMemoryMediaStore implements MediaStore {
     }
     if (this.#entries.has(id))
       throw new ConflictError(`media ${id} already exists`, { details: { mediaId: id } });
-    this.#entries.set(id, { info: Object.freeze({ ...info }), bytes: Uint8Array.from(bytes), threads: [] });
+    this.#entries.set(id, {
+      info: Object.freeze(Object.assign({}, info)),
+      bytes: Uint8Array.from(bytes),
+      threads: [],
+    });
   }
 
   async get(mediaId: string): Promise<StoredMedia | undefined> {

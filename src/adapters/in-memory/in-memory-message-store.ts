@@ -1,5 +1,5 @@
 import type { InboxEntry, InboxItem, InboxPage, MessageData, ReceiptData, Watermark } from '../../domain';
-import { ResyncRequiredError, ValidationError } from '../../domain';
+import { ResyncRequiredError, ValidationError, frozenMediaRef, frozenReceipt } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 
 /** Options of the in-memory store. */
@@ -63,7 +63,7 @@ export class InMemoryMessageStore implements MessageStore {
     const thread = this.#threads.get(input.threadId) ?? [];
     const seq = thread.length + 1;
     // Plain literals rather than spreads: this runs for every message, and V8 builds a literal fastest.
-    const fields = {
+    const message: Mutable<MessageData> = {
       id: `${input.threadId}#${seq}`,
       threadId: input.threadId,
       seq,
@@ -73,9 +73,8 @@ export class InMemoryMessageStore implements MessageStore {
       clientMessageId: input.clientMessageId,
       sentAt: input.sentAt,
     };
-    const message: MessageData = Object.freeze(
-      input.media === undefined ? fields : { ...fields, media: Object.freeze({ ...input.media }) },
-    );
+    if (input.media !== undefined) message.media = frozenMediaRef(input.media);
+    Object.freeze(message);
     thread.push(message);
     this.#threads.set(input.threadId, thread);
     sent.set(input.clientMessageId, message);
@@ -187,7 +186,7 @@ export class InMemoryMessageStore implements MessageStore {
     }
     // Copy what the caller handed in, so neither the caller nor a reader can change what is stored.
     const inboxSeq = inbox.first + inbox.items.length;
-    const stored = item.type === 'receipt' ? Object.freeze({ ...item.receipt }) : item.message;
+    const stored = item.type === 'receipt' ? frozenReceipt(item.receipt) : item.message;
     inbox.items.push(stored);
     // Trim in batches so an append stays O(1) amortised; reads apply the exact limit.
     if (inbox.items.length >= 2 * this.#maxInbox) {
@@ -205,6 +204,8 @@ function toEntry(userId: string, inboxSeq: number, item: MessageData | ReceiptDa
     ? { type: 'receipt', receipt: item, userId, inboxSeq }
     : { type: 'message', message: item, userId, inboxSeq };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function clientKey(a: string, b: string): string {
   return `${a}\u0000${b}`;

@@ -41,7 +41,7 @@ export class InMemoryPresenceStore implements PresenceStore {
   async set(record: PresenceRecord, ttlMs: number): Promise<void> {
     const now = this.#clock.now();
     this.#entries.set(record.userId, {
-      record: Object.freeze({ ...record }),
+      record: Object.freeze(Object.assign({}, record)),
       expiresAt: ttlMs > 0 ? now + ttlMs : Number.POSITIVE_INFINITY,
       touchedAt: now,
     });

@@ -21,6 +21,6 @@ export class InMemoryPushNotifier implements PushNotifier {
   }
 
   async send(notification: PushNotification): Promise<void> {
-    this.#sent.push(Object.freeze({ ...notification }));
+    this.#sent.push(Object.freeze(Object.assign({}, notification)));
   }
 }

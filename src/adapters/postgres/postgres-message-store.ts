@@ -10,7 +10,15 @@ import type {
   MessageKind,
   Watermark,
 } from '../../domain';
-import { ChatRoomError, ResyncRequiredError, StorageError, ValidationError } from '../../domain';
+import {
+  ChatRoomError,
+  ResyncRequiredError,
+  StorageError,
+  ValidationError,
+  frozenEntry,
+  frozenMessage,
+  frozenReceipt,
+} from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { applyMigrations } from './migrations';
 import { inTransaction, requireSchemaName } from './shared';
@@ -282,7 +290,7 @@ export class PostgresMessageStore implements MessageStore {
           throw new Duplicate(toMessage(rows.rows[0]));
         }
         const seq = Number(first.seq);
-        const message = freezeMessage({
+        const message = frozenMessage({
           id: `${fields.threadId}#${seq}`,
           seq,
           ...fields,
@@ -297,7 +305,7 @@ export class PostgresMessageStore implements MessageStore {
         const entries = userIds.map((userId) => {
           const inboxSeq = next.get(userId) ?? 0;
           next.set(userId, inboxSeq + 1);
-          return freezeEntry({ type: 'message', message, userId, inboxSeq });
+          return frozenEntry(userId, inboxSeq, { type: 'message', message });
         });
         await this.#trim(c, next);
         return { message, entries, duplicate: false };
@@ -394,7 +402,7 @@ export class PostgresMessageStore implements MessageStore {
       const entries = rows.flatMap((r) =>
         r.inbox_seq === null || r.payload === null
           ? []
-          : [freezeEntry({ ...r.payload, userId, inboxSeq: Number(r.inbox_seq) })],
+          : [frozenEntry(userId, Number(r.inbox_seq), r.payload)],
       );
       const last = entries[entries.length - 1];
       const cursor = last === undefined ? after : last.inboxSeq;
@@ -518,7 +526,7 @@ export class PostgresMessageStore implements MessageStore {
     const entries = userIds.map((userId) => {
       const inboxSeq = next.get(userId) ?? 0;
       next.set(userId, inboxSeq + 1);
-      return freezeEntry({ ...item, userId, inboxSeq });
+      return frozenEntry(userId, inboxSeq, item);
     });
     const payload = JSON.stringify(item);
     await c.query(
@@ -725,7 +733,7 @@ export class PostgresMessageStore implements MessageStore {
 }
 
 function toMessage(r: MessageRow): MessageData {
-  return freezeMessage({
+  return frozenMessage({
     id: r.id,
     threadId: r.thread_id,
     seq: Number(r.seq),
@@ -738,24 +746,11 @@ function toMessage(r: MessageRow): MessageData {
   });
 }
 
-function freezeMessage(m: MessageData): MessageData {
-  return Object.freeze({ ...m, ...(m.media === undefined ? {} : { media: Object.freeze({ ...m.media }) }) });
-}
-
-/** Freezes an entry and what it carries, so a reader cannot change what another reader gets. */
-function freezeEntry(entry: InboxEntry): InboxEntry {
-  return Object.freeze(
-    entry.type === 'message'
-      ? { ...entry, message: freezeMessage(entry.message) }
-      : { ...entry, receipt: Object.freeze({ ...entry.receipt }) },
-  );
-}
-
 /** Copies what the caller handed in, so neither the caller nor a reader can change what is stored. */
 function copyItem(item: InboxItem): InboxItem {
   return item.type === 'receipt'
-    ? { type: 'receipt', receipt: { ...item.receipt } }
-    : { type: 'message', message: freezeMessage(item.message) };
+    ? { type: 'receipt', receipt: frozenReceipt(item.receipt) }
+    : { type: 'message', message: frozenMessage(item.message) };
 }
 
 /** A seq bound for SQL: infinities become the widest bigint, so `upToSeq = Infinity` means "no bound". */

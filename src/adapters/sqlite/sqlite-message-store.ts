@@ -8,7 +8,7 @@ import type {
   MessageKind,
   Watermark,
 } from '../../domain';
-import { ChatRoomError, ResyncRequiredError, ValidationError } from '../../domain';
+import { ChatRoomError, ResyncRequiredError, ValidationError, frozenEntry } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { openDatabase, storageError } from './database';
 
@@ -526,15 +526,5 @@ function toMessage(row: MessageRow): MessageData {
 }
 
 function toEntry(userId: string, row: InboxRow): InboxEntry {
-  const item = JSON.parse(row.payload) as InboxItem;
-  const payload: InboxItem =
-    item.type === 'message'
-      ? { type: 'message', message: freezeMessage(item.message) }
-      : { type: 'receipt', receipt: Object.freeze({ ...item.receipt }) };
-  return Object.freeze({ ...payload, userId, inboxSeq: row.inbox_seq });
-}
-
-/** Freezes a message parsed back from an inbox payload, its media too. */
-function freezeMessage(m: MessageData): MessageData {
-  return Object.freeze({ ...m, ...(m.media === undefined ? {} : { media: Object.freeze({ ...m.media }) }) });
+  return frozenEntry(userId, row.inbox_seq, JSON.parse(row.payload) as InboxItem);
 }
