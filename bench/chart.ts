@@ -21,6 +21,8 @@ export interface LoadSummary {
   readonly loadCpu: number;
   /** The server's write system calls per delivered message (NaN where the system does not count them). */
   readonly serverWritesPerMessage?: number;
+  /** Bytes the server allocated on its heap per delivered message. */
+  readonly serverAllocatedPerMessage?: number;
   readonly errors: number;
 }
 

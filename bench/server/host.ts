@@ -6,13 +6,14 @@
  *
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
  * `socketio` or `ws` (bench/peers). Sends `{ type: 'listening', url }` once up; answers `{ type: 'stats' }`
- * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()` and, on Linux,
- * the write system calls made so far.
+ * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()`, the bytes
+ * allocated on the heap so far and, on Linux, the write system calls made so far.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { Relay } from '../peers/ws-relay';
 import { startSocketIoRelay } from '../peers/socketio-relay';
 import { startWsRelay } from '../peers/ws-relay';
@@ -43,6 +44,8 @@ export type HostMessage =
       readonly cpu: NodeJS.CpuUsage;
       /** Write system calls so far (Linux's /proc/self/io); NaN where the system does not count them. */
       readonly writeSyscalls: number;
+      /** Bytes allocated on the JavaScript heap since the server started (what the collections freed plus growth). */
+      readonly allocatedBytes: number;
     };
 
 async function start(
@@ -80,8 +83,40 @@ function stats(collect: boolean): HostMessage {
     memory: process.memoryUsage(),
     cpu: process.cpuUsage(),
     writeSyscalls: writeSyscalls(),
+    allocatedBytes: allocation.read(),
   };
 }
+
+/**
+ * Counts what the server allocates on the heap: V8 keeps no running total, but every byte allocated is either freed
+ * by a collection or still in use, so the count is what each collection freed (from `GCProfiler`, which records
+ * the heap before and after each) plus the growth of the used heap since the count began.
+ */
+class AllocationCounter {
+  #profiler = new GCProfiler();
+  #used = getHeapStatistics().used_heap_size;
+  #allocated = 0;
+
+  constructor() {
+    this.#profiler.start();
+  }
+
+  /** Bytes allocated since the counter was made. */
+  read(): number {
+    const { statistics } = this.#profiler.stop() ?? { statistics: [] };
+    for (const gc of statistics) {
+      this.#allocated += gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize;
+    }
+    const used = getHeapStatistics().used_heap_size;
+    this.#allocated += used - this.#used;
+    this.#used = used;
+    this.#profiler = new GCProfiler();
+    this.#profiler.start();
+    return this.#allocated;
+  }
+}
+
+const allocation = new AllocationCounter();
 
 /** This process's write system calls so far, or NaN where /proc/self/io is not there. */
 function writeSyscalls(): number {

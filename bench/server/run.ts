@@ -51,6 +51,8 @@ interface Run extends LoadResult {
   readonly serverCpu: number;
   /** The server's write system calls over the measured window per delivered message (NaN when not counted). */
   readonly serverWritesPerMessage: number;
+  /** Bytes the server allocated on its heap over the measured window per delivered message. */
+  readonly serverAllocatedPerMessage: number;
 }
 
 async function runOne(
@@ -95,6 +97,7 @@ async function runOne(
       round,
       serverCpu: cpu / 1000 / elapsedMs,
       serverWritesPerMessage: writes / delivered,
+      serverAllocatedPerMessage: (after.allocatedBytes - before.allocatedBytes) / delivered,
     };
   } finally {
     await stop(child);
@@ -113,6 +116,7 @@ function summarise(runs: readonly Run[], servers: readonly ServerKind[]): LoadSu
       serverCpu: median(mine.map((r) => r.serverCpu)),
       loadCpu: median(mine.map((r) => r.loadCpu)),
       serverWritesPerMessage: median(mine.map((r) => r.serverWritesPerMessage)),
+      serverAllocatedPerMessage: median(mine.map((r) => r.serverAllocatedPerMessage)),
       errors: mine.reduce((sum, r) => sum + r.errors, 0),
     };
   });
@@ -126,6 +130,9 @@ const writesPerMessage = (s: LoadSummary): string =>
   s.serverWritesPerMessage === undefined || Number.isNaN(s.serverWritesPerMessage)
     ? '—'
     : s.serverWritesPerMessage.toFixed(2);
+/** Kilobytes of heap allocated per message: garbage the collector must clear, which the host's noise barely moves. */
+const allocatedPerMessage = (s: LoadSummary): string =>
+  s.serverAllocatedPerMessage === undefined ? '—' : (s.serverAllocatedPerMessage / 1024).toFixed(1);
 
 /** Server CPU per delivered message (µs): the server's cost, whether or not the load generator held it back. */
 const cpuPerMessage = (s: LoadSummary): number => (s.serverCpu * 1e6) / s.deliveredPerSecond;
@@ -152,6 +159,7 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       'server µs/msg',
       'µs/msg × raw ws',
       'writes/msg',
+      'KiB alloc/msg',
       'errors',
     ],
     ...summary.map((s) => [
@@ -166,6 +174,7 @@ function throughputTable(summary: readonly LoadSummary[]): string {
       cpuPerMessage(s).toFixed(1),
       ratio(cpuPerMessage(s), wsCost),
       writesPerMessage(s),
+      allocatedPerMessage(s),
       String(s.errors),
     ]),
   ]);
@@ -185,6 +194,7 @@ function pacedTable(summary: readonly LoadSummary[]): string {
       'p99 × raw ws',
       'server CPU',
       'writes/msg',
+      'KiB alloc/msg',
       'errors',
     ],
     ...summary.map((s) => [
@@ -196,6 +206,7 @@ function pacedTable(summary: readonly LoadSummary[]): string {
       ratio(s.p99Ms, ws),
       `${Math.round(s.serverCpu * 100)}%`,
       writesPerMessage(s),
+      allocatedPerMessage(s),
       String(s.errors),
     ]),
   ]);
