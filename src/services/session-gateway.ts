@@ -1,6 +1,6 @@
 import type { Group } from '../domain';
 import { ChatRoomError, ValidationError } from '../domain';
-import type { GroupFrame, ServerFrame } from '../protocol';
+import type { ClientFrame, DeliveredFrame, GroupFrame, SendFrame, ServerFrame } from '../protocol';
 import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../protocol';
 import type { Connection, MessageStore, TransportHandler } from '../ports';
 import type { ContactDirectory } from './contact-directory';
@@ -138,60 +138,78 @@ export class SessionGateway implements TransportHandler {
     open[lane] = this.#d.tasks.track(open[lane].then(work).catch(() => undefined));
   }
 
-  async #handle(session: SessionRecord, raw: unknown): Promise<ServerFrame | undefined> {
+  /**
+   * Answers one frame. The two frames every message brings (`send`, `delivered`) have small handlers of their own:
+   * an async function keeps all its locals while it waits, so one big handler would cost each frame all of them.
+   */
+  #handle(session: SessionRecord, raw: unknown): Promise<ServerFrame | undefined> {
     const frame = parseClientFrame(raw);
-    const { userId, deviceId } = session;
+    if (frame.type === 'send') return this.#send(session, frame);
+    if (frame.type === 'delivered') return this.#delivered(session, frame);
+    return this.#handleOther(session, frame);
+  }
+
+  async #send(session: SessionRecord, frame: SendFrame): Promise<undefined> {
+    const { userId } = session;
+    const { delivery } = this.#d;
+    const { ref, clientMessageId } = frame;
+    const connection = session.connection;
+    const target = { to: frame.to, groupId: frame.groupId };
+    // A photo was uploaded first; only its uploader may send it, and what the message carries comes from the
+    // store, never from the frame.
+    let media = frame.media;
+    if (frame.kind === 'photo' && media !== undefined) {
+      const photos = this.#d.media();
+      if (photos === undefined) throw new ValidationError('this server does not take photos');
+      const thread = delivery.threadFor(userId, target);
+      media = await photos.claim(userId, media.mediaId, thread.id);
+    }
+    // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
+    await delivery.send(
+      {
+        from: userId,
+        to: frame.to,
+        groupId: frame.groupId,
+        text: frame.text,
+        kind: frame.kind,
+        media,
+        clientMessageId,
+      },
+      {
+        // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
+        onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
+          connection.send({
+            type: 'ack',
+            ref,
+            clientMessageId,
+            messageId,
+            threadId,
+            seq,
+            sentAt,
+            ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
+          }),
+        origin: connection,
+      },
+    );
+    return undefined;
+  }
+
+  async #delivered(session: SessionRecord, frame: DeliveredFrame): Promise<ServerFrame | undefined> {
+    await this.#d.delivery.acknowledgeDelivered(session.userId, session.deviceId, frame.upTo);
+    return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
+  }
+
+  async #handleOther(
+    session: SessionRecord,
+    frame: Exclude<ClientFrame, SendFrame | DeliveredFrame>,
+  ): Promise<ServerFrame | undefined> {
+    const { userId } = session;
     const { delivery } = this.#d;
     switch (frame.type) {
-      case 'send': {
-        const { ref, clientMessageId } = frame;
-        const connection = session.connection;
-        const target = { to: frame.to, groupId: frame.groupId };
-        // A photo was uploaded first; only its uploader may send it, and what the message carries comes from the
-        // store, never from the frame.
-        let media = frame.media;
-        if (frame.kind === 'photo' && media !== undefined) {
-          const photos = this.#d.media();
-          if (photos === undefined) throw new ValidationError('this server does not take photos');
-          const thread = delivery.threadFor(userId, target);
-          media = await photos.claim(userId, media.mediaId, thread.id);
-        }
-        // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
-        await delivery.send(
-          {
-            from: userId,
-            to: frame.to,
-            groupId: frame.groupId,
-            text: frame.text,
-            kind: frame.kind,
-            media,
-            clientMessageId,
-          },
-          {
-            // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
-            onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
-              connection.send({
-                type: 'ack',
-                ref,
-                clientMessageId,
-                messageId,
-                threadId,
-                seq,
-                sentAt,
-                ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
-              }),
-            origin: connection,
-          },
-        );
-        return undefined;
-      }
       case 'sync': {
         const page = await delivery.sync(userId, frame.after, frame.limit ?? 100);
         return { type: 'synced', ref: frame.ref, ...page };
       }
-      case 'delivered':
-        await delivery.acknowledgeDelivered(userId, deviceId, frame.upTo);
-        return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       case 'read':
         await delivery.markRead(userId, frame.threadId, frame.upToSeq);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
