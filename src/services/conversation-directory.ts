@@ -30,6 +30,8 @@ export class ConversationDirectory {
   readonly #newId: () => string;
   readonly #groups = new Map<string, Group>();
   readonly #threads = new Map<string, ChatThread>();
+  /** Direct threads by one participant, then the other (both ways round): a send finds its thread without an id. */
+  readonly #direct = new Map<string, Map<string, ChatThread>>();
 
   /**
    * Creates the directory.
@@ -149,12 +151,28 @@ export class ConversationDirectory {
   directThread(a: string, b: string): ChatThread {
     this.#users.get(a);
     this.#users.get(b);
-    const probe = ChatThread.direct(a, b);
-    const known = this.#threads.get(probe.id);
+    const known = this.#direct.get(a)?.get(b);
     if (known !== undefined) return known;
-    this.#threads.set(probe.id, probe);
-    this.#events.publish('record-changed', { kind: 'thread', id: probe.id });
-    return probe;
+    const thread = ChatThread.direct(a, b);
+    this.#addDirect(thread);
+    this.#events.publish('record-changed', { kind: 'thread', id: thread.id });
+    return thread;
+  }
+
+  #addDirect(thread: ChatThread): void {
+    this.#threads.set(thread.id, thread);
+    const [a, b] = thread.participantIds as [string, string];
+    for (const [one, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      let byOther = this.#direct.get(one);
+      if (byOther === undefined) {
+        byOther = new Map();
+        this.#direct.set(one, byOther);
+      }
+      byOther.set(other, thread);
+    }
   }
 
   /**
@@ -188,7 +206,7 @@ export class ConversationDirectory {
     if (thread.id !== record.id) {
       throw new ValidationError(`thread record ${record.id} does not match its participants`);
     }
-    this.#threads.set(thread.id, thread);
+    this.#addDirect(thread);
     return thread;
   }
 

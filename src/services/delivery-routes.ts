@@ -26,7 +26,8 @@ export interface RouteContext {
  */
 export interface DeliveryRoute {
   readonly state: RecipientState;
-  deliver(context: RouteContext): Promise<void>;
+  /** Routes the entry; a route with work left to wait for (a push) returns a promise of it. */
+  deliver(context: RouteContext): Promise<void> | void;
 }
 
 /** Online: every foreground session gets the entry now, except the one that sent the message (it has the ack). */
@@ -43,7 +44,7 @@ export class OnlineRoute implements DeliveryRoute {
     this.#sessions = sessions;
   }
 
-  async deliver({ userId, entry, origin }: RouteContext): Promise<void> {
+  deliver({ userId, entry, origin }: RouteContext): void {
     for (const s of this.#sessions.foregroundSessions(userId)) {
       if (s.connection !== origin) s.connection.send({ type: 'entry', entry });
     }
@@ -111,5 +112,5 @@ export class AwayRoute implements DeliveryRoute {
 export class OfflineRoute implements DeliveryRoute {
   readonly state = 'offline';
 
-  async deliver(): Promise<void> {}
+  deliver(): void {}
 }

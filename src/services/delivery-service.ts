@@ -109,7 +109,15 @@ export interface DeliveryServiceDeps {
 }
 
 const LIST_PAGE = 1000;
+/** A promise already settled, for paths with nothing to wait for. */
+const SETTLED: Promise<void> = Promise.resolve();
 
+/** The id of the thread a send names, to compare a retry with what was stored under its key. */
+function namedThread(senderId: string, input: { to?: unknown; groupId?: unknown }): string {
+  return input.to !== undefined
+    ? ChatThread.direct(senderId, requireId(input.to, 'to')).id
+    : ChatThread.group(requireId(input.groupId, 'groupId')).id;
+}
 /**
  * The delivery contract: validate, store, ack, route by recipient state, and turn receipts into ticks.
  *
@@ -134,7 +142,11 @@ export class DeliveryService {
   readonly #ledgers = new Map<string, ReceiptLedger>();
   /** What this node appended lately, so acks and receipts need not read the store back. */
   readonly #recent = new RecentLog();
-  /** Announcements of one thread go out one after another, so each sender sees its receipts in order. */
+  /**
+   * Announcements of one thread go out one after another, so each sender sees its receipts in order: per thread,
+   * the last one queued, or `SETTLED` once it is done (an entry is kept rather than deleted, as a Map that keeps
+   * losing and gaining entries reallocates its table).
+   */
   readonly #announcing = new Map<string, Promise<void>>();
 
   /**
@@ -188,16 +200,12 @@ export class DeliveryService {
     if ((i.to === undefined) === (i.groupId === undefined)) {
       throw new ValidationError('a message needs exactly one of `to` and `groupId`');
     }
-    // The thread this send names, to compare a retry with what was stored under its key.
-    const threadId = (): string =>
-      i.to !== undefined
-        ? ChatThread.direct(sender.id, requireId(i.to, 'to')).id
-        : ChatThread.group(requireId(i.groupId, 'groupId')).id;
     if (i.to !== undefined) requireId(i.to, 'to');
     else requireId(i.groupId, 'groupId');
 
     const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
-    if (earlier !== undefined) return this.#retried(earlier, threadId(), text, media, options.onStored);
+    if (earlier !== undefined)
+      return this.#retried(earlier, namedThread(sender.id, i), text, media, options.onStored);
 
     const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
     // The first message of a direct thread is acked only once the thread is on record, or a restart after the
@@ -217,7 +225,8 @@ export class DeliveryService {
       sentAt: clock.now(),
       recipientIds,
     });
-    if (result.duplicate) return this.#retried(result.message, threadId(), text, media, options.onStored); // a racing retry
+    if (result.duplicate)
+      return this.#retried(result.message, namedThread(sender.id, i), text, media, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
     this.#recent.noteMessage(thread.id, message.seq, sender.id);
@@ -295,7 +304,18 @@ export class DeliveryService {
     const moves = ledger.advance(senderId, 'read', message.seq, message.sentAt) ?? [];
     const announced = this.#announce(thread, moves, this.#saveWatermark(thread.id, ledger, senderId));
     this.#d.feeds.markRead(senderId, thread.id, message.seq);
-    await Promise.all(entries.map((entry) => this.#route(entry, message, thread, origin)));
+    // Routes to connected devices finish at once; only pushes leave something to wait for.
+    let pending: Promise<void>[] | undefined;
+    for (const entry of entries) {
+      let routed: Promise<void> | undefined;
+      try {
+        routed = this.#route(entry, message, thread, origin);
+      } catch (error) {
+        routed = Promise.reject(error); // the other recipients are still routed
+      }
+      if (routed !== undefined) (pending ??= []).push(routed);
+    }
+    if (pending !== undefined) await Promise.all(pending);
     await announced;
   }
 
@@ -338,14 +358,12 @@ export class DeliveryService {
       store.advanceCursor(userId, `device:${deviceId}`, upTo),
       store.advanceCursor(userId, 'delivered', upTo),
     ]);
-    const recent = this.#recent.received(userId, from, upTo);
-    const highest = recent === undefined ? await this.#receivedFromStore(userId, from, upTo) : new Map();
-    for (const { threadId, seq } of recent ?? []) {
-      if (seq > (highest.get(threadId) ?? 0)) highest.set(threadId, seq);
-    }
-    await Promise.all(
-      [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
-    );
+    const highest =
+      this.#recent.highestReceived(userId, from, upTo) ?? (await this.#receivedFromStore(userId, from, upTo));
+    if (highest.size === 0) return;
+    const receipts: Promise<void>[] = [];
+    highest.forEach((seq, threadId) => receipts.push(this.#receipt(userId, threadId, 'delivered', seq)));
+    await (receipts.length === 1 ? receipts[0] : Promise.all(receipts));
   }
 
   /** The highest seq per thread of the messages from others in (from, upTo] of a user's inbox, read from the store. */
@@ -436,22 +454,30 @@ export class DeliveryService {
     return { message, status: this.statusOf(message), members };
   }
 
-  /** Sends an inbox entry to the user's foreground sessions, or pushes, or leaves it: one route per state. */
-  async #route(
+  /**
+   * Sends an inbox entry to the user's foreground sessions, or pushes, or leaves it: one route per state.
+   * Returns a promise only while the route has work left (a push).
+   */
+  #route(
     entry: InboxEntry,
     message: MessageData,
     thread: ChatThread,
     origin: Connection | undefined,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const { userId } = entry;
     // The sender's other devices get their own message live, never as a push.
     const state = this.#d.sessions.stateOf(userId);
     const route =
       userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
-    await route.deliver({ userId, entry, message, thread, origin });
-    if (userId !== message.senderId) {
+    const pending = route.deliver({ userId, entry, message, thread, origin });
+    if (userId === message.senderId) return pending ?? undefined;
+    if (pending === undefined) {
       this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
+      return undefined;
     }
+    return pending.then(() =>
+      this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state }),
+    );
   }
 
   /** Moves one member's watermark and announces what it completed. */
@@ -468,16 +494,19 @@ export class DeliveryService {
    * write) is done. Moves are computed in order (the aggregate only grows); callers queue them here at once,
    * before any await, so each sender sees its receipts in that order.
    */
-  #announce(thread: ChatThread, moves: readonly AggregateMove[], saved?: Promise<void>): Promise<void> {
-    if (moves.length === 0) return saved ?? Promise.resolve();
-    const run = (this.#announcing.get(thread.id) ?? Promise.resolve())
-      .then(() => saved)
-      .then(() => this.#tellSenders(thread, moves));
-    const tail = run.catch(() => undefined);
-    this.#announcing.set(thread.id, tail);
-    void tail.then(() => {
-      if (this.#announcing.get(thread.id) === tail) this.#announcing.delete(thread.id);
-    });
+  #announce(thread: ChatThread, moves: readonly AggregateMove[], saved: Promise<void>): Promise<void> {
+    if (moves.length === 0) return saved;
+    const announcing = this.#announcing;
+    const before = announcing.get(thread.id) ?? SETTLED;
+    const run = (before === SETTLED ? saved : before.then(() => saved)).then(() =>
+      this.#tellSenders(thread, moves),
+    );
+    // The queue's tail settles either way; the last one out marks the thread idle.
+    const done = (): void => {
+      if (announcing.get(thread.id) === tail) announcing.set(thread.id, SETTLED);
+    };
+    const tail: Promise<void> = run.then(done, done);
+    announcing.set(thread.id, tail);
     return run;
   }
 
@@ -500,10 +529,10 @@ export class DeliveryService {
       for (const userId of senders) {
         const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };
         const entry = await store.appendEntry(userId, { type: 'receipt', receipt });
-        this.#recent.noteEntries([entry]);
+        this.#recent.noteEntry(entry);
         for (const s of this.#d.sessions.foregroundSessions(userId))
           s.connection.send({ type: 'entry', entry });
-        events.publish('receipt', { userId, ...receipt });
+        events.publish('receipt', { userId, threadId: thread.id, status: move.kind, upToSeq: upTo, at });
       }
     }
   }
@@ -535,9 +564,9 @@ export class DeliveryService {
     return ledger;
   }
 
-  async #saveWatermark(threadId: string, ledger: ReceiptLedger, userId: string): Promise<void> {
+  #saveWatermark(threadId: string, ledger: ReceiptLedger, userId: string): Promise<void> {
     const w = ledger.watermark(userId);
-    if (w !== undefined) await this.#d.store.saveWatermark(threadId, w);
+    return w === undefined ? SETTLED : this.#d.store.saveWatermark(threadId, w);
   }
 
   /** A retry must carry the same message; anything else reuses a key by mistake. */
@@ -573,6 +602,7 @@ export class DeliveryService {
       }
     }
     const moves = removed.flatMap((id) => ledger.removeMember(id));
-    if (moves.length > 0) void this.#d.tasks.track(this.#announce(thread, moves)).catch(() => undefined);
+    if (moves.length > 0)
+      void this.#d.tasks.track(this.#announce(thread, moves, SETTLED)).catch(() => undefined);
   }
 }

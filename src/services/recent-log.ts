@@ -10,12 +10,6 @@ interface Run {
   readonly seqs: number[] | undefined;
 }
 
-/** What a `delivered` ack needs to know of an inbox entry: the thread and seq of a message from someone else. */
-export interface ReceivedMessage {
-  readonly threadId: string;
-  readonly seq: number;
-}
-
 /**
  * What this node appended lately, in compact form: for the newest entries of each user's inbox, which ones are
  * messages from someone else (thread and seq), and for the newest messages of each thread, their senders. A
@@ -31,7 +25,7 @@ export interface ReceivedMessage {
  * ```ts
  * const recent = new RecentLog()
  * recent.noteEntries(result.entries)
- * recent.received('bob', 10, 12) // bob's messages from others at inboxSeq 11 and 12, or undefined
+ * recent.highestReceived('bob', 10, 12) // per thread, the newest message from others at inboxSeq 11–12, or undefined
  * ```
  */
 export class RecentLog {
@@ -57,16 +51,23 @@ export class RecentLog {
    * @param entries - the entries, each in its user's inbox
    */
   noteEntries(entries: readonly InboxEntry[]): void {
-    for (const e of entries) {
-      const fromOther = e.type === 'message' && e.message.senderId !== e.userId;
-      this.#note(
-        this.#inboxes,
-        e.userId,
-        e.inboxSeq,
-        fromOther ? e.message.threadId : null,
-        fromOther ? e.message.seq : 0,
-      );
-    }
+    for (const e of entries) this.noteEntry(e);
+  }
+
+  /**
+   * Records one inbox entry this node appended.
+   *
+   * @param e - the entry, in its user's inbox
+   */
+  noteEntry(e: InboxEntry): void {
+    const fromOther = e.type === 'message' && e.message.senderId !== e.userId;
+    this.#note(
+      this.#inboxes,
+      e.userId,
+      e.inboxSeq,
+      fromOther ? e.message.threadId : null,
+      fromOther ? e.message.seq : 0,
+    );
   }
 
   /**
@@ -92,22 +93,23 @@ export class RecentLog {
   }
 
   /**
-   * The messages from someone else among the entries in (after, upTo] of a user's inbox, if the window holds
-   * all of those entries.
+   * Per thread, the highest seq of the messages from someone else among the entries in (after, upTo] of a user's
+   * inbox (what a `delivered` ack up to `upTo` confirms), if the window holds all of those entries.
    *
    * @param userId - the user
    * @param after - the exclusive lower bound
    * @param upTo - the inclusive upper bound
    */
-  received(userId: string, after: number, upTo: number): ReceivedMessage[] | undefined {
-    if (upTo <= after) return [];
+  highestReceived(userId: string, after: number, upTo: number): Map<string, number> | undefined {
+    const out = new Map<string, number>();
+    if (upTo <= after) return out;
     const run = this.#inboxes.get(userId);
     if (!covers(run, after, upTo)) return undefined;
-    const out: ReceivedMessage[] = [];
     for (let p = after + 1; p <= upTo; p++) {
       const threadId = run.strings[p - run.first];
-      if (threadId !== null && threadId !== undefined)
-        out.push({ threadId, seq: run.seqs?.[p - run.first] as number });
+      if (threadId === null || threadId === undefined) continue;
+      const seq = run.seqs?.[p - run.first] as number;
+      if (seq > (out.get(threadId) ?? 0)) out.set(threadId, seq);
     }
     return out;
   }

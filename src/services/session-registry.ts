@@ -29,6 +29,8 @@ interface UserRecord {
   state: RecipientState;
 }
 
+const NO_SESSIONS: readonly SessionRecord[] = Object.freeze([]);
+
 /**
  * Who is connected, on which devices, in the foreground or the background, and so where a message for a user
  * should go: online (a foreground session), away (background sessions only, or a push device seen within the
@@ -148,12 +150,16 @@ export class SessionRegistry {
   }
 
   /**
-   * The user's foreground sessions, which receive messages live.
+   * The user's foreground sessions, which receive messages live. Read it at once: while every session is in the
+   * foreground (the usual case, and once per message) it is the registry's own list, which the next change
+   * replaces rather than edits.
    *
    * @param userId - the user
    */
-  foregroundSessions(userId: string): SessionRecord[] {
-    return (this.#users.get(userId)?.sessions ?? []).filter((s) => s.foreground);
+  foregroundSessions(userId: string): readonly SessionRecord[] {
+    const sessions = this.#users.get(userId)?.sessions ?? NO_SESSIONS;
+    for (const s of sessions) if (!s.foreground) return sessions.filter((f) => f.foreground);
+    return sessions;
   }
 
   /**

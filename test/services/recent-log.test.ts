@@ -33,29 +33,46 @@ describe('RecentLog: what this node appended lately', () => {
       receipt('bob', 3),
       entry('bob', 4, message('dm:b:c', 1, 'carol')),
     ]);
-    expect(log.received('bob', 0, 4)).toEqual([
-      { threadId: 'dm:a:b', seq: 1 },
-      { threadId: 'dm:b:c', seq: 1 },
-    ]);
-    expect(log.received('bob', 1, 3)).toEqual([]);
-    expect(log.received('bob', 4, 4)).toEqual([]);
+    expect(log.highestReceived('bob', 0, 4)).toEqual(
+      new Map([
+        ['dm:a:b', 1],
+        ['dm:b:c', 1],
+      ]),
+    );
+    expect(log.highestReceived('bob', 1, 3)).toEqual(new Map());
+    expect(log.highestReceived('bob', 4, 4)).toEqual(new Map());
     expect(log.reaches('bob', 4)).toBe(true);
     // Beyond what it holds, or for someone it knows nothing of: no answer, the store decides.
     expect(log.reaches('bob', 5)).toBe(false);
-    expect(log.received('bob', 0, 5)).toBeUndefined();
-    expect(log.received('carol', 0, 1)).toBeUndefined();
+    expect(log.highestReceived('bob', 0, 5)).toBeUndefined();
+    expect(log.highestReceived('carol', 0, 1)).toBeUndefined();
+  });
+
+  test('a range with several messages of one thread answers its highest seq', () => {
+    const log = new RecentLog();
+    log.noteEntries([
+      entry('bob', 1, message('t', 1, 'alice')),
+      entry('bob', 2, message('t', 2, 'alice')),
+      entry('bob', 3, message('u', 7, 'carol')),
+    ]);
+    expect(log.highestReceived('bob', 0, 3)).toEqual(
+      new Map([
+        ['t', 2],
+        ['u', 7],
+      ]),
+    );
   });
 
   test('a gap (another node wrote in between) starts a new run; older positions are no longer answered', () => {
     const log = new RecentLog();
     log.noteEntries([entry('bob', 1, message('t', 1, 'alice')), entry('bob', 2, message('t', 2, 'alice'))]);
     log.noteEntries([entry('bob', 5, message('t', 5, 'alice'))]);
-    expect(log.received('bob', 0, 2)).toBeUndefined();
-    expect(log.received('bob', 4, 5)).toEqual([{ threadId: 't', seq: 5 }]);
-    expect(log.received('bob', 3, 5)).toBeUndefined(); // 4 was written elsewhere
+    expect(log.highestReceived('bob', 0, 2)).toBeUndefined();
+    expect(log.highestReceived('bob', 4, 5)).toEqual(new Map([['t', 5]]));
+    expect(log.highestReceived('bob', 3, 5)).toBeUndefined(); // 4 was written elsewhere
     // An entry that finishes late, behind the run, changes nothing.
     log.noteEntries([entry('bob', 4, message('t', 4, 'alice'))]);
-    expect(log.received('bob', 3, 5)).toBeUndefined();
+    expect(log.highestReceived('bob', 3, 5)).toBeUndefined();
   });
 
   test('senders of a thread’s messages, for a range held in full', () => {
