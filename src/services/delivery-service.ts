@@ -360,6 +360,7 @@ export class DeliveryService {
     ]);
     const highest =
       this.#recent.highestReceived(userId, from, upTo) ?? (await this.#receivedFromStore(userId, from, upTo));
+    this.#recent.acknowledged(userId, upTo);
     if (highest.size === 0) return;
     const receipts: Promise<void>[] = [];
     highest.forEach((seq, threadId) => receipts.push(this.#receipt(userId, threadId, 'delivered', seq)));
@@ -513,8 +514,11 @@ export class DeliveryService {
   async #tellSenders(thread: ChatThread, moves: readonly AggregateMove[]): Promise<void> {
     const { store, clock, events } = this.#d;
     for (const move of moves) {
-      if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;
       const upTo = Math.min(move.to, thread.lastSeq);
+      if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) {
+        this.#recent.announced(thread.id, 'read', upTo);
+        continue;
+      }
       let senders = this.#recent.senders(thread.id, move.from, upTo);
       if (senders === undefined) {
         senders = new Set<string>();
@@ -525,6 +529,7 @@ export class DeliveryService {
           after = (batch[batch.length - 1] as MessageData).seq;
         }
       }
+      this.#recent.announced(thread.id, move.kind, upTo);
       const at = clock.now();
       for (const userId of senders) {
         const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };

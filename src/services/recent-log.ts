@@ -1,14 +1,24 @@
 import type { InboxEntry } from '../domain';
 
 /**
- * A contiguous run of positions from `first`: per position a string (a thread id, a sender id, or null) and, for
- * inboxes only, the message's seq.
+ * A run of positions from `first`: per position a string (a thread id, a sender id, or null), or `undefined` for a
+ * position not noted (yet), and, for inboxes only, the message's seq.
  */
 interface Run {
   first: number;
-  readonly strings: (string | null)[];
+  readonly strings: (string | null | undefined)[];
   readonly seqs: number[] | undefined;
+  /**
+   * The oldest position still to be asked about, kept over the capacity: for an inbox, past the user's `delivered`
+   * cursor; for a thread, past the lower of the two watermarks (delivered, read) announced so far.
+   */
+  wanted: number;
+  /** A thread's announced watermarks, once any is. */
+  announced?: { delivered: number; read: number };
 }
+
+/** How far past its capacity a window grows to keep positions still wanted: a user whose acks trail far behind. */
+const WANTED_FACTOR = 8;
 
 /**
  * What this node appended lately, in compact form: for the newest entries of each user's inbox, which ones are
@@ -17,9 +27,12 @@ interface Run {
  *
  * Only immutable facts are kept — what the entry at an `inboxSeq` is, who sent a thread's seq — so a window is
  * right whichever node wrote the rest. A question about a range a window does not hold in full gets `undefined`,
- * and the caller asks the store. Each window is a contiguous run: a position that does not extend it (another
- * node wrote in between, or a batch finished out of order) starts a new run. Windows are small (`capacity` to
- * twice that), and the log keeps at most `maxKeys` of each kind, dropping the oldest.
+ * and the caller asks the store. Each window is a run of positions: one noted ahead of the run's end leaves the
+ * positions in between open (another node wrote them, or this node's appends finished out of order, as a batch
+ * of a durable store can), and a later note fills them; a range with an open position gets no answer. A jump of
+ * more than `capacity` starts a new run. Windows are small (`capacity` to twice that; an inbox window also keeps
+ * what its user has not acknowledged yet, up to eight times `capacity`), and the log keeps at most `maxKeys` of
+ * each kind, dropping the oldest.
  *
  * @example
  * ```ts
@@ -71,6 +84,37 @@ export class RecentLog {
   }
 
   /**
+   * The user's `delivered` cursor reached `upTo`: no question will be asked about the positions up to it, so their
+   * window may let them go. Until then it keeps the positions after the cursor (up to eight times its capacity),
+   * however far the acks trail behind the appends.
+   *
+   * @param userId - the user
+   * @param upTo - the cursor
+   */
+  acknowledged(userId: string, upTo: number): void {
+    const run = this.#inboxes.get(userId);
+    if (run !== undefined && (run.wanted === Number.POSITIVE_INFINITY || upTo + 1 > run.wanted)) {
+      run.wanted = upTo + 1;
+    }
+  }
+
+  /**
+   * Receipts up to `upTo` of a thread were announced for one kind: no question will be asked about the positions
+   * below both kinds' announced watermarks, so the window may let them go.
+   *
+   * @param threadId - the thread
+   * @param kind - delivered or read
+   * @param upTo - the watermark announced
+   */
+  announced(threadId: string, kind: 'delivered' | 'read', upTo: number): void {
+    const run = this.#threads.get(threadId);
+    if (run === undefined) return;
+    const marks = (run.announced ??= { delivered: 0, read: 0 });
+    if (upTo > marks[kind]) marks[kind] = upTo;
+    run.wanted = Math.min(marks.delivered, marks.read) + 1;
+  }
+
+  /**
    * Records who sent a thread's message.
    *
    * @param threadId - the thread
@@ -107,7 +151,8 @@ export class RecentLog {
     if (!covers(run, after, upTo)) return undefined;
     for (let p = after + 1; p <= upTo; p++) {
       const threadId = run.strings[p - run.first];
-      if (threadId === null || threadId === undefined) continue;
+      if (threadId === undefined) return undefined; // not noted: the store knows
+      if (threadId === null) continue;
       const seq = run.seqs?.[p - run.first] as number;
       if (seq > (out.get(threadId) ?? 0)) out.set(threadId, seq);
     }
@@ -126,7 +171,11 @@ export class RecentLog {
     const run = this.#threads.get(threadId);
     if (!covers(run, after, upTo)) return undefined;
     const out = new Set<string>();
-    for (let p = after + 1; p <= upTo; p++) out.add(run.strings[p - run.first] as string);
+    for (let p = after + 1; p <= upTo; p++) {
+      const senderId = run.strings[p - run.first];
+      if (senderId === undefined || senderId === null) return undefined; // not noted: the store knows
+      out.add(senderId);
+    }
     return out;
   }
 
@@ -139,24 +188,43 @@ export class RecentLog {
   ): void {
     let run = runs.get(key);
     const next = run === undefined ? -1 : run.first + run.strings.length;
-    if (run === undefined || position > next) {
+    if (run === undefined || position > next + this.#capacity) {
       if (run === undefined && runs.size >= this.#maxKeys) {
         runs.delete(runs.keys().next().value as string); // the oldest window
       }
-      run = { first: position, strings: [], seqs: seq === undefined ? undefined : [] };
+      run = {
+        first: position,
+        strings: [],
+        seqs: seq === undefined ? undefined : [],
+        wanted: Number.POSITIVE_INFINITY,
+      };
       runs.set(key, run);
     } else if (position < next) {
-      return; // already known, or older than the run: nothing new
+      // Fills a position left open, if it is one; what is known already, or older than the run, stays.
+      const at = position - run.first;
+      if (at >= 0 && run.strings[at] === undefined) {
+        run.strings[at] = value;
+        if (seq !== undefined && run.seqs !== undefined) run.seqs[at] = seq;
+      }
+      return;
+    }
+    // Positions skipped on the way are left open.
+    for (let p = run.first + run.strings.length; p < position; p++) {
+      run.strings.push(undefined);
+      run.seqs?.push(0);
     }
     run.strings.push(value);
     if (seq !== undefined) run.seqs?.push(seq);
-    // Trimmed in batches (back to the capacity once it holds twice as many), so a note stays O(1) amortised.
-    if (run.strings.length >= 2 * this.#capacity) {
-      const drop = run.strings.length - this.#capacity;
-      run.strings.splice(0, drop);
-      run.seqs?.splice(0, drop);
-      run.first += drop;
-    }
+    // Trimmed in batches (back to the capacity once it holds twice as many), so a note stays O(1) amortised. What
+    // is still wanted stays, up to WANTED_FACTOR times the capacity.
+    const length = run.strings.length;
+    if (length < 2 * this.#capacity) return;
+    const over = length - this.#capacity;
+    const drop = length >= WANTED_FACTOR * this.#capacity ? over : Math.min(over, run.wanted - run.first);
+    if (drop < this.#capacity / 2) return;
+    run.strings.splice(0, drop);
+    run.seqs?.splice(0, drop);
+    run.first += drop;
   }
 }
 

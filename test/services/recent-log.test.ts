@@ -63,16 +63,36 @@ describe('RecentLog: what this node appended lately', () => {
     );
   });
 
-  test('a gap (another node wrote in between) starts a new run; older positions are no longer answered', () => {
+  test('a gap (written elsewhere, or not finished yet) gets no answer until it is noted', () => {
     const log = new RecentLog();
     log.noteEntries([entry('bob', 1, message('t', 1, 'alice')), entry('bob', 2, message('t', 2, 'alice'))]);
     log.noteEntries([entry('bob', 5, message('t', 5, 'alice'))]);
-    expect(log.highestReceived('bob', 0, 2)).toBeUndefined();
+    // Either side of the gap is still answered.
+    expect(log.highestReceived('bob', 0, 2)).toEqual(new Map([['t', 2]]));
     expect(log.highestReceived('bob', 4, 5)).toEqual(new Map([['t', 5]]));
-    expect(log.highestReceived('bob', 3, 5)).toBeUndefined(); // 4 was written elsewhere
-    // An entry that finishes late, behind the run, changes nothing.
+    expect(log.reaches('bob', 5)).toBe(true);
+    // 3 and 4 are not known here: a range over them is the store's to answer.
+    expect(log.highestReceived('bob', 2, 5)).toBeUndefined();
+    expect(log.highestReceived('bob', 3, 4)).toBeUndefined();
+    // Entries that finish late (a batch of a durable store) fill the gap.
     log.noteEntries([entry('bob', 4, message('t', 4, 'alice'))]);
-    expect(log.highestReceived('bob', 3, 5)).toBeUndefined();
+    expect(log.highestReceived('bob', 3, 5)).toEqual(new Map([['t', 5]]));
+    expect(log.highestReceived('bob', 2, 5)).toBeUndefined();
+    log.noteEntries([receipt('bob', 3)]);
+    expect(log.highestReceived('bob', 0, 5)).toEqual(new Map([['t', 5]]));
+    // What is known stays: a second note of a position changes nothing.
+    log.noteEntries([entry('bob', 3, message('u', 9, 'carol'))]);
+    expect(log.highestReceived('bob', 2, 3)).toEqual(new Map());
+  });
+
+  test('a jump beyond the window starts a new run; positions behind it are no longer answered', () => {
+    const log = new RecentLog(4);
+    log.noteEntries([entry('bob', 1, message('t', 1, 'alice'))]);
+    log.noteEntries([entry('bob', 10, message('t', 10, 'alice'))]);
+    expect(log.highestReceived('bob', 0, 1)).toBeUndefined();
+    expect(log.highestReceived('bob', 9, 10)).toEqual(new Map([['t', 10]]));
+    log.noteEntries([entry('bob', 9, message('t', 9, 'alice'))]); // behind the new run: nothing new
+    expect(log.highestReceived('bob', 8, 10)).toBeUndefined();
   });
 
   test('senders of a thread’s messages, for a range held in full', () => {
@@ -85,6 +105,12 @@ describe('RecentLog: what this node appended lately', () => {
     expect(log.senders('t', 3, 3)).toEqual(new Set());
     expect(log.senders('t', 0, 4)).toBeUndefined();
     expect(log.senders('u', 0, 1)).toBeUndefined();
+    // A message not noted yet (5, while 6 is) leaves the range over it to the store.
+    log.noteMessage('t', 6, 'bob');
+    expect(log.senders('t', 3, 6)).toBeUndefined();
+    log.noteMessage('t', 4, 'alice');
+    log.noteMessage('t', 5, 'carol');
+    expect(log.senders('t', 3, 6)).toEqual(new Set(['alice', 'carol', 'bob']));
   });
 
   test('keeps only the newest positions, and a bounded number of windows', () => {
@@ -96,5 +122,41 @@ describe('RecentLog: what this node appended lately', () => {
     log.noteMessage('v', 1, 'dave'); // a third thread: the oldest window goes
     expect(log.senders('t', 19, 20)).toBeUndefined();
     expect(log.senders('v', 0, 1)).toEqual(new Set(['dave']));
+  });
+
+  test('an inbox window keeps what its user has not acknowledged, up to eight times its capacity', () => {
+    const log = new RecentLog(4);
+    const fill = (from: number, to: number): void => {
+      for (let p = from; p <= to; p++) log.noteEntries([entry('bob', p, message('t', p, 'alice'))]);
+    };
+    fill(1, 2);
+    log.acknowledged('bob', 2);
+    fill(3, 20); // acks trail: 3 … 20 are all still wanted
+    expect(log.highestReceived('bob', 2, 20)).toEqual(new Map([['t', 20]]));
+    log.acknowledged('bob', 20);
+    fill(21, 30); // once acknowledged, the old positions go with the next trim
+    expect(log.highestReceived('bob', 2, 20)).toBeUndefined();
+    expect(log.highestReceived('bob', 20, 30)).toEqual(new Map([['t', 30]]));
+    fill(31, 70); // never acknowledged past 20: bounded all the same
+    expect(log.highestReceived('bob', 20, 30)).toBeUndefined();
+    expect(log.highestReceived('bob', 66, 70)).toEqual(new Map([['t', 70]]));
+  });
+
+  test('a thread window keeps the senders below what both kinds of receipt have announced', () => {
+    const log = new RecentLog(4);
+    const fill = (from: number, to: number): void => {
+      for (let seq = from; seq <= to; seq++) log.noteMessage('t', seq, seq % 2 === 0 ? 'bob' : 'alice');
+    };
+    fill(1, 2);
+    log.announced('t', 'delivered', 2);
+    log.announced('t', 'read', 1); // read receipts trail the delivered ones
+    fill(3, 20);
+    expect(log.senders('t', 1, 20)).toEqual(new Set(['alice', 'bob']));
+    log.announced('t', 'read', 18);
+    expect(log.senders('t', 1, 20)).toEqual(new Set(['alice', 'bob'])); // nothing dropped before the next trim
+    log.announced('t', 'delivered', 20);
+    fill(21, 30);
+    expect(log.senders('t', 1, 20)).toBeUndefined();
+    expect(log.senders('t', 18, 30)).toEqual(new Set(['alice', 'bob']));
   });
 });
