@@ -128,7 +128,8 @@ describe('SqliteMessageStore on disk', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: a resolved write survives a power cut
-      // Each append of a batch runs in a savepoint; its journal in a temp file cost a write per page touched.
+      // A batch in which a write fails runs again with a savepoint per write; a savepoint's journal in a temp file
+      // cost a write per page touched.
       expect(db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY
       // Fewer, larger checkpoints: a page rewritten by many batches is copied back to the database once.
       expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
@@ -159,6 +160,46 @@ describe('SqliteMessageStore on disk', () => {
     expect([...first, ...second].map((r) => r.message.seq)).toEqual(
       Array.from({ length: 2049 }, (_, i) => i + 1),
     );
+  });
+
+  it('a write that fails inside a batch is undone alone; the rest of the batch commits', async () => {
+    const db = new Database(':memory:');
+    const store = new SqliteMessageStore({ db });
+    // Mallory's inbox refuses entries: a message to her fails after its message row went in.
+    db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON inbox WHEN NEW.user_id = 'mallory'
+             BEGIN SELECT RAISE(ABORT, 'mallory takes no entries'); END`);
+    const { media: _photo, ...rest } = input;
+    const text: NewMessage = { ...rest, kind: 'text', text: 'hi' };
+    const before = store.stats.commits;
+    const [toBob, toMallory, receipt, again] = await Promise.allSettled([
+      store.appendMessage({ ...text, clientMessageId: 'b1' }),
+      store.appendMessage({
+        ...text,
+        threadId: 'dm:alice:mallory',
+        clientMessageId: 'm1',
+        recipientIds: ['mallory'],
+      }),
+      store.appendEntry('bob', {
+        type: 'receipt',
+        receipt: { threadId: 'dm:alice:bob', status: 'read', upToSeq: 1, at: 2_000 },
+      }),
+      store.appendMessage({ ...text, clientMessageId: 'b2' }),
+    ]);
+    expect(store.stats.commits - before).toBe(1); // one batch
+    expect(toBob).toMatchObject({ status: 'fulfilled', value: { message: { seq: 1 } } });
+    expect(toMallory).toMatchObject({ status: 'rejected', reason: { code: 'STORAGE' } });
+    expect(receipt).toMatchObject({ status: 'fulfilled', value: { inboxSeq: 2 } });
+    expect(again).toMatchObject({ status: 'fulfilled', value: { message: { seq: 2 } } });
+    // Nothing of the failed write stayed: no message row in Mallory's thread, no entry in Alice's inbox for it.
+    expect(await store.lastSeq('dm:alice:mallory')).toBe(0);
+    expect((await store.readInbox('alice', 0, 10)).entries.map((e) => e.inboxSeq)).toEqual([1, 2]);
+    expect((await store.readInbox('bob', 0, 10)).entries.map((e) => e.type)).toEqual([
+      'message',
+      'receipt',
+      'message',
+    ]);
+    await store.close();
+    db.close();
   });
 
   it('uses a ready handle and leaves it open on close', async () => {

@@ -16,11 +16,11 @@ export interface OpenedDatabase<T> {
 
 /**
  * Opens the file at `path`, or adopts the handle `db`; sets WAL mode with `synchronous = FULL` (a resolved write
- * is durable), keeps temporary files such as savepoint journals in memory (`temp_store = MEMORY`: group commit
- * runs each append of a batch in a savepoint, and a journal on disk cost a write per page it touched), and lets
- * the WAL grow to 10 000 pages (about 40 MB) before a checkpoint copies it back (`wal_autocheckpoint`: a page
- * that many batches rewrite is copied once); then applies pending migrations and runs `prepare` on it. A handle it
- * opened is closed again when any of that fails.
+ * is durable), keeps temporary files such as savepoint journals in memory (`temp_store = MEMORY`: a batch in
+ * which a write failed runs again with a savepoint per write, and a journal on disk cost a write per page it
+ * touched), and lets the WAL grow to 10 000 pages (about 40 MB) before a checkpoint copies it back
+ * (`wal_autocheckpoint`: a page that many batches rewrite is copied once); then applies pending migrations and
+ * runs `prepare` on it. A handle it opened is closed again when any of that fails.
  *
  * @param options - exactly one of `db` and `path`
  * @param store - the store's name, for messages
