@@ -7,11 +7,14 @@
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
  * `socketio` or `ws` (bench/peers). Sends `{ type: 'listening', url }` once up; answers `{ type: 'stats' }`
  * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()`, the bytes
- * allocated on the heap so far and, on Linux, the write system calls made so far.
+ * allocated on the heap so far and, on Linux, the write system calls made so far. `{ type: 'allocations', file }`
+ * starts V8's sampling heap profiler (garbage included); the next one writes what it sampled to `file` and answers
+ * `{ type: 'allocations' }` (bench/server/profile.ts, `--alloc`).
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { Relay } from '../peers/ws-relay';
@@ -38,6 +41,7 @@ export interface HostOptions {
 /** A message from the host to the runner. */
 export type HostMessage =
   | { readonly type: 'listening'; readonly url: string }
+  | { readonly type: 'allocations' }
   | {
       readonly type: 'stats';
       readonly memory: NodeJS.MemoryUsage;
@@ -118,6 +122,29 @@ class AllocationCounter {
 
 const allocation = new AllocationCounter();
 
+/** V8's sampling heap profiler, counting what the collector freed too: where the garbage comes from. */
+let sampling: Session | undefined;
+
+function toggleAllocationSampling(file: string): void {
+  if (sampling === undefined) {
+    sampling = new Session();
+    sampling.connect();
+    sampling.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return;
+  }
+  const session = sampling;
+  sampling = undefined;
+  session.post('HeapProfiler.stopSampling', (error, result) => {
+    if (error === null) writeFileSync(file, JSON.stringify(result.profile));
+    session.disconnect();
+    process.send?.({ type: 'allocations' } satisfies HostMessage);
+  });
+}
+
 /** This process's write system calls so far, or NaN where /proc/self/io is not there. */
 function writeSyscalls(): number {
   try {
@@ -132,8 +159,9 @@ async function main(): Promise<void> {
   if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind '${String(kind)}'`);
   const options = JSON.parse(process.argv[3] ?? '{}') as HostOptions;
   const server = await start(kind, options);
-  process.on('message', (message: { type?: string; gc?: boolean }) => {
+  process.on('message', (message: { type?: string; gc?: boolean; file?: string }) => {
     if (message.type === 'stats') process.send?.(stats(message.gc === true));
+    if (message.type === 'allocations') toggleAllocationSampling(message.file ?? '');
   });
   process.on('disconnect', () => {
     void server.close().finally(() => process.exit(0));

@@ -4,16 +4,20 @@
  * the functions with the most self time are printed (a Markdown table), with where they are.
  *
  *   npx ts-node bench/server/profile.ts [--seconds 10] [--top 25] [--server ours-memory] [--keep <file>]
- *                                       [--paced <msg/s>] [--root <checkout>]
+ *                                       [--paced <msg/s>] [--root <checkout>] [--alloc]
  *
- * `--paced` profiles the paced workload instead; `--root` profiles another checkout's `dist/`.
+ * `--paced` profiles the paced workload instead; `--root` profiles another checkout's `dist/`. `--alloc` samples
+ * what the server allocates over the measured window instead of where its time goes (V8's sampling heap profiler,
+ * garbage included) and prints the functions that allocate the most, in bytes per delivered message; a built-in
+ * (`Promise.all`, `Map`) is named with its caller.
  *
  * @module
  */
 import { readdirSync, readFileSync, cpSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerKind } from './host';
+import type { LoadResult } from './loadgen';
 import {
   ROOT,
   SECRET,
@@ -28,13 +32,36 @@ import {
   usersOf,
 } from './processes';
 
+interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+  readonly columnNumber: number;
+}
+
 interface ProfileNode {
   readonly id: number;
-  readonly callFrame: {
-    readonly functionName: string;
-    readonly url: string;
-    readonly lineNumber: number;
-    readonly columnNumber: number;
+  readonly callFrame: CallFrame;
+}
+
+interface HeapProfileNode {
+  readonly callFrame: CallFrame;
+  readonly selfSize: number;
+  readonly children: readonly HeapProfileNode[];
+}
+
+interface HeapProfile {
+  readonly head: HeapProfileNode;
+}
+
+/** A function's name and where it is (relative to the repository; empty for a built-in). */
+function placeOf({ functionName, url, lineNumber }: CallFrame): { fn: string; where: string } {
+  // A CPU profile names files by URL, a heap profile by path.
+  const path = url.startsWith('file://') ? url.slice('file://'.length) : url;
+  const file = isAbsolute(path) ? relative(ROOT, path) : path;
+  return {
+    fn: functionName === '' ? '(anonymous)' : functionName,
+    where: file === '' ? '' : `${file}:${lineNumber + 1}`,
   };
 }
 
@@ -54,16 +81,36 @@ export function selfTimes(profile: CpuProfile): { fn: string; where: string; ms:
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
     all += ms;
     if (node === undefined) return;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = url.startsWith('file://') ? relative(ROOT, url.slice('file://'.length)) : url;
-    const where = file === '' ? '' : `${file}:${lineNumber + 1}`;
-    const fn = functionName === '' ? '(anonymous)' : functionName;
+    const { fn, where } = placeOf(node.callFrame);
     const key = `${fn} ${where}`;
     const entry = totals.get(key) ?? { fn, where, ms: 0 };
     entry.ms += ms;
     totals.set(key, entry);
   });
   return [...totals.values()].sort((a, b) => b.ms - a.ms).map((e) => ({ ...e, share: e.ms / all }));
+}
+
+/**
+ * Bytes allocated per function (name and place), largest first, from a sampling heap profile. A built-in
+ * (`Promise.all`, a `Map`) is named with the function that called it.
+ */
+export function allocationSites(
+  profile: HeapProfile,
+): { fn: string; where: string; bytes: number; share: number }[] {
+  const totals = new Map<string, { fn: string; where: string; bytes: number }>();
+  let all = 0;
+  const visit = (node: HeapProfileNode, caller: string): void => {
+    const place = placeOf(node.callFrame);
+    const fn = place.where === '' && caller !== '' ? `${place.fn} (from ${caller})` : place.fn;
+    const key = `${fn} ${place.where}`;
+    const entry = totals.get(key) ?? { fn, where: place.where, bytes: 0 };
+    entry.bytes += node.selfSize;
+    all += node.selfSize;
+    totals.set(key, entry);
+    for (const child of node.children) visit(child, place.where === '' ? caller : place.fn);
+  };
+  visit(profile.head, '');
+  return [...totals.values()].sort((a, b) => b.bytes - a.bytes).map((e) => ({ ...e, share: e.bytes / all }));
 }
 
 async function main(): Promise<void> {
@@ -76,6 +123,7 @@ async function main(): Promise<void> {
       keep: { type: 'string' },
       paced: { type: 'string' },
       root: { type: 'string', default: ROOT },
+      alloc: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -92,7 +140,7 @@ async function main(): Promise<void> {
       secret: SECRET,
       ...(dataFile === undefined ? {} : { dataFile }),
     },
-    ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
+    values.alloc ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
   );
   const child = startLoad(compiled, {
     kind: server,
@@ -106,11 +154,39 @@ async function main(): Promise<void> {
     measureMs: Number(values.seconds) * 1000,
     rate: Number(values.paced ?? 0),
   });
+  const samples = join(dir, 'allocations.heapprofile');
+  let result: LoadResult;
   try {
-    await next(child, 'result', Number(values.seconds) * 1000 + 60_000);
+    const timeout = Number(values.seconds) * 1000 + 60_000;
+    const finished = next<LoadResult>(child, 'result', timeout);
+    finished.catch(() => undefined);
+    if (values.alloc) {
+      await next(child, 'phase', timeout); // measuring
+      await host.sampleAllocations(samples);
+      await next(child, 'phase', timeout); // measured
+      await host.sampleAllocations(samples);
+    }
+    result = await finished;
   } finally {
     await stop(child);
     await host.stop();
+  }
+  if (values.alloc) {
+    const delivered = result.deliveredPerSecond * Number(values.seconds);
+    const profile = JSON.parse(readFileSync(samples, 'utf8')) as HeapProfile;
+    const sites = allocationSites(profile).slice(0, Number(values.top));
+    process.stdout.write(
+      `${Math.round(delivered)} messages delivered in the measured window\n\n${table([
+        ['B/msg', 'share', 'function', 'where'],
+        ...sites.map((s) => [
+          (s.bytes / delivered).toFixed(0),
+          `${(s.share * 100).toFixed(1)}%`,
+          s.fn,
+          s.where,
+        ]),
+      ])}\n`,
+    );
+    return;
   }
   const [file] = readdirSync(join(dir, 'profile')).filter((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error('no profile written');
