@@ -118,6 +118,7 @@ function namedThread(senderId: string, input: { to?: unknown; groupId?: unknown 
     ? ChatThread.direct(senderId, requireId(input.to, 'to')).id
     : ChatThread.group(requireId(input.groupId, 'groupId')).id;
 }
+
 /**
  * The delivery contract: validate, store, ack, route by recipient state, and turn receipts into ticks.
  *
@@ -571,7 +572,12 @@ export class DeliveryService {
 
   #saveWatermark(threadId: string, ledger: ReceiptLedger, userId: string): Promise<void> {
     const w = ledger.watermark(userId);
-    return w === undefined ? SETTLED : this.#d.store.saveWatermark(threadId, w);
+    if (w === undefined) return SETTLED;
+    try {
+      return this.#d.store.saveWatermark(threadId, w);
+    } catch (error) {
+      return Promise.reject(error); // a store that throws at once fails the same way as one that rejects
+    }
   }
 
   /** A retry must carry the same message; anything else reuses a key by mistake. */

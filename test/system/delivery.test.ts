@@ -258,6 +258,27 @@ describe('send: ack after storing, idempotent by clientMessageId', () => {
     expect(seen.messages).toEqual([]);
     expect(chat.getFeed('bob').size).toBe(0);
   });
+
+  test('a store that throws at once on a watermark save still lets the stored message reach its recipient', async () => {
+    class BrokenWatermarks extends InMemoryMessageStore {
+      // Not async: the throw happens in the call itself, not in a promise it returns.
+      override saveWatermark(): Promise<void> {
+        throw new StorageError('watermarks unavailable');
+      }
+    }
+    const chat = ChatSystem.create({ store: new BrokenWatermarks() });
+    chat.registerUser({ id: 'alice', name: 'Alice' });
+    chat.registerUser({ id: 'bob', name: 'Bob' });
+    const bob = chat.connect('bob');
+    const seen = watch(bob);
+    await bob.ready;
+    // The send reports the failed write, but the message was stored first, so it is routed all the same.
+    await expect(chat.sendMessage({ from: 'alice', to: 'bob', text: 'still here' })).rejects.toMatchObject({
+      code: 'STORAGE',
+    });
+    await chat.idle();
+    expect(seen.messages.map((m) => m.text)).toEqual(['still here']);
+  });
 });
 
 describe('bad input gets a typed error with a stable code and changes nothing', () => {
