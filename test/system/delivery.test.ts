@@ -239,18 +239,26 @@ describe('send: ack after storing, idempotent by clientMessageId', () => {
     expect(a.id).not.toBe(b.id);
   });
 
+  /** Alice, and Bob connected, on a store that fails somehow; what Bob's session sees. */
+  async function aliceAndConnectedBob(
+    store: InMemoryMessageStore,
+  ): Promise<{ chat: ChatSystem; seen: ReturnType<typeof watch> }> {
+    const chat = ChatSystem.create({ store });
+    chat.registerUser({ id: 'alice', name: 'Alice' });
+    chat.registerUser({ id: 'bob', name: 'Bob' });
+    const bob = chat.connect('bob');
+    const seen = watch(bob);
+    await bob.ready;
+    return { chat, seen };
+  }
+
   test('when the store fails the sender gets no ack and nobody gets the message', async () => {
     class FailingStore extends InMemoryMessageStore {
       override async appendMessage(_m: NewMessage): Promise<never> {
         throw new StorageError('disk full');
       }
     }
-    const chat = ChatSystem.create({ store: new FailingStore() });
-    chat.registerUser({ id: 'alice', name: 'Alice' });
-    chat.registerUser({ id: 'bob', name: 'Bob' });
-    const bob = chat.connect('bob');
-    const seen = watch(bob);
-    await bob.ready;
+    const { chat, seen } = await aliceAndConnectedBob(new FailingStore());
     await expect(chat.sendMessage({ from: 'alice', to: 'bob', text: 'lost?' })).rejects.toMatchObject({
       code: 'STORAGE',
     });
@@ -266,12 +274,7 @@ describe('send: ack after storing, idempotent by clientMessageId', () => {
         throw new StorageError('watermarks unavailable');
       }
     }
-    const chat = ChatSystem.create({ store: new BrokenWatermarks() });
-    chat.registerUser({ id: 'alice', name: 'Alice' });
-    chat.registerUser({ id: 'bob', name: 'Bob' });
-    const bob = chat.connect('bob');
-    const seen = watch(bob);
-    await bob.ready;
+    const { chat, seen } = await aliceAndConnectedBob(new BrokenWatermarks());
     // The send reports the failed write, but the message was stored first, so it is routed all the same.
     await expect(chat.sendMessage({ from: 'alice', to: 'bob', text: 'still here' })).rejects.toMatchObject({
       code: 'STORAGE',
