@@ -7,9 +7,9 @@
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
  * `socketio` or `ws` (bench/peers). Sends `{ type: 'listening', url }` once up; answers `{ type: 'stats' }`
  * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()`, the bytes
- * allocated on the heap so far and, on Linux, the write system calls made so far. `{ type: 'allocations', file }`
- * starts V8's sampling heap profiler (garbage included); the next one writes what it sampled to `file` and answers
- * `{ type: 'allocations' }` (bench/server/profile.ts, `--alloc`).
+ * allocated on the heap so far and, on Linux, the write system calls made so far. `{ type: 'sample-allocations' }`
+ * starts V8's sampling heap profiler (garbage included); `{ type: 'write-allocations', file }` stops it, writes what
+ * it sampled to `file` and answers `{ type: 'allocations' }` (bench/server/profile.ts, `--alloc`).
  *
  * @module
  */
@@ -125,19 +125,20 @@ const allocation = new AllocationCounter();
 /** V8's sampling heap profiler, counting what the collector freed too: where the garbage comes from. */
 let sampling: Session | undefined;
 
-function toggleAllocationSampling(file: string): void {
-  if (sampling === undefined) {
-    sampling = new Session();
-    sampling.connect();
-    sampling.post('HeapProfiler.startSampling', {
-      samplingInterval: 4096,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-    return;
-  }
+function sampleAllocations(): void {
+  sampling ??= new Session();
+  sampling.connect();
+  sampling.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
+function writeAllocations(file: string): void {
   const session = sampling;
   sampling = undefined;
+  if (session === undefined) throw new Error('no allocation sampling to write');
   session.post('HeapProfiler.stopSampling', (error, result) => {
     if (error === null) writeFileSync(file, JSON.stringify(result.profile));
     session.disconnect();
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
   const server = await start(kind, options);
   process.on('message', (message: { type?: string; gc?: boolean; file?: string }) => {
     if (message.type === 'stats') process.send?.(stats(message.gc === true));
-    if (message.type === 'allocations') toggleAllocationSampling(message.file ?? '');
+    if (message.type === 'sample-allocations') sampleAllocations();
+    if (message.type === 'write-allocations') writeAllocations(message.file ?? '');
   });
   process.on('disconnect', () => {
     void server.close().finally(() => process.exit(0));

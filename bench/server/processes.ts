@@ -133,8 +133,10 @@ export interface Host {
   readonly url: string;
   /** Memory and CPU time now; after forced collections with `gc`. */
   stats(gc?: boolean): Promise<Extract<HostMessage, { type: 'stats' }>>;
-  /** Starts sampling what the server allocates; the next call writes the samples to `file` (a V8 heap profile). */
-  sampleAllocations(file: string): Promise<void>;
+  /** Starts sampling what the server allocates. */
+  sampleAllocations(): void;
+  /** Stops sampling and writes the samples to `file` (a V8 heap profile). */
+  writeAllocations(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -155,15 +157,12 @@ export async function startHost(
       child.send({ type: 'stats', gc });
       return answer;
     },
-    sampleAllocations: (() => {
-      let sampling = false;
-      return async (file: string) => {
-        sampling = !sampling;
-        const written = sampling ? undefined : next(child, 'allocations');
-        child.send({ type: 'allocations', file });
-        await written;
-      };
-    })(),
+    sampleAllocations: () => void child.send({ type: 'sample-allocations' }),
+    writeAllocations: async (file) => {
+      const written = next(child, 'allocations');
+      child.send({ type: 'write-allocations', file });
+      await written;
+    },
     stop: () => stop(child),
   };
 }

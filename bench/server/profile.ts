@@ -162,9 +162,9 @@ async function main(): Promise<void> {
     finished.catch(() => undefined);
     if (values.alloc) {
       await next(child, 'phase', timeout); // measuring
-      await host.sampleAllocations(samples);
+      host.sampleAllocations();
       await next(child, 'phase', timeout); // measured
-      await host.sampleAllocations(samples);
+      await host.writeAllocations(samples);
     }
     result = await finished;
   } finally {

@@ -473,13 +473,13 @@ export class DeliveryService {
       userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
     const pending = route.deliver({ userId, entry, message, thread, origin });
     if (userId === message.senderId) return pending ?? undefined;
-    if (pending === undefined) {
-      this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
-      return undefined;
-    }
-    return pending.then(() =>
-      this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state }),
-    );
+    if (pending === undefined) return this.#routed(message, userId, route);
+    return pending.then(() => this.#routed(message, userId, route));
+  }
+
+  #routed(message: MessageData, userId: string, route: DeliveryRoute): undefined {
+    this.#d.events.publish('message-routed', { messageId: message.id, userId, route: route.state });
+    return undefined;
   }
 
   /** Moves one member's watermark and announces what it completed. */

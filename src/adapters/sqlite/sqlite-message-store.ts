@@ -109,10 +109,11 @@ const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, clien
  * Writes use group commit, so durability does not cost one fsync per message: the `appendMessage`,
  * `appendEntry`, `saveWatermark` and `advanceCursor` calls made in one turn of the event loop are queued and
  * written on `setImmediate` in ONE `BEGIN IMMEDIATE` transaction (at most `maxBatch` per transaction), in call
- * order. If a write throws, the transaction is rolled back and the batch runs again with each write inside its own
- * `SAVEPOINT`: the failing write rolls back to its savepoint and rejects alone; the others commit. Every promise settles only after the batch's `COMMIT`, so a resolved write is durable and
- * visible to every later read. Seqs stay gap-free even with several processes on the same file (`BEGIN
- * IMMEDIATE` takes the write lock before the first read). `close()` writes what is still queued before it
+ * order. If a write throws, the transaction is rolled back and the batch runs again with each write inside its
+ * own `SAVEPOINT`: the failing write rolls back to its savepoint and rejects alone; the others commit. Every
+ * promise settles only after the batch's `COMMIT`, so a resolved write is durable and visible to every later
+ * read. Seqs stay gap-free even with several processes on the same file (`BEGIN IMMEDIATE` takes the write lock
+ * before the first read). `close()` writes what is still queued before it
  * closes the file.
  *
  * @example
