@@ -67,12 +67,16 @@ export const LABELS: Record<string, string> = {
   'ours-sqlite': 'chat-room (SQLite)',
   socketio: 'Socket.IO',
   ws: 'raw ws',
+  'ws-history': 'raw ws + history',
+  'ws-sqlite': 'raw ws + SQLite',
 };
 const COLOURS: Record<string, string> = {
   'ours-memory': '#0072B2',
   'ours-sqlite': '#56B4E9',
   socketio: '#E69F00',
   ws: '#009E73',
+  'ws-history': '#CC79A7',
+  'ws-sqlite': '#D55E00',
 };
 
 const escape = (text: string): string =>

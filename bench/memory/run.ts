@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import type { MemorySummary } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from '../server/host';
-import { SERVER_KINDS } from '../server/host';
+import { DEFAULT_SERVERS, SERVER_KINDS, SQLITE_KINDS } from '../server/host';
 import {
   PINNED,
   ROOT,
@@ -48,7 +48,9 @@ async function measure(
   connections: number,
   settleMs: number,
 ): Promise<Run> {
-  const dataFile = server === 'ours-sqlite' ? join(tempDir('chat-room-bench-db-'), 'bench.db') : undefined;
+  const dataFile = SQLITE_KINDS.includes(server)
+    ? join(tempDir('chat-room-bench-db-'), 'bench.db')
+    : undefined;
   const host = await startHost(compiled, server, {
     root: ROOT,
     users: usersOf(connections),
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '5000' },
       rounds: { type: 'string', default: '1' },
       settle: { type: 'string', default: '2' },
-      servers: { type: 'string', default: SERVER_KINDS.join(',') },
+      servers: { type: 'string', default: DEFAULT_SERVERS.join(',') },
       'no-record': { type: 'boolean', default: false },
     },
     strict: true,

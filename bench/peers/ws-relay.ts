@@ -3,12 +3,15 @@
  * `{"type":"send","ref","clientMessageId","to","text"}` is parsed, forwarded to the recipient's socket as
  * `{"type":"message","from","clientMessageId","text"}` and acked to the sender as `{"type":"ack","ref"}`. No
  * authentication, validation, storage, receipts or rate limit: the floor a server with those is compared with.
+ * Given a `RelayStorage` (relay-storage.ts), it keeps each message there first and forwards it once kept: the floor
+ * of a server that stores what it relays.
  *
  * @module
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import type { RelayStorage } from './relay-storage';
 
 /** A running relay. */
 export interface Relay {
@@ -28,8 +31,9 @@ interface SendFrame {
  * Starts the relay on 127.0.0.1.
  *
  * @param port - the port (0 picks a free one)
+ * @param storage - where to keep each message before it is forwarded (none by default)
  */
-export function startWsRelay(port = 0): Promise<Relay> {
+export function startWsRelay(port = 0, storage?: RelayStorage): Promise<Relay> {
   const sockets = new Map<string, WebSocket>();
   const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
   wss.on('connection', (ws, req) => {
@@ -46,15 +50,22 @@ export function startWsRelay(port = 0): Promise<Relay> {
         return;
       }
       if (frame.type !== 'send') return;
-      sockets.get(frame.to ?? '')?.send(
-        JSON.stringify({
-          type: 'message',
-          from: user,
-          clientMessageId: frame.clientMessageId,
-          text: frame.text,
-        }),
-      );
-      ws.send(JSON.stringify({ type: 'ack', ref: frame.ref }));
+      const forward = (): void => {
+        sockets.get(frame.to ?? '')?.send(
+          JSON.stringify({
+            type: 'message',
+            from: user,
+            clientMessageId: frame.clientMessageId,
+            text: frame.text,
+          }),
+        );
+        ws.send(JSON.stringify({ type: 'ack', ref: frame.ref }));
+      };
+      if (storage === undefined) forward();
+      else {
+        const { to = '', clientMessageId = '', text = '' } = frame;
+        storage.keep({ from: user, to, clientMessageId, text }, forward);
+      }
     });
   });
   return new Promise((resolve, reject) => {
@@ -65,7 +76,10 @@ export function startWsRelay(port = 0): Promise<Relay> {
         close: () =>
           new Promise<void>((done) => {
             for (const ws of wss.clients) ws.terminate();
-            wss.close(() => done());
+            wss.close(() => {
+              storage?.close();
+              done();
+            });
           }),
       }),
     );

@@ -5,11 +5,13 @@
  *   node --expose-gc host.js <kind> <options JSON>
  *
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
- * `socketio` or `ws` (bench/peers). Sends `{ type: 'listening', url }` once up; answers `{ type: 'stats' }`
- * (with `gc: true`: after two forced collections) with `process.memoryUsage()`, `process.cpuUsage()`, the bytes
- * allocated on the heap so far and, on Linux, the write system calls made so far. `{ type: 'sample-allocations' }`
- * starts V8's sampling heap profiler (garbage included); `{ type: 'write-allocations', file }` stops it, writes what
- * it sampled to `file` and answers `{ type: 'allocations' }` (bench/server/profile.ts, `--alloc`).
+ * `socketio`, `ws`, `ws-history` or `ws-sqlite` (bench/peers). Sends `{ type: 'listening', url }` once up;
+ * answers `{ type: 'stats' }` (with `gc: true`: after two forced collections) with `process.memoryUsage()`,
+ * `process.cpuUsage()`, the bytes allocated on the heap so far and, on Linux, the write system calls made so far.
+ * `{ type: 'sample-allocations' }` starts V8's sampling heap profiler (garbage included; with `retained: true`,
+ * only what is still alive when it stops); `{ type: 'write-allocations', file }` stops it (after a full collection
+ * when sampling what is retained), writes what it sampled to `file` and answers `{ type: 'allocations' }`
+ * (bench/server/profile.ts, `--alloc` and `--retained`).
  *
  * @module
  */
@@ -20,11 +22,28 @@ import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { Relay } from '../peers/ws-relay';
 import { startSocketIoRelay } from '../peers/socketio-relay';
 import { startWsRelay } from '../peers/ws-relay';
+import { MemoryHistory, SqliteLog } from '../peers/relay-storage';
 import type { run as RunCli } from '../../src/cli/main';
 
 /** The servers compared. */
-export const SERVER_KINDS = ['ours-memory', 'ours-sqlite', 'socketio', 'ws'] as const;
+export const SERVER_KINDS = [
+  'ours-memory',
+  'ours-sqlite',
+  'socketio',
+  'ws',
+  'ws-history',
+  'ws-sqlite',
+] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
+/**
+ * The servers a run compares unless told otherwise. `ws-history` and `ws-sqlite` are the raw ws relay keeping each
+ * message in its heap or in SQLite first (bench/peers/relay-storage.ts): the floors of a server that stores.
+ */
+export const DEFAULT_SERVERS: readonly ServerKind[] = ['ours-memory', 'ours-sqlite', 'socketio', 'ws'];
+/** The kinds whose clients speak the raw ws relay's protocol. */
+export const WS_RELAYS: readonly ServerKind[] = ['ws', 'ws-history', 'ws-sqlite'];
+/** The kinds that keep a SQLite file (`HostOptions.dataFile`). */
+export const SQLITE_KINDS: readonly ServerKind[] = ['ours-sqlite', 'ws-sqlite'];
 
 /** What the runner passes. */
 export interface HostOptions {
@@ -34,7 +53,7 @@ export interface HostOptions {
   readonly users: readonly string[];
   /** The token secret (ours). */
   readonly secret: string;
-  /** The SQLite file (ours-sqlite). */
+  /** The SQLite file (ours-sqlite, ws-sqlite). */
   readonly dataFile?: string;
 }
 
@@ -56,9 +75,19 @@ async function start(
   kind: ServerKind,
   options: HostOptions,
 ): Promise<{ url: string; close(): Promise<void> }> {
-  if (kind === 'socketio' || kind === 'ws') {
-    const relay: Relay = kind === 'ws' ? await startWsRelay(0) : await startSocketIoRelay(0);
-    return { url: `${kind === 'ws' ? 'ws' : 'http'}://127.0.0.1:${relay.port}`, close: () => relay.close() };
+  if (kind === 'socketio') {
+    const relay = await startSocketIoRelay(0);
+    return { url: `http://127.0.0.1:${relay.port}`, close: () => relay.close() };
+  }
+  if (WS_RELAYS.includes(kind)) {
+    const storage =
+      kind === 'ws-history'
+        ? new MemoryHistory()
+        : kind === 'ws-sqlite'
+          ? new SqliteLog(options.dataFile ?? '')
+          : undefined;
+    const relay: Relay = await startWsRelay(0, storage);
+    return { url: `ws://127.0.0.1:${relay.port}`, close: () => relay.close() };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { run } = require(join(options.root, 'dist', 'cli', 'main.js')) as { run: typeof RunCli };
@@ -122,28 +151,40 @@ class AllocationCounter {
 
 const allocation = new AllocationCounter();
 
-/** V8's sampling heap profiler, counting what the collector freed too: where the garbage comes from. */
-let sampling: Session | undefined;
+/**
+ * V8's sampling heap profiler: counting what the collector freed too (where the garbage comes from), or only what
+ * is still alive at the end (what survives, which the collector copies and marks).
+ */
+let sampling: { session: Session; retained: boolean } | undefined;
 
-function sampleAllocations(): void {
-  sampling ??= new Session();
-  sampling.connect();
-  sampling.post('HeapProfiler.startSampling', {
+function sampleAllocations(retained: boolean): void {
+  const session = new Session();
+  session.connect();
+  session.post('HeapProfiler.startSampling', {
     samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: !retained,
+    includeObjectsCollectedByMinorGC: !retained,
   });
+  sampling = { session, retained };
 }
 
 function writeAllocations(file: string): void {
-  const session = sampling;
+  const current = sampling;
   sampling = undefined;
-  if (session === undefined) throw new Error('no allocation sampling to write');
-  session.post('HeapProfiler.stopSampling', (error, result) => {
-    if (error === null) writeFileSync(file, JSON.stringify(result.profile));
-    session.disconnect();
-    process.send?.({ type: 'allocations' } satisfies HostMessage);
-  });
+  if (current === undefined) throw new Error('no allocation sampling to write');
+  const { session, retained } = current;
+  const stop = (): void =>
+    session.post('HeapProfiler.stopSampling', (error, result) => {
+      if (error === null) writeFileSync(file, JSON.stringify(result.profile));
+      // Not from inside a callback of the session (disconnecting there hangs when the callbacks nest).
+      setImmediate(() => {
+        session.disconnect();
+        process.send?.({ type: 'allocations' } satisfies HostMessage);
+      });
+    });
+  // What is retained is what a full collection leaves; dead objects not yet collected would count otherwise.
+  if (retained) session.post('HeapProfiler.collectGarbage', stop);
+  else stop();
 }
 
 /** This process's write system calls so far, or NaN where /proc/self/io is not there. */
@@ -160,9 +201,9 @@ async function main(): Promise<void> {
   if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind '${String(kind)}'`);
   const options = JSON.parse(process.argv[3] ?? '{}') as HostOptions;
   const server = await start(kind, options);
-  process.on('message', (message: { type?: string; gc?: boolean; file?: string }) => {
+  process.on('message', (message: { type?: string; gc?: boolean; file?: string; retained?: boolean }) => {
     if (message.type === 'stats') process.send?.(stats(message.gc === true));
-    if (message.type === 'sample-allocations') sampleAllocations();
+    if (message.type === 'sample-allocations') sampleAllocations(message.retained === true);
     if (message.type === 'write-allocations') writeAllocations(message.file ?? '');
   });
   process.on('disconnect', () => {

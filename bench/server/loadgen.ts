@@ -190,6 +190,8 @@ function connect(options: LoadOptions, user: string, on: Handlers): Client {
     case 'socketio':
       return socketIoClient(options.url, user, on);
     case 'ws':
+    case 'ws-history':
+    case 'ws-sqlite':
       return wsClient(options.url, user, on);
     default:
       return oursClient(options.url, user, options.secret, on);

@@ -22,6 +22,7 @@ const COMPILED = [
   'bench/server/host.ts',
   'bench/server/loadgen.ts',
   'bench/peers/ws-relay.ts',
+  'bench/peers/relay-storage.ts',
   'bench/peers/socketio-relay.ts',
 ];
 const TASKSET = '/usr/bin/taskset';
@@ -133,8 +134,8 @@ export interface Host {
   readonly url: string;
   /** Memory and CPU time now; after forced collections with `gc`. */
   stats(gc?: boolean): Promise<Extract<HostMessage, { type: 'stats' }>>;
-  /** Starts sampling what the server allocates. */
-  sampleAllocations(): void;
+  /** Starts sampling what the server allocates (with `retained`, only what will still be alive at the end). */
+  sampleAllocations(retained?: boolean): void;
   /** Stops sampling and writes the samples to `file` (a V8 heap profile). */
   writeAllocations(file: string): Promise<void>;
   stop(): Promise<void>;
@@ -157,7 +158,7 @@ export async function startHost(
       child.send({ type: 'stats', gc });
       return answer;
     },
-    sampleAllocations: () => void child.send({ type: 'sample-allocations' }),
+    sampleAllocations: (retained = false) => void child.send({ type: 'sample-allocations', retained }),
     writeAllocations: async (file) => {
       const written = next(child, 'allocations');
       child.send({ type: 'write-allocations', file });

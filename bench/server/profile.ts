@@ -4,12 +4,14 @@
  * the functions with the most self time are printed (a Markdown table), with where they are.
  *
  *   npx ts-node bench/server/profile.ts [--seconds 10] [--top 25] [--server ours-memory] [--keep <file>]
- *                                       [--paced <msg/s>] [--root <checkout>] [--alloc]
+ *                                       [--paced <msg/s>] [--root <checkout>] [--alloc | --retained]
  *
  * `--paced` profiles the paced workload instead; `--root` profiles another checkout's `dist/`. `--alloc` samples
  * what the server allocates over the measured window instead of where its time goes (V8's sampling heap profiler,
  * garbage included) and prints the functions that allocate the most, in bytes per delivered message; a built-in
- * (`Promise.all`, `Map`) is named with its caller.
+ * (`Promise.all`, `Map`) is named with its caller. `--retained` does the same for what is still alive after a full
+collection at the end of the window: what the server keeps per message, which the collector copies out of the
+young generation and then marks.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import { readdirSync, readFileSync, cpSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerKind } from './host';
+import { SQLITE_KINDS } from './host';
 import type { LoadResult } from './loadgen';
 import {
   ROOT,
@@ -124,13 +127,15 @@ async function main(): Promise<void> {
       paced: { type: 'string' },
       root: { type: 'string', default: ROOT },
       alloc: { type: 'boolean', default: false },
+      retained: { type: 'boolean', default: false },
     },
     strict: true,
   });
   const server = values.server as ServerKind;
+  const sampling = values.alloc || values.retained;
   const compiled = prepare();
   const dir = tempDir('chat-room-profile-');
-  const dataFile = server === 'ours-sqlite' ? join(dir, 'bench.db') : undefined;
+  const dataFile = SQLITE_KINDS.includes(server) ? join(dir, 'bench.db') : undefined;
   const host = await startHost(
     compiled,
     server,
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
       secret: SECRET,
       ...(dataFile === undefined ? {} : { dataFile }),
     },
-    values.alloc ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
+    sampling ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
   );
   const child = startLoad(compiled, {
     kind: server,
@@ -160,9 +165,9 @@ async function main(): Promise<void> {
     const timeout = Number(values.seconds) * 1000 + 60_000;
     const finished = next<LoadResult>(child, 'result', timeout);
     finished.catch(() => undefined);
-    if (values.alloc) {
+    if (sampling) {
       await next(child, 'phase', timeout); // measuring
-      host.sampleAllocations();
+      host.sampleAllocations(values.retained);
       await next(child, 'phase', timeout); // measured
       await host.writeAllocations(samples);
     }
@@ -171,7 +176,7 @@ async function main(): Promise<void> {
     await stop(child);
     await host.stop();
   }
-  if (values.alloc) {
+  if (sampling) {
     const delivered = result.deliveredPerSecond * Number(values.seconds);
     const profile = JSON.parse(readFileSync(samples, 'utf8')) as HeapProfile;
     const sites = allocationSites(profile).slice(0, Number(values.top));

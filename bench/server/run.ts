@@ -14,6 +14,9 @@
  *                           [--clients 200] [--in-flight 32] [--servers ours-memory,ours-sqlite,socketio,ws]
  *                           [--no-record] [--root <checkout>] [--node-flag <flag> ...]
  *
+ * `--servers` also takes `ws-history` and `ws-sqlite`: the raw ws relay keeping each message in its heap, or
+ * durably in SQLite, before forwarding it (bench/peers/relay-storage.ts), the floors of a server that stores.
+ *
  * `--root` measures the compiled `dist/` of another checkout (for an A/B of a change; build it there first).
  * `--node-flag` passes a flag to every server's `node` (`--node-flag=--trace-gc` prints each collection's pause).
  *
@@ -24,7 +27,7 @@ import { parseArgs } from 'node:util';
 import type { LoadSummary, Section } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from './host';
-import { SERVER_KINDS } from './host';
+import { DEFAULT_SERVERS, SERVER_KINDS, SQLITE_KINDS } from './host';
 import type { LoadOptions, LoadResult } from './loadgen';
 import {
   PINNED,
@@ -63,7 +66,9 @@ async function runOne(
   load: Omit<LoadOptions, 'kind' | 'url'>,
   nodeFlags: readonly string[],
 ): Promise<Run> {
-  const dataFile = server === 'ours-sqlite' ? join(tempDir('chat-room-bench-db-'), 'bench.db') : undefined;
+  const dataFile = SQLITE_KINDS.includes(server)
+    ? join(tempDir('chat-room-bench-db-'), 'bench.db')
+    : undefined;
   const host = await startHost(
     compiled,
     server,
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
       mode: { type: 'string', default: 'both' },
       clients: { type: 'string', default: '200' },
       'in-flight': { type: 'string', default: '32' },
-      servers: { type: 'string', default: SERVER_KINDS.join(',') },
+      servers: { type: 'string', default: DEFAULT_SERVERS.join(',') },
       'no-record': { type: 'boolean', default: false },
       root: { type: 'string', default: ROOT },
       'node-flag': { type: 'string', multiple: true, default: [] },

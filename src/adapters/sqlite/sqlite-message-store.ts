@@ -24,8 +24,9 @@ export interface SqliteMessageStoreOptions {
    * Group commit: the most writes (`appendMessage`, `appendEntry`, `saveWatermark` and `advanceCursor` calls)
    * written in one transaction.
    * Appends made in the same turn of the event loop are queued and written together on `setImmediate`, in
-   * call order, one `SAVEPOINT` each, under one `BEGIN IMMEDIATE … COMMIT` (one fsync for the batch); more
-   * than `maxBatch` queued appends take several transactions. `1` turns group commit off: each append then
+   * call order, under one `BEGIN IMMEDIATE … COMMIT` (one fsync for the batch; a write that throws sends the
+   * batch round again with a `SAVEPOINT` per write, see the class); more than `maxBatch` queued appends take
+   * several transactions. `1` turns group commit off: each append then
    * runs in its own transaction as soon as it is called. Default: 1024 (a bigger batch touches fewer pages per
    * write: a saturated server made 16 write system calls per message at 256 and 14 at 1024, and delivered 13 %
    * more messages per second).
