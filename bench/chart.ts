@@ -69,6 +69,7 @@ export const LABELS: Record<string, string> = {
   ws: 'raw ws',
   'ws-history': 'raw ws + history',
   'ws-sqlite': 'raw ws + SQLite',
+  'ws-receipts': 'raw ws + receipts',
 };
 const COLOURS: Record<string, string> = {
   'ours-memory': '#0072B2',
@@ -77,6 +78,7 @@ const COLOURS: Record<string, string> = {
   ws: '#009E73',
   'ws-history': '#CC79A7',
   'ws-sqlite': '#D55E00',
+  'ws-receipts': '#F0E442',
 };
 
 const escape = (text: string): string =>

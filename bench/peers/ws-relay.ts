@@ -4,7 +4,9 @@
  * `{"type":"message","from","clientMessageId","text"}` and acked to the sender as `{"type":"ack","ref"}`. No
  * authentication, validation, storage, receipts or rate limit: the floor a server with those is compared with.
  * Given a `RelayStorage` (relay-storage.ts), it keeps each message there first and forwards it once kept: the floor
- * of a server that stores what it relays.
+ * of a server that stores what it relays. With `receipts`, a recipient's `{"type":"delivered","to","clientMessageId"}`
+ * is forwarded to the sender `to` as `{"type":"receipt","from","clientMessageId"}`: the floor of a server whose
+ * senders see their messages delivered (WhatsApp's second tick), with the same five frames per message as ours.
  *
  * @module
  */
@@ -19,6 +21,14 @@ export interface Relay {
   close(): Promise<void>;
 }
 
+/** What the relay does besides forwarding. */
+export interface RelayOptions {
+  /** Where to keep each message before it is forwarded (none by default). */
+  readonly storage?: RelayStorage;
+  /** Whether `delivered` frames go back to the senders as receipts. */
+  readonly receipts?: boolean;
+}
+
 interface SendFrame {
   readonly type: string;
   readonly ref?: string;
@@ -31,9 +41,10 @@ interface SendFrame {
  * Starts the relay on 127.0.0.1.
  *
  * @param port - the port (0 picks a free one)
- * @param storage - where to keep each message before it is forwarded (none by default)
+ * @param options - storage and receipts (neither by default)
  */
-export function startWsRelay(port = 0, storage?: RelayStorage): Promise<Relay> {
+export function startWsRelay(port = 0, options: RelayOptions = {}): Promise<Relay> {
+  const { storage, receipts = false } = options;
   const sockets = new Map<string, WebSocket>();
   const wss = new WebSocketServer({ host: '127.0.0.1', port, perMessageDeflate: false });
   wss.on('connection', (ws, req) => {
@@ -47,6 +58,12 @@ export function startWsRelay(port = 0, storage?: RelayStorage): Promise<Relay> {
       try {
         frame = JSON.parse(String(data)) as SendFrame;
       } catch {
+        return;
+      }
+      if (receipts && frame.type === 'delivered') {
+        sockets
+          .get(frame.to ?? '')
+          ?.send(JSON.stringify({ type: 'receipt', from: user, clientMessageId: frame.clientMessageId }));
         return;
       }
       if (frame.type !== 'send') return;

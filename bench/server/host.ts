@@ -5,7 +5,7 @@
  *   node --expose-gc host.js <kind> <options JSON>
  *
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
- * `socketio`, `ws`, `ws-history` or `ws-sqlite` (bench/peers). Sends `{ type: 'listening', url }` once up;
+ * `socketio`, `ws`, `ws-history`, `ws-sqlite` or `ws-receipts` (bench/peers). Sends `{ type: 'listening', url }` once up;
  * answers `{ type: 'stats' }` (with `gc: true`: after two forced collections) with `process.memoryUsage()`,
  * `process.cpuUsage()`, the bytes allocated on the heap so far and, on Linux, the write system calls made so far.
  * `{ type: 'sample-allocations' }` starts V8's sampling heap profiler (garbage included; with `retained: true`,
@@ -33,15 +33,17 @@ export const SERVER_KINDS = [
   'ws',
   'ws-history',
   'ws-sqlite',
+  'ws-receipts',
 ] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 /**
  * The servers a run compares unless told otherwise. `ws-history` and `ws-sqlite` are the raw ws relay keeping each
  * message in its heap or in SQLite first (bench/peers/relay-storage.ts): the floors of a server that stores.
+ * `ws-receipts` is the raw ws relay passing delivery receipts back to the senders: the floor of a server with ticks.
  */
 export const DEFAULT_SERVERS: readonly ServerKind[] = ['ours-memory', 'ours-sqlite', 'socketio', 'ws'];
 /** The kinds whose clients speak the raw ws relay's protocol. */
-export const WS_RELAYS: readonly ServerKind[] = ['ws', 'ws-history', 'ws-sqlite'];
+export const WS_RELAYS: readonly ServerKind[] = ['ws', 'ws-history', 'ws-sqlite', 'ws-receipts'];
 /** The kinds that keep a SQLite file (`HostOptions.dataFile`). */
 export const SQLITE_KINDS: readonly ServerKind[] = ['ours-sqlite', 'ws-sqlite'];
 
@@ -86,7 +88,10 @@ async function start(
         : kind === 'ws-sqlite'
           ? new SqliteLog(options.dataFile ?? '')
           : undefined;
-    const relay: Relay = await startWsRelay(0, storage);
+    const relay: Relay = await startWsRelay(0, {
+      ...(storage === undefined ? {} : { storage }),
+      receipts: kind === 'ws-receipts',
+    });
     return { url: `ws://127.0.0.1:${relay.port}`, close: () => relay.close() };
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports

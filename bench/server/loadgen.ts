@@ -13,7 +13,8 @@
  * highest `inboxSeq` seen (entries, and the client's own entries named by its acks), sent once per event-loop turn
  * in which a message from the partner arrived, so receipts flow back to the senders; entries that make no tick
  * (receipts, the client's own messages) ride along with that ack, or go on their own after a second. The peers
- * have no receipts, so nothing is sent to them beyond the messages.
+ * have no receipts, so nothing is sent to them beyond the messages, except to the `ws-receipts` relay: one
+ * `delivered` per turn in which a message arrived, naming the newest, which it passes to the sender.
  *
  * @module
  */
@@ -141,16 +142,39 @@ function oursClient(url: string, user: string, secret: string, on: Handlers): Cl
   };
 }
 
-function wsClient(url: string, user: string, on: Handlers): Client {
+/**
+ * A client of the raw ws relays. With `receipts` it acknowledges what it received as ours does: one `delivered`
+ * per event-loop turn in which a message arrived, naming the newest (the relay passes it to the sender).
+ */
+function wsClient(url: string, user: string, on: Handlers, receipts: boolean): Client {
   const ws = new WebSocket(`${url}/?user=${user}`, { perMessageDeflate: false });
   const ready = new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.once('open', () => resolve());
   });
+  let newest: { from: string; clientMessageId: string } | undefined;
+  const flush = (): void => {
+    if (newest !== undefined && ws.readyState === WebSocket.OPEN) {
+      ws.send(
+        JSON.stringify({ type: 'delivered', to: newest.from, clientMessageId: newest.clientMessageId }),
+      );
+    }
+    newest = undefined;
+  };
   ws.on('message', (data) => {
-    const frame = JSON.parse(String(data)) as { type: string; ref?: string; clientMessageId?: string };
+    const frame = JSON.parse(String(data)) as {
+      type: string;
+      ref?: string;
+      from?: string;
+      clientMessageId?: string;
+    };
     if (frame.type === 'ack') on.ack(frame.ref ?? '');
-    else if (frame.type === 'message') on.deliver(frame.clientMessageId ?? '');
+    else if (frame.type === 'message') {
+      on.deliver(frame.clientMessageId ?? '');
+      if (!receipts) return;
+      if (newest === undefined) setImmediate(flush);
+      newest = { from: frame.from ?? '', clientMessageId: frame.clientMessageId ?? '' };
+    }
   });
   ws.on('close', () => on.error());
   return {
@@ -192,7 +216,9 @@ function connect(options: LoadOptions, user: string, on: Handlers): Client {
     case 'ws':
     case 'ws-history':
     case 'ws-sqlite':
-      return wsClient(options.url, user, on);
+      return wsClient(options.url, user, on, false);
+    case 'ws-receipts':
+      return wsClient(options.url, user, on, true);
     default:
       return oursClient(options.url, user, options.secret, on);
   }

@@ -15,7 +15,9 @@
  *                           [--no-record] [--root <checkout>] [--node-flag <flag> ...]
  *
  * `--servers` also takes `ws-history` and `ws-sqlite`: the raw ws relay keeping each message in its heap, or
- * durably in SQLite, before forwarding it (bench/peers/relay-storage.ts), the floors of a server that stores.
+ * durably in SQLite, before forwarding it (bench/peers/relay-storage.ts), the floors of a server that stores; and
+ * `ws-receipts`: the raw ws relay passing each recipient's `delivered` back to the sender, the floor of a server
+ * with delivery ticks.
  *
  * `--root` measures the compiled `dist/` of another checkout (for an A/B of a change; build it there first).
  * `--node-flag` passes a flag to every server's `node` (`--node-flag=--trace-gc` prints each collection's pause).
