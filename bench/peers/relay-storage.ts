@@ -78,6 +78,7 @@ export class SqliteLog implements RelayStorage {
   readonly #seqs = new Map<string, number>();
   #pending: { message: Relayed; then: () => void }[] = [];
   #scheduled = false;
+  #closed = false;
 
   constructor(file: string) {
     this.#db = new Database(file);
@@ -133,6 +134,7 @@ export class SqliteLog implements RelayStorage {
   }
 
   close(): void {
+    this.#closed = true; // what is still queued is dropped: its sockets are gone
     this.#db.close();
   }
 
@@ -144,6 +146,7 @@ export class SqliteLog implements RelayStorage {
 
   #flush(): void {
     this.#scheduled = false;
+    if (this.#closed) return;
     const batch = this.#pending;
     this.#pending = [];
     this.#commit(batch.map((p) => p.message));

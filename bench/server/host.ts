@@ -5,9 +5,10 @@
  *   node --expose-gc host.js <kind> <options JSON>
  *
  * with kind `ours-memory`, `ours-sqlite` (the CLI's `serve` from the compiled `dist/`, `--rate` raised),
- * `socketio`, `ws`, `ws-history`, `ws-sqlite` or `ws-receipts` (bench/peers). Sends `{ type: 'listening', url }` once up;
- * answers `{ type: 'stats' }` (with `gc: true`: after two forced collections) with `process.memoryUsage()`,
- * `process.cpuUsage()`, the bytes allocated on the heap so far and, on Linux, the write system calls made so far.
+ * `socketio`, `ws`, `ws-history`, `ws-sqlite` or `ws-receipts` (bench/peers). Sends `{ type: 'listening', url }`
+ * once up; answers `{ type: 'stats' }` (with `gc: true`: after two forced collections) with
+ * `process.memoryUsage()`, `process.cpuUsage()`, the bytes allocated on the heap so far and, on Linux, the write
+ * system calls made so far.
  * `{ type: 'sample-allocations' }` starts V8's sampling heap profiler (garbage included; with `retained: true`,
  * only what is still alive when it stops); `{ type: 'write-allocations', file }` stops it (after a full collection
  * when sampling what is retained), writes what it sampled to `file` and answers `{ type: 'allocations' }`
