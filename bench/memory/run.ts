@@ -10,12 +10,11 @@
  *
  * @module
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MemorySummary } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from '../server/host';
-import { DEFAULT_SERVERS, SERVER_KINDS, SQLITE_KINDS } from '../server/host';
+import { DEFAULT_SERVERS, SERVER_KINDS } from '../server/host';
 import {
   PINNED,
   ROOT,
@@ -29,7 +28,6 @@ import {
   startLoad,
   stop,
   table,
-  tempDir,
   usersOf,
 } from '../server/processes';
 
@@ -48,15 +46,7 @@ async function measure(
   connections: number,
   settleMs: number,
 ): Promise<Run> {
-  const dataFile = SQLITE_KINDS.includes(server)
-    ? join(tempDir('chat-room-bench-db-'), 'bench.db')
-    : undefined;
-  const host = await startHost(compiled, server, {
-    root: ROOT,
-    users: usersOf(connections),
-    secret: SECRET,
-    ...(dataFile === undefined ? {} : { dataFile }),
-  });
+  const host = await startHost(compiled, server, { root: ROOT, users: usersOf(connections), secret: SECRET });
   let child: ReturnType<typeof startLoad> | undefined;
   try {
     await sleep(500);

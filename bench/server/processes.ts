@@ -13,6 +13,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
 import type { HostMessage, HostOptions, ServerKind } from './host';
+import { SQLITE_KINDS } from './host';
 import type { LoadOptions } from './loadgen';
 
 /** The repository root. */
@@ -141,15 +142,18 @@ export interface Host {
   stop(): Promise<void>;
 }
 
-/** Starts a server (core 0), with `--expose-gc`. */
+/** Starts a server (core 0), with `--expose-gc`; a kind that keeps a SQLite file gets a fresh one. */
 export async function startHost(
   compiled: string,
   kind: ServerKind,
-  options: HostOptions,
+  options: Omit<HostOptions, 'dataFile'>,
   nodeFlags: readonly string[] = [],
 ): Promise<Host> {
   const flags = ['--expose-gc', ...nodeFlags];
-  const child = start(compiled, 'bench/server/host.js', [kind, JSON.stringify(options)], 0, flags);
+  const hostOptions: HostOptions = SQLITE_KINDS.includes(kind)
+    ? { ...options, dataFile: join(tempDir('chat-room-bench-db-'), 'bench.db') }
+    : options;
+  const child = start(compiled, 'bench/server/host.js', [kind, JSON.stringify(hostOptions)], 0, flags);
   const { url } = await next<{ url: string }>(child, 'listening');
   return {
     url,

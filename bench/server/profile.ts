@@ -9,9 +9,9 @@
  * `--paced` profiles the paced workload instead; `--root` profiles another checkout's `dist/`. `--alloc` samples
  * what the server allocates over the measured window instead of where its time goes (V8's sampling heap profiler,
  * garbage included) and prints the functions that allocate the most, in bytes per delivered message; a built-in
- * (`Promise.all`, `Map`) is named with its caller. `--retained` does the same for what is still alive after a full
-collection at the end of the window: what the server keeps per message, which the collector copies out of the
-young generation and then marks.
+ * (`Promise.all`, `Map`) is named with its caller. `--retained` does the same for what is still alive after a
+ * full collection at the end of the window: what the server keeps per message, which the collector copies out of
+ * the young generation and then marks.
  *
  * @module
  */
@@ -19,7 +19,6 @@ import { readdirSync, readFileSync, cpSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerKind } from './host';
-import { SQLITE_KINDS } from './host';
 import type { LoadResult } from './loadgen';
 import {
   ROOT,
@@ -135,16 +134,10 @@ async function main(): Promise<void> {
   const sampling = values.alloc || values.retained;
   const compiled = prepare();
   const dir = tempDir('chat-room-profile-');
-  const dataFile = SQLITE_KINDS.includes(server) ? join(dir, 'bench.db') : undefined;
   const host = await startHost(
     compiled,
     server,
-    {
-      root: values.root,
-      users: usersOf(200),
-      secret: SECRET,
-      ...(dataFile === undefined ? {} : { dataFile }),
-    },
+    { root: values.root, users: usersOf(200), secret: SECRET },
     sampling ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
   );
   const child = startLoad(compiled, {

@@ -24,12 +24,11 @@
  *
  * @module
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadSummary, Section } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from './host';
-import { DEFAULT_SERVERS, SERVER_KINDS, SQLITE_KINDS } from './host';
+import { DEFAULT_SERVERS, SERVER_KINDS } from './host';
 import type { LoadOptions, LoadResult } from './loadgen';
 import {
   PINNED,
@@ -45,7 +44,6 @@ import {
   startLoad,
   stop,
   table,
-  tempDir,
   usersOf,
 } from '../server/processes';
 
@@ -68,18 +66,10 @@ async function runOne(
   load: Omit<LoadOptions, 'kind' | 'url'>,
   nodeFlags: readonly string[],
 ): Promise<Run> {
-  const dataFile = SQLITE_KINDS.includes(server)
-    ? join(tempDir('chat-room-bench-db-'), 'bench.db')
-    : undefined;
   const host = await startHost(
     compiled,
     server,
-    {
-      root,
-      users: usersOf(load.clients),
-      secret: SECRET,
-      ...(dataFile === undefined ? {} : { dataFile }),
-    },
+    { root, users: usersOf(load.clients), secret: SECRET },
     nodeFlags,
   );
   const child = startLoad(compiled, { ...load, kind: server, url: host.url });
