@@ -143,6 +143,8 @@ export function renderBars(title: string, subtitle: string, panels: readonly Pan
 
 const thousands = (x: number): string => `${(x / 1000).toFixed(1)}k`;
 const kib = (x: number): string => `${(x / 1024).toFixed(1)} KiB`;
+/** Three significant figures at most, so a long bar's label stays inside the panel. */
+const ms = (x: number): string => `${x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2)} ms`;
 
 /** The throughput chart: messages per second (load) and p99 at the paced rate, if measured. */
 export function throughputChart(results: BenchResults): string | undefined {
@@ -176,7 +178,7 @@ export function throughputChart(results: BenchResults): string | undefined {
       bars: paced.summary.map((s) => ({
         server: s.server,
         value: s.p99Ms,
-        label: `${s.p99Ms.toFixed(2)} ms`,
+        label: ms(s.p99Ms),
       })),
     });
   }

@@ -18,25 +18,55 @@ export interface InMemoryMessageStoreOptions {
   readonly maxInboxEntries?: number;
 }
 
-/** One thread: its id (the one string every row of it points to) and its messages' rows, by seq. */
-interface Thread {
-  readonly id: string;
-  readonly rows: number[];
+/**
+ * A growable column of numbers in a typed array. Its values live in the array's buffer, outside the JavaScript
+ * heap: growing it copies no object that the garbage collector would copy out of the young generation again.
+ */
+class Numbers {
+  #values = new Float64Array(16);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.#values.length) {
+      const grown = new Float64Array(2 * this.#values.length);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.length++] = value;
+  }
+
+  get(i: number): number {
+    return this.#values[i] as number;
+  }
+
+  /** Drops the first `n` values. */
+  drop(n: number): void {
+    this.#values.copyWithin(0, n, this.length);
+    this.length -= n;
+  }
 }
+
+// A message is a row of `ROW` numbers in the store's `#rows` (its text and key are in columns of their own).
+const ROW = 5;
+const THREAD = 0; // the thread id's name index
+const SEQ = 1;
+const SENDER = 2; // the sender's name index
+const KIND = 3; // 0 text, 1 photo
+const SENT_AT = 4;
+// A receipt is `RECEIPT` numbers in its inbox's `receipts`: its thread's name index times two plus 1 for read,
+// the seq it covers, its time.
+const RECEIPT = 3;
 
 /**
  * A user's inbox, as numbers: an item `>= 0` is a message's row; `-(k + 1)` is the inbox's receipt `k`, kept in
- * the receipt columns at `k - receiptBase` (receipts are trimmed with the items that name them).
+ * `receipts` at `k - receiptBase` (receipts are trimmed with the items that name them).
  */
 interface Inbox {
-  /** The `inboxSeq` of `items[0]`. */
+  /** The `inboxSeq` of the first item. */
   first: number;
-  items: number[];
+  readonly items: Numbers;
   receiptBase: number;
-  readonly receiptThreads: string[];
-  readonly receiptStatuses: ReceiptKind[];
-  readonly receiptSeqs: number[];
-  readonly receiptTimes: number[];
+  readonly receipts: Numbers;
 }
 
 /** A user's receipt watermark in a thread, updated in place; handed out as a frozen copy. */
@@ -52,11 +82,12 @@ interface Mark {
  * The reference `MessageStore`: everything in memory, nothing survives the process. Every other store must
  * behave like this one (the conformance suite checks it).
  *
- * It keeps what it stores column by column: a message is a row of arrays (its thread, seq, sender, kind, text,
- * key, time) and an inbox is an array of numbers, so the heap holds two objects per message (its text and its
- * key) and none per receipt, instead of a message object, its id and a receipt object each. A server that keeps
- * its history in memory grows by all of it, and the garbage collector copies and marks every object it holds:
- * that, not the work per message, is what stretched its pauses. Messages and entries are built when handed out.
+ * It keeps what it stores as numbers: a message is a row of numbers (thread, seq, sender, kind, time) in a typed
+ * array, plus its text and key; an inbox is a typed array of rows and receipts. So the heap holds two objects per
+ * message (its text and key) and none per receipt, instead of a message object, its id and a receipt object
+ * each, and growing a column copies nothing the collector copies again. A server that keeps its history in
+ * memory grows by all of it, and the garbage collector copies and marks every object it holds: that, more than
+ * the work per message, is what stretched its pauses. Messages and entries are built when handed out.
  *
  * @example
  * ```ts
@@ -66,19 +97,16 @@ interface Mark {
  */
 export class InMemoryMessageStore implements MessageStore {
   readonly #maxInbox: number;
-  readonly #threads = new Map<string, Thread>();
-  // The message columns, by row.
-  readonly #threadOf: Thread[] = [];
-  readonly #seqs: number[] = [];
-  readonly #senders: string[] = [];
-  readonly #kinds: MessageKind[] = [];
+  /** Every message's row, by thread id, in seq order. */
+  readonly #threads = new Map<string, Numbers>();
+  readonly #rows = new Numbers();
   readonly #texts: string[] = [];
   readonly #clientIds: string[] = [];
-  readonly #sentAts: number[] = [];
   /** The photo of each photo message, by row. */
   readonly #media = new Map<number, MediaRef>();
-  /** One string per user id, so the sender column does not keep a copy per message. */
-  readonly #names = new Map<string, string>();
+  /** The user and thread ids the rows and receipts name, by index. */
+  readonly #names: string[] = [];
+  readonly #nameIndex = new Map<string, number>();
   /** By sender, then by client message id: the row. */
   readonly #byClientId = new Map<string, Map<string, number>>();
   readonly #inboxes = new Map<string, Inbox>();
@@ -100,32 +128,32 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
-    const senderId = this.#name(input.senderId);
-    let sent = this.#byClientId.get(senderId);
+    let sent = this.#byClientId.get(input.senderId);
     if (sent === undefined) {
       sent = new Map();
-      this.#byClientId.set(senderId, sent);
+      this.#byClientId.set(input.senderId, sent);
     }
     const earlier = sent.get(input.clientMessageId);
     if (earlier !== undefined) return { message: this.#message(earlier), entries: [], duplicate: true };
     let thread = this.#threads.get(input.threadId);
     if (thread === undefined) {
-      thread = { id: input.threadId, rows: [] };
-      this.#threads.set(thread.id, thread);
+      thread = new Numbers();
+      this.#threads.set(input.threadId, thread);
     }
-    const row = this.#seqs.length;
-    thread.rows.push(row);
-    this.#threadOf.push(thread);
-    this.#seqs.push(thread.rows.length);
-    this.#senders.push(senderId);
-    this.#kinds.push(input.kind);
+    const row = this.#texts.length;
+    thread.push(row);
+    const rows = this.#rows;
+    rows.push(this.#name(input.threadId));
+    rows.push(thread.length);
+    rows.push(this.#name(input.senderId));
+    rows.push(input.kind === 'photo' ? 1 : 0);
+    rows.push(input.sentAt);
     this.#texts.push(input.text);
     this.#clientIds.push(input.clientMessageId);
-    this.#sentAts.push(input.sentAt);
     if (input.media !== undefined) this.#media.set(row, frozenMediaRef(input.media));
     sent.set(input.clientMessageId, row);
     const message = this.#message(row);
-    const entries = [senderId, ...input.recipientIds].map((userId) =>
+    const entries = [input.senderId, ...input.recipientIds].map((userId) =>
       messageEntry(userId, this.#push(userId, row), message),
     );
     return { message, entries, duplicate: false };
@@ -139,10 +167,11 @@ export class InMemoryMessageStore implements MessageStore {
   async getMessage(messageId: string): Promise<MessageData | undefined> {
     // An id is `<threadId>#<seq>` (see #message): found in its thread, with no map of every message.
     const hash = messageId.lastIndexOf('#');
-    const seq = Number(messageId.slice(hash + 1));
-    if (hash < 0 || !Number.isSafeInteger(seq) || seq < 1) return undefined;
-    const row = this.#threads.get(messageId.slice(0, hash))?.rows[seq - 1];
-    return row === undefined || String(seq) !== messageId.slice(hash + 1) ? undefined : this.#message(row);
+    const digits = messageId.slice(hash + 1);
+    const seq = Number(digits);
+    if (hash < 0 || !Number.isSafeInteger(seq) || seq < 1 || String(seq) !== digits) return undefined;
+    const row = this.#rowOf(messageId.slice(0, hash), seq);
+    return row === undefined ? undefined : this.#message(row);
   }
 
   async listMessages(
@@ -151,33 +180,36 @@ export class InMemoryMessageStore implements MessageStore {
     upToSeq: number,
     limit: number,
   ): Promise<MessageData[]> {
-    const rows = this.#threads.get(threadId)?.rows ?? [];
-    return rows.slice(afterSeq, Math.min(upToSeq, afterSeq + limit)).map((row) => this.#message(row));
+    const rows = this.#threads.get(threadId);
+    const out: MessageData[] = [];
+    if (rows === undefined) return out;
+    const end = Math.min(upToSeq, afterSeq + limit, rows.length);
+    for (let i = Math.max(afterSeq, 0); i < end; i++) out.push(this.#message(rows.get(i)));
+    return out;
   }
 
   async lastSeq(threadId: string): Promise<number> {
-    return this.#threads.get(threadId)?.rows.length ?? 0;
+    return this.#threads.get(threadId)?.length ?? 0;
   }
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
     if (item.type === 'message') {
       const { message } = item;
-      const row = this.#threads.get(message.threadId)?.rows[message.seq - 1];
+      const row = this.#rowOf(message.threadId, message.seq);
       // An entry names a stored message; one the store does not hold would be handed back as something else.
-      if (row === undefined || this.#senders[row] !== message.senderId) {
+      if (row === undefined || this.#names[this.#rows.get(row * ROW + SENDER)] !== message.senderId) {
         throw new ValidationError(`no stored message ${message.id} to put in an inbox`);
       }
       return messageEntry(userId, this.#push(userId, row), this.#message(row));
     }
     const { receipt } = item;
     const inbox = this.#inbox(userId);
-    const k = inbox.receiptBase + inbox.receiptSeqs.length;
-    inbox.receiptThreads.push(this.#name(receipt.threadId));
-    inbox.receiptStatuses.push(receipt.status);
-    inbox.receiptSeqs.push(receipt.upToSeq);
-    inbox.receiptTimes.push(receipt.at);
+    const k = inbox.receiptBase + inbox.receipts.length / RECEIPT;
+    inbox.receipts.push(2 * this.#name(receipt.threadId) + (receipt.status === 'read' ? 1 : 0));
+    inbox.receipts.push(receipt.upToSeq);
+    inbox.receipts.push(receipt.at);
     const inboxSeq = this.#push(userId, -(k + 1));
-    return { type: 'receipt', receipt: receiptOf(inbox, k), userId, inboxSeq };
+    return { type: 'receipt', receipt: this.#receipt(inbox, k), userId, inboxSeq };
   }
 
   async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
@@ -198,12 +230,12 @@ export class InMemoryMessageStore implements MessageStore {
       const start = after - first + 1;
       const end = Math.min(inbox.items.length, start + limit);
       for (let i = start; i < end; i++) {
-        const item = inbox.items[i] as number;
+        const item = inbox.items.get(i);
         const inboxSeq = first + i;
         entries.push(
           item >= 0
             ? messageEntry(userId, inboxSeq, this.#message(item))
-            : { type: 'receipt', receipt: receiptOf(inbox, -item - 1), userId, inboxSeq },
+            : { type: 'receipt', receipt: this.#receipt(inbox, -item - 1), userId, inboxSeq },
         );
       }
     }
@@ -224,7 +256,7 @@ export class InMemoryMessageStore implements MessageStore {
     }
     const old = marks.get(watermark.userId);
     if (old === undefined) {
-      marks.set(this.#name(watermark.userId), {
+      marks.set(watermark.userId, {
         delivered: watermark.delivered,
         read: watermark.read,
         deliveredAt: watermark.deliveredAt,
@@ -268,53 +300,66 @@ export class InMemoryMessageStore implements MessageStore {
     let cursors = this.#cursors.get(userId);
     if (cursors === undefined) {
       cursors = new Map();
-      this.#cursors.set(this.#name(userId), cursors);
+      this.#cursors.set(userId, cursors);
     }
     const old = cursors.get(name) ?? 0;
     if (value > old) cursors.set(name, value);
     return old;
   }
 
+  /** The row of a thread's message, if stored. */
+  #rowOf(threadId: string, seq: number): number | undefined {
+    const rows = this.#threads.get(threadId);
+    return rows === undefined || !(seq >= 1 && seq <= rows.length) ? undefined : rows.get(seq - 1);
+  }
+
   /** A message, built from its row: a fresh frozen object each time, so no caller can change what is stored. */
   #message(row: number): MessageData {
-    const threadId = (this.#threadOf[row] as Thread).id;
-    const seq = this.#seqs[row] as number;
+    const rows = this.#rows;
+    const at = row * ROW;
+    const threadId = this.#names[rows.get(at + THREAD)] as string;
+    const seq = rows.get(at + SEQ);
     // Plain literals rather than spreads: V8 builds a literal fastest, and gives them all one hidden class.
     const fields = {
       id: `${threadId}#${seq}`,
       threadId,
       seq,
-      senderId: this.#senders[row] as string,
-      kind: this.#kinds[row] as MessageKind,
+      senderId: this.#names[rows.get(at + SENDER)] as string,
+      kind: (rows.get(at + KIND) === 1 ? 'photo' : 'text') as MessageKind,
       text: this.#texts[row] as string,
       clientMessageId: this.#clientIds[row] as string,
-      sentAt: this.#sentAts[row] as number,
+      sentAt: rows.get(at + SENT_AT),
     };
     const media = this.#media.get(row);
     return Object.freeze(media === undefined ? fields : Object.assign(fields, { media }));
   }
 
-  /** The one string kept for a user or thread id. */
-  #name(id: string): string {
-    const known = this.#names.get(id);
+  /** Receipt `k` of an inbox, as a fresh frozen object. */
+  #receipt(inbox: Inbox, k: number): ReceiptData {
+    const at = (k - inbox.receiptBase) * RECEIPT;
+    const head = inbox.receipts.get(at);
+    return Object.freeze({
+      threadId: this.#names[Math.floor(head / 2)] as string,
+      status: (head % 2 === 1 ? 'read' : 'delivered') as ReceiptKind,
+      upToSeq: inbox.receipts.get(at + 1),
+      at: inbox.receipts.get(at + 2),
+    });
+  }
+
+  /** The index of a user or thread id in `#names`, added if new. */
+  #name(id: string): number {
+    const known = this.#nameIndex.get(id);
     if (known !== undefined) return known;
-    this.#names.set(id, id);
-    return id;
+    this.#nameIndex.set(id, this.#names.length);
+    this.#names.push(id);
+    return this.#names.length - 1;
   }
 
   #inbox(userId: string): Inbox {
     let inbox = this.#inboxes.get(userId);
     if (inbox === undefined) {
-      inbox = {
-        first: 1,
-        items: [],
-        receiptBase: 0,
-        receiptThreads: [],
-        receiptStatuses: [],
-        receiptSeqs: [],
-        receiptTimes: [],
-      };
-      this.#inboxes.set(this.#name(userId), inbox);
+      inbox = { first: 1, items: new Numbers(), receiptBase: 0, receipts: new Numbers() };
+      this.#inboxes.set(userId, inbox);
     }
     return inbox;
   }
@@ -322,22 +367,25 @@ export class InMemoryMessageStore implements MessageStore {
   /** Appends an item to a user's inbox and returns its `inboxSeq`. */
   #push(userId: string, item: number): number {
     const inbox = this.#inbox(userId);
-    const inboxSeq = inbox.first + inbox.items.length;
-    inbox.items.push(item);
+    const { items } = inbox;
+    const inboxSeq = inbox.first + items.length;
+    items.push(item);
     // Trim in batches so an append stays O(1) amortised; reads apply the exact limit.
-    if (inbox.items.length >= 2 * this.#maxInbox) {
-      const drop = inbox.items.length - this.#maxInbox;
-      inbox.items.splice(0, drop);
+    if (items.length >= 2 * this.#maxInbox) {
+      const drop = items.length - this.#maxInbox;
+      items.drop(drop);
       inbox.first += drop;
       // The receipts before the oldest one still named go with them.
-      const named = inbox.items.find((i) => i < 0);
-      const keep = named === undefined ? inbox.receiptBase + inbox.receiptSeqs.length : -named - 1;
+      let keep = inbox.receiptBase + inbox.receipts.length / RECEIPT;
+      for (let i = 0; i < items.length; i++) {
+        if (items.get(i) < 0) {
+          keep = -items.get(i) - 1;
+          break;
+        }
+      }
       const gone = keep - inbox.receiptBase;
       if (gone > 0) {
-        inbox.receiptThreads.splice(0, gone);
-        inbox.receiptStatuses.splice(0, gone);
-        inbox.receiptSeqs.splice(0, gone);
-        inbox.receiptTimes.splice(0, gone);
+        inbox.receipts.drop(gone * RECEIPT);
         inbox.receiptBase = keep;
       }
     }
@@ -348,15 +396,4 @@ export class InMemoryMessageStore implements MessageStore {
 /** The entry handed out for a stored message: a fresh object each time, so no caller can change another's. */
 function messageEntry(userId: string, inboxSeq: number, message: MessageData): InboxEntry {
   return { type: 'message', message, userId, inboxSeq };
-}
-
-/** Receipt `k` of an inbox, as a fresh frozen object. */
-function receiptOf(inbox: Inbox, k: number): ReceiptData {
-  const at = k - inbox.receiptBase;
-  return Object.freeze({
-    threadId: inbox.receiptThreads[at] as string,
-    status: inbox.receiptStatuses[at] as ReceiptKind,
-    upToSeq: inbox.receiptSeqs[at] as number,
-    at: inbox.receiptTimes[at] as number,
-  });
 }
