@@ -86,8 +86,8 @@ interface Mark {
  * array, plus its text and key; an inbox is a typed array of rows and receipts. So the heap holds two objects per
  * message (its text and key) and none per receipt, instead of a message object, its id and a receipt object
  * each, and growing a column copies nothing the collector copies again. A server that keeps its history in
- * memory grows by all of it, and the garbage collector copies and marks every object it holds: that, more than
- * the work per message, is what stretched its pauses. Messages and entries are built when handed out.
+ * memory grows by all of it, and the garbage collector copies and marks every object it holds, so fewer objects
+ * make shorter pauses (docs/benchmarks.md, item 21). Messages and entries are built when handed out.
  *
  * @example
  * ```ts
