@@ -46,6 +46,12 @@ class Numbers {
   }
 }
 
+/** A thread: its id's index in the store's `#names`, and its messages' rows in seq order. */
+interface Thread {
+  readonly name: number;
+  readonly rows: Numbers;
+}
+
 // A message is a row of `ROW` numbers in the store's `#rows` (its text and key are in columns of their own).
 const ROW = 5;
 const THREAD = 0; // the thread id's name index
@@ -97,8 +103,8 @@ interface Mark {
  */
 export class InMemoryMessageStore implements MessageStore {
   readonly #maxInbox: number;
-  /** Every message's row, by thread id, in seq order. */
-  readonly #threads = new Map<string, Numbers>();
+  /** By thread id: its index in `#names`, and its messages' rows in seq order. */
+  readonly #threads = new Map<string, Thread>();
   readonly #rows = new Numbers();
   readonly #texts: string[] = [];
   readonly #clientIds: string[] = [];
@@ -137,14 +143,14 @@ export class InMemoryMessageStore implements MessageStore {
     if (earlier !== undefined) return { message: this.#message(earlier), entries: [], duplicate: true };
     let thread = this.#threads.get(input.threadId);
     if (thread === undefined) {
-      thread = new Numbers();
+      thread = { name: this.#name(input.threadId), rows: new Numbers() };
       this.#threads.set(input.threadId, thread);
     }
     const row = this.#texts.length;
-    thread.push(row);
+    thread.rows.push(row);
     const rows = this.#rows;
-    rows.push(this.#name(input.threadId));
-    rows.push(thread.length);
+    rows.push(thread.name);
+    rows.push(thread.rows.length);
     rows.push(this.#name(input.senderId));
     rows.push(input.kind === 'photo' ? 1 : 0);
     rows.push(input.sentAt);
@@ -180,7 +186,7 @@ export class InMemoryMessageStore implements MessageStore {
     upToSeq: number,
     limit: number,
   ): Promise<MessageData[]> {
-    const rows = this.#threads.get(threadId);
+    const rows = this.#threads.get(threadId)?.rows;
     const out: MessageData[] = [];
     if (rows === undefined) return out;
     const end = Math.min(upToSeq, afterSeq + limit, rows.length);
@@ -189,7 +195,7 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async lastSeq(threadId: string): Promise<number> {
-    return this.#threads.get(threadId)?.length ?? 0;
+    return this.#threads.get(threadId)?.rows.length ?? 0;
   }
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
@@ -309,7 +315,7 @@ export class InMemoryMessageStore implements MessageStore {
 
   /** The row of a thread's message, if stored. */
   #rowOf(threadId: string, seq: number): number | undefined {
-    const rows = this.#threads.get(threadId);
+    const rows = this.#threads.get(threadId)?.rows;
     return rows === undefined || !(seq >= 1 && seq <= rows.length) ? undefined : rows.get(seq - 1);
   }
 
