@@ -58,12 +58,13 @@ export function requirePositiveInt(value: unknown, field: string, max: number): 
 }
 
 /**
- * Checks a display text: a string that is not blank once trimmed and at most `max` UTF-16 units long.
+ * Checks a display text: a string that is not blank once trimmed, at most `max` UTF-16 units long, and well formed
+ * (no half of a surrogate pair).
  *
  * @param value - the value to check
  * @param field - the field's name, for the error message
  * @param max - the longest length allowed
- * @throws ValidationError when the text is missing, blank or too long
+ * @throws ValidationError when the text is missing, blank, too long or holds half of a surrogate pair
  */
 export function requireText(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') {
@@ -77,8 +78,18 @@ export function requireText(value: unknown, field: string, max: number): string 
       details: { field, max, length: value.length },
     });
   }
+  // Half of a surrogate pair is no character: no store could keep it as UTF-8, nor show it.
+  const lone = LONE_SURROGATE.exec(value);
+  if (lone !== null) {
+    throw new ValidationError(`${field} has half of a UTF-16 surrogate pair at ${lone.index}`, {
+      details: { field, index: lone.index },
+    });
+  }
   return value;
 }
+
+/** In a `u` regular expression a surrogate pair is one code point, so this matches only an unpaired half. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /**
  * Checks that a value is a plain object (an options bag).

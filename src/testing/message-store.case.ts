@@ -202,6 +202,41 @@ export function messageStoreSuite(
         expect(await store.findByClientMessageId('bob', 'k')).toBeUndefined();
         expect(await store.findByClientMessageId('alice', 'other')).toBeUndefined();
       });
+
+      it('tells apart keys that share a prefix, and finds every key of many senders', async () => {
+        const senders = ['alice', 'bob', 'carol'];
+        const stored = new Map<string, MessageData>();
+        for (let n = 0; n < 300; n++) {
+          const senderId = senders[n % 3] as string;
+          const clientMessageId = `k${Math.floor(n / 3)}`; // k1, k10 and k100 share a prefix
+          const input = newMessage({
+            senderId,
+            clientMessageId,
+            recipientIds: senders.filter((id) => id !== senderId),
+            threadId: GROUP,
+          });
+          stored.set(`${senderId} ${clientMessageId}`, (await store.appendMessage(input)).message);
+        }
+        for (const [key, message] of stored) {
+          const [senderId, clientMessageId] = key.split(' ') as [string, string];
+          expect(await store.findByClientMessageId(senderId, clientMessageId)).toEqual(message);
+        }
+        expect(await store.findByClientMessageId('alice', 'k100')).toBeUndefined();
+        expect(await store.findByClientMessageId('dave', 'k1')).toBeUndefined();
+      });
+    });
+
+    describe('texts', () => {
+      it('keeps accents, scripts and emoji (surrogate pairs) exactly as sent', async () => {
+        const texts = ['Olá, Zoë! Crème brûlée', '你好，世界', 'مرحبا', 'party 🎉👩‍👩‍👧 ok', 'ascii then é'];
+        const sent: MessageData[] = [];
+        for (const text of texts) sent.push((await store.appendMessage(newMessage({ text }))).message);
+        expect(sent.map((m) => m.text)).toEqual(texts);
+        expect((await store.listMessages(DM, 0, 100, 100)).map((m) => m.text)).toEqual(texts);
+        for (const m of sent) expect(await store.getMessage(m.id)).toEqual(m);
+        const inbox = await readAll(store, 'bob');
+        expect(inbox.map((e) => (e.type === 'message' ? e.message.text : undefined))).toEqual(texts);
+      });
     });
 
     describe('inboxes', () => {

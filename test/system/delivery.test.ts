@@ -322,6 +322,12 @@ describe('bad input gets a typed error with a stable code and changes nothing', 
       'VALIDATION',
     ],
     [
+      'text with half of a surrogate pair',
+      (c) => c.sendMessage({ from: 'alice', to: 'bob', text: 'smile \uD83D' }),
+      ValidationError,
+      'VALIDATION',
+    ],
+    [
       'text not a string',
       (c) => c.sendMessage({ from: 'alice', to: 'bob', text: 42 as never }),
       ValidationError,
