@@ -38,17 +38,58 @@ export interface ReceiptDetail {
   readonly readAt: number | undefined;
 }
 
+/**
+ * A member's recent moves of one kind, oldest first, as seq and time pairs in a typed array: no object per move
+ * (this runs for every message), and the pairs live outside the heap, so the collector neither copies nor marks
+ * them. A message's receipt time is the first move reaching it. At least the last `HISTORY` moves.
+ */
+class Moves {
+  #values = new Float64Array(8);
+  #length = 0;
+
+  constructor(seq: number, at: number) {
+    this.push(seq, at);
+  }
+
+  push(seq: number, at: number): void {
+    if (this.#length === this.#values.length) {
+      if (this.#length >= 4 * HISTORY) {
+        // Trimmed in batches (back to HISTORY moves once it holds twice as many), so a move stays O(1) amortised.
+        this.#values.copyWithin(0, this.#length - 2 * HISTORY, this.#length);
+        this.#length = 2 * HISTORY;
+      } else {
+        const grown = new Float64Array(2 * this.#values.length);
+        grown.set(this.#values);
+        this.#values = grown;
+      }
+    }
+    this.#values[this.#length++] = seq;
+    this.#values[this.#length++] = at;
+  }
+
+  /** The time of the first remembered move that reached `seq` (binary search), if the history goes back that far. */
+  reachedAt(seq: number): number | undefined {
+    const values = this.#values;
+    const moves = this.#length / 2;
+    let lo = 0;
+    let hi = moves - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((values[2 * mid] as number) >= seq) hi = mid;
+      else lo = mid + 1;
+    }
+    // The oldest remembered move may stand for many older ones (a restored or trimmed history): no exact time.
+    return lo === 0 && moves >= HISTORY ? undefined : values[2 * lo + 1];
+  }
+}
+
 interface Mark {
   delivered: number;
   read: number;
   deliveredAt: number;
   readAt: number;
   readonly since: number;
-  /**
-   * Recent moves, oldest first, flat as seq, at, seq, at, ... (no pair object per move: this runs for every
-   * message), so a message's receipt time is the first move reaching it. At least the last `HISTORY` moves.
-   */
-  readonly history: Record<ReceiptKind, number[]>;
+  readonly history: Record<ReceiptKind, Moves>;
 }
 
 function mark(delivered: number, read: number, deliveredAt: number, readAt: number, since: number): Mark {
@@ -58,9 +99,15 @@ function mark(delivered: number, read: number, deliveredAt: number, readAt: numb
     deliveredAt,
     readAt,
     since,
-    history: { delivered: [delivered, deliveredAt], read: [read, readAt] },
+    history: { delivered: new Moves(delivered, deliveredAt), read: new Moves(read, readAt) },
   };
 }
+
+/** What a receipt of each kind moves: read implies delivered. */
+const MOVED: Record<ReceiptKind, readonly ReceiptKind[]> = {
+  delivered: Object.freeze(['delivered'] as const),
+  read: Object.freeze(['delivered', 'read'] as const),
+};
 
 /**
  * The receipt watermarks of one thread: per member, the highest seq delivered and read, and the thread-wide
@@ -158,17 +205,13 @@ export class ReceiptLedger {
     const mark = this.#marks.get(userId);
     if (mark === undefined) return undefined;
     const moves: AggregateMove[] = [];
-    const kinds: ReceiptKind[] = kind === 'read' ? ['delivered', 'read'] : ['delivered'];
-    for (const k of kinds) {
+    for (const k of MOVED[kind]) {
       const old = mark[k];
       if (seq <= old) continue;
       const before = this.aggregate(k);
       mark[k] = seq;
       mark[k === 'read' ? 'readAt' : 'deliveredAt'] = at;
-      const history = mark.history[k];
-      history.push(seq, at);
-      // Trimmed in batches (back to HISTORY moves once it holds twice as many), so a move stays O(1) amortised.
-      if (history.length >= 4 * HISTORY) history.splice(0, history.length - 2 * HISTORY);
+      mark.history[k].push(seq, at);
       if (old === this.#min[k].value && --this.#min[k].count === 0) this.#rescan(k);
       const after = this.aggregate(k);
       if (after > before) moves.push({ kind: k, from: before, to: after });
@@ -244,8 +287,8 @@ export class ReceiptLedger {
         userId,
         delivered,
         read,
-        deliveredAt: delivered ? reachedAt(m.history.delivered, seq) : undefined,
-        readAt: read ? reachedAt(m.history.read, seq) : undefined,
+        deliveredAt: delivered ? m.history.delivered.reachedAt(seq) : undefined,
+        readAt: read ? m.history.read.reachedAt(seq) : undefined,
       });
     }
     return out;
@@ -267,18 +310,4 @@ export class ReceiptLedger {
 function toWatermark(userId: string, m: Mark): Watermark {
   const { delivered, read, deliveredAt, readAt, since } = m;
   return { userId, delivered, read, deliveredAt, readAt, since };
-}
-
-/** The time of the first remembered move that reached `seq` (binary search), if the ledger remembers it. */
-function reachedAt(history: readonly number[], seq: number): number | undefined {
-  const moves = history.length / 2;
-  let lo = 0;
-  let hi = moves - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((history[2 * mid] as number) >= seq) hi = mid;
-    else lo = mid + 1;
-  }
-  // The oldest remembered move may stand for many older ones (a restored or trimmed history): no exact time.
-  return lo === 0 && moves >= HISTORY ? undefined : history[2 * lo + 1];
 }

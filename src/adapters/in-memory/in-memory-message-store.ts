@@ -46,6 +46,131 @@ class Numbers {
   }
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A growable column of strings, kept as UTF-8 in one typed array: like `Numbers`, its contents are outside the
+ * JavaScript heap, so a stored text is no object for the collector to copy or mark. A string is read back
+ * (decoded) when a message is handed out.
+ */
+class Strings {
+  #bytes = new Uint8Array(1024);
+  /** Where each string ends in `#bytes` (it starts where the one before ends). */
+  readonly #ends = new Numbers();
+  #size = 0;
+
+  get length(): number {
+    return this.#ends.length;
+  }
+
+  push(s: string): void {
+    // A UTF-16 unit takes at most three bytes of UTF-8.
+    if (this.#size + 3 * s.length > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#size + 3 * s.length));
+      grown.set(this.#bytes.subarray(0, this.#size));
+      this.#bytes = grown;
+    }
+    let at = this.#size;
+    const bytes = this.#bytes;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        // Not ASCII: the encoder takes the rest (surrogate pairs included).
+        at += encoder.encodeInto(s.slice(i), bytes.subarray(at)).written;
+        break;
+      }
+      bytes[at++] = c;
+    }
+    this.#size = at;
+    this.#ends.push(at);
+  }
+
+  get(i: number): string {
+    return decoder.decode(this.#bytes.subarray(this.#start(i), this.#ends.get(i)));
+  }
+
+  /** Whether string `i` is `s`, without decoding it when both are ASCII. */
+  equals(i: number, s: string): boolean {
+    const start = this.#start(i);
+    const end = this.#ends.get(i);
+    if (end - start < s.length || end - start > 3 * s.length) return false;
+    const bytes = this.#bytes;
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      const b = bytes[start + k] as number;
+      if (c >= 0x80 || b >= 0x80) return this.get(i) === s;
+      if (c !== b) return false;
+    }
+    return end - start === s.length;
+  }
+
+  #start(i: number): number {
+    return i === 0 ? 0 : this.#ends.get(i - 1);
+  }
+}
+
+/**
+ * Each sender's idempotency keys, as an open-addressing hash table of message rows in typed arrays: the keys
+ * themselves are the rows' own (in the store's `Strings`), so the table keeps nothing on the heap either. A lookup
+ * hashes the key and compares the rows whose hash matches.
+ */
+class KeyIndex {
+  /** Per slot, a row plus one (0 for an empty slot). */
+  #slots = new Int32Array(1024);
+  #hashes = new Int32Array(1024);
+  #count = 0;
+
+  /**
+   * The row stored under a sender's key, or -1.
+   *
+   * @param sender - the sender's name index
+   * @param key - the client message id
+   * @param isRow - whether a row is that sender's, under that key
+   */
+  find(sender: number, key: string, isRow: (row: number) => boolean): number {
+    const hash = hashOf(sender, key);
+    const mask = this.#slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = this.#slots[slot] as number;
+      if (stored === 0) return -1;
+      if (this.#hashes[slot] === hash && isRow(stored - 1)) return stored - 1;
+    }
+  }
+
+  /** Adds a row (whose key the table does not hold yet). */
+  add(sender: number, key: string, row: number): void {
+    if (2 * (this.#count + 1) > this.#slots.length) this.#grow();
+    this.#place(hashOf(sender, key), row + 1);
+    this.#count++;
+  }
+
+  #place(hash: number, stored: number): void {
+    const mask = this.#slots.length - 1;
+    let slot = hash & mask;
+    while (this.#slots[slot] !== 0) slot = (slot + 1) & mask;
+    this.#slots[slot] = stored;
+    this.#hashes[slot] = hash;
+  }
+
+  #grow(): void {
+    const slots = this.#slots;
+    const hashes = this.#hashes;
+    this.#slots = new Int32Array(2 * slots.length);
+    this.#hashes = new Int32Array(2 * slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      if (slots[i] !== 0) this.#place(hashes[i] as number, slots[i] as number);
+    }
+  }
+}
+
+/** FNV-1a over the key's UTF-16 units, seeded with the sender. */
+function hashOf(sender: number, key: string): number {
+  let h = (0x811c9dc5 ^ sender) | 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h;
+}
+
 /** A thread: its id's index in the store's `#names`, and its messages' rows in seq order. */
 interface Thread {
   readonly name: number;
@@ -88,12 +213,13 @@ interface Mark {
  * The reference `MessageStore`: everything in memory, nothing survives the process. Every other store must
  * behave like this one (the conformance suite checks it).
  *
- * It keeps what it stores as numbers: a message is a row of numbers (thread, seq, sender, kind, time) in a typed
- * array, plus its text and key; an inbox is a typed array of rows and receipts. So the heap holds two objects per
- * message (its text and key) and none per receipt, instead of a message object, its id and a receipt object
- * each, and growing a column copies nothing the collector copies again. A server that keeps its history in
- * memory grows by all of it, and the garbage collector copies and marks every object it holds, so fewer objects
- * make shorter pauses (docs/benchmarks.md, item 21). Messages and entries are built when handed out.
+ * It keeps what it stores in typed arrays: a message is a row of numbers (thread, seq, sender, kind, time), its
+ * text and key are UTF-8 in columns of their own, the idempotency keys are a hash table of rows, and an inbox is a
+ * column of rows and receipts. So the heap holds no object per message or receipt, where it once held a message
+ * object, its id and a receipt object each, and growing a column copies nothing the collector copies again. A
+ * server that keeps its history in memory grows by all of it, and the garbage collector copies and marks every
+ * object it holds, so fewer objects make shorter pauses (docs/benchmarks.md, items 21 and 22). Messages and
+ * entries are built when handed out.
  *
  * @example
  * ```ts
@@ -106,15 +232,15 @@ export class InMemoryMessageStore implements MessageStore {
   /** By thread id: its index in `#names`, and its messages' rows in seq order. */
   readonly #threads = new Map<string, Thread>();
   readonly #rows = new Numbers();
-  readonly #texts: string[] = [];
-  readonly #clientIds: string[] = [];
+  readonly #texts = new Strings();
+  readonly #clientIds = new Strings();
   /** The photo of each photo message, by row. */
   readonly #media = new Map<number, MediaRef>();
   /** The user and thread ids the rows and receipts name, by index. */
   readonly #names: string[] = [];
   readonly #nameIndex = new Map<string, number>();
-  /** By sender, then by client message id: the row. */
-  readonly #byClientId = new Map<string, Map<string, number>>();
+  /** By sender and client message id: the row. */
+  readonly #byClientId = new KeyIndex();
   readonly #inboxes = new Map<string, Inbox>();
   readonly #watermarks = new Map<string, Map<string, Mark>>();
   readonly #cursors = new Map<string, Map<string, number>>();
@@ -134,13 +260,9 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
-    let sent = this.#byClientId.get(input.senderId);
-    if (sent === undefined) {
-      sent = new Map();
-      this.#byClientId.set(input.senderId, sent);
-    }
-    const earlier = sent.get(input.clientMessageId);
-    if (earlier !== undefined) return { message: this.#message(earlier), entries: [], duplicate: true };
+    const sender = this.#name(input.senderId);
+    const earlier = this.#findSent(sender, input.clientMessageId);
+    if (earlier >= 0) return { message: this.#message(earlier), entries: [], duplicate: true };
     let thread = this.#threads.get(input.threadId);
     if (thread === undefined) {
       thread = { name: this.#name(input.threadId), rows: new Numbers() };
@@ -151,14 +273,25 @@ export class InMemoryMessageStore implements MessageStore {
     const rows = this.#rows;
     rows.push(thread.name);
     rows.push(thread.rows.length);
-    rows.push(this.#name(input.senderId));
+    rows.push(sender);
     rows.push(input.kind === 'photo' ? 1 : 0);
     rows.push(input.sentAt);
     this.#texts.push(input.text);
     this.#clientIds.push(input.clientMessageId);
-    if (input.media !== undefined) this.#media.set(row, frozenMediaRef(input.media));
-    sent.set(input.clientMessageId, row);
-    const message = this.#message(row);
+    const media = input.media === undefined ? undefined : frozenMediaRef(input.media);
+    if (media !== undefined) this.#media.set(row, media);
+    this.#byClientId.add(sender, input.clientMessageId, row);
+    // Built from what was given rather than read back: the strings are the caller's, and equal to what is kept.
+    const message = frozenMessage(
+      input.threadId,
+      thread.rows.length,
+      input.senderId,
+      input.kind,
+      input.text,
+      input.clientMessageId,
+      input.sentAt,
+      media,
+    );
     const entries = [input.senderId, ...input.recipientIds].map((userId) =>
       messageEntry(userId, this.#push(userId, row), message),
     );
@@ -166,8 +299,9 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
-    const row = this.#byClientId.get(senderId)?.get(clientMessageId);
-    return row === undefined ? undefined : this.#message(row);
+    const sender = this.#nameIndex.get(senderId);
+    const row = sender === undefined ? -1 : this.#findSent(sender, clientMessageId);
+    return row < 0 ? undefined : this.#message(row);
   }
 
   async getMessage(messageId: string): Promise<MessageData | undefined> {
@@ -323,21 +457,25 @@ export class InMemoryMessageStore implements MessageStore {
   #message(row: number): MessageData {
     const rows = this.#rows;
     const at = row * ROW;
-    const threadId = this.#names[rows.get(at + THREAD)] as string;
-    const seq = rows.get(at + SEQ);
-    // Plain literals rather than spreads: V8 builds a literal fastest, and gives them all one hidden class.
-    const fields = {
-      id: `${threadId}#${seq}`,
-      threadId,
-      seq,
-      senderId: this.#names[rows.get(at + SENDER)] as string,
-      kind: (rows.get(at + KIND) === 1 ? 'photo' : 'text') as MessageKind,
-      text: this.#texts[row] as string,
-      clientMessageId: this.#clientIds[row] as string,
-      sentAt: rows.get(at + SENT_AT),
-    };
-    const media = this.#media.get(row);
-    return Object.freeze(media === undefined ? fields : Object.assign(fields, { media }));
+    return frozenMessage(
+      this.#names[rows.get(at + THREAD)] as string,
+      rows.get(at + SEQ),
+      this.#names[rows.get(at + SENDER)] as string,
+      rows.get(at + KIND) === 1 ? 'photo' : 'text',
+      this.#texts.get(row),
+      this.#clientIds.get(row),
+      rows.get(at + SENT_AT),
+      this.#media.get(row),
+    );
+  }
+
+  /** The row a sender stored under a client message id, or -1. */
+  #findSent(sender: number, clientMessageId: string): number {
+    return this.#byClientId.find(
+      sender,
+      clientMessageId,
+      (row) => this.#rows.get(row * ROW + SENDER) === sender && this.#clientIds.equals(row, clientMessageId),
+    );
   }
 
   /** Receipt `k` of an inbox, as a fresh frozen object. */
@@ -397,6 +535,22 @@ export class InMemoryMessageStore implements MessageStore {
     }
     return inboxSeq;
   }
+}
+
+/** A stored message as handed out: a fresh frozen object, its id `<threadId>#<seq>`. */
+function frozenMessage(
+  threadId: string,
+  seq: number,
+  senderId: string,
+  kind: MessageKind,
+  text: string,
+  clientMessageId: string,
+  sentAt: number,
+  media: MediaRef | undefined,
+): MessageData {
+  // Plain literals rather than spreads: V8 builds a literal fastest, and gives them all one hidden class.
+  const fields = { id: `${threadId}#${seq}`, threadId, seq, senderId, kind, text, clientMessageId, sentAt };
+  return Object.freeze(media === undefined ? fields : Object.assign(fields, { media }));
 }
 
 /** The entry handed out for a stored message: a fresh object each time, so no caller can change another's. */
