@@ -38,3 +38,55 @@ describe('InMemoryMessageStore idempotency keys whose hashes collide', () => {
     expect(await store.findByClientMessageId('alice', second)).toEqual(b.message);
   });
 });
+
+describe('InMemoryMessageStore over many messages', () => {
+  // Its columns grow a chunk at a time (8 192 numbers, 256 KiB of text); a trimmed inbox drops whole chunks.
+  it('keeps 20 000 messages of one thread whole, and trims an inbox across chunks', async () => {
+    const store = new InMemoryMessageStore({ maxInboxEntries: 5_000 });
+    const text = (n: number) => `${n} ${n % 7 === 0 ? 'é' : ''}`.padEnd(60 + (n % 9), '.');
+    const inboxOfBob: string[] = [];
+    for (let n = 1; n <= 20_000; n++) {
+      await store.appendMessage({
+        threadId: 'dm:alice:bob',
+        senderId: n % 2 === 0 ? 'alice' : 'bob',
+        kind: 'text',
+        text: text(n),
+        clientMessageId: `c${n}`,
+        sentAt: 1_000 + n,
+        recipientIds: [n % 2 === 0 ? 'bob' : 'alice'],
+      });
+      // bob's inbox gets every message, his own included; it keeps at least the newest 5 000, trimmed in batches.
+      if (n % 2_500 === 0) {
+        const { entries } = await store.readInbox('bob', n - 5_000 < 0 ? 0 : n - 5_000, 5_000);
+        inboxOfBob.push(entries.map((e) => (e.type === 'message' ? e.message.text : '')).join('|'));
+      }
+    }
+    expect(inboxOfBob).toEqual(
+      Array.from({ length: 8 }, (_, k) => {
+        const n = 2_500 * (k + 1);
+        return Array.from({ length: Math.min(n, 5_000) }, (__, i) =>
+          text(n - Math.min(n, 5_000) + i + 1),
+        ).join('|');
+      }),
+    );
+    for (const n of [1, 8_192, 8_193, 16_385, 20_000]) {
+      const [m] = await store.listMessages('dm:alice:bob', n - 1, n, 1);
+      expect(m).toMatchObject({ seq: n, text: text(n), clientMessageId: `c${n}`, sentAt: 1_000 + n });
+      expect(await store.findByClientMessageId(n % 2 === 0 ? 'alice' : 'bob', `c${n}`)).toEqual(m);
+    }
+    // bob's inbox holds every message (20 000 entries, his own included), of which it keeps the newest 5 000.
+    await expect(store.readInbox('bob', 14_999, 10)).rejects.toMatchObject({
+      code: 'RESYNC_REQUIRED',
+      details: { oldest: 15_001 },
+    });
+    const page = await store.readInbox('bob', 15_000, 3);
+    expect(page.entries.map((e) => e.inboxSeq)).toEqual([15_001, 15_002, 15_003]);
+    expect(page.entries.map((e) => (e.type === 'message' ? e.message.text : ''))).toEqual([
+      text(15_001),
+      text(15_002),
+      text(15_003),
+    ]);
+    const last = await store.readInbox('bob', 19_999, 10);
+    expect(last.entries.map((e) => (e.type === 'message' ? e.message.text : ''))).toEqual([text(20_000)]);
+  });
+});

@@ -18,61 +18,111 @@ export interface InMemoryMessageStoreOptions {
   readonly maxInboxEntries?: number;
 }
 
+/** Numbers per chunk of a `Numbers` column (64 KiB). */
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
 /**
- * A growable column of numbers in a typed array. Its values live in the array's buffer, outside the JavaScript
+ * A growable column of numbers in typed arrays. Its values live in the arrays' buffers, outside the JavaScript
  * heap: growing it copies no object that the garbage collector would copy out of the young generation again.
+ * A column starts small and doubles up to one chunk of `CHUNK` numbers, then grows a chunk at a time, so a long
+ * column is never copied whole and its old buffers are not left for a mark-compact to free: V8 counts buffers as
+ * external memory, and a column that kept doubling set off mark-compacts (docs/benchmarks.md, item 22).
  */
 class Numbers {
-  #values = new Float64Array(16);
+  #chunks: Float64Array[] = [new Float64Array(16)];
+  /** Where value 0 is in the first chunk (values dropped from a column of several chunks). */
+  #base = 0;
   length = 0;
 
   push(value: number): void {
-    if (this.length === this.#values.length) {
-      const grown = new Float64Array(2 * this.#values.length);
-      grown.set(this.#values);
-      this.#values = grown;
+    const at = this.#base + this.length;
+    const chunks = this.#chunks;
+    let chunk = chunks[at >>> CHUNK_BITS];
+    if (chunk === undefined) {
+      chunk = new Float64Array(CHUNK);
+      chunks.push(chunk);
+    } else if ((at & IN_CHUNK) === chunk.length) {
+      // Only a column's first and only chunk is ever short of `CHUNK`: it doubles.
+      const grown = new Float64Array(2 * chunk.length);
+      grown.set(chunk);
+      chunks[0] = chunk = grown;
     }
-    this.#values[this.length++] = value;
+    chunk[at & IN_CHUNK] = value;
+    this.length++;
   }
 
   get(i: number): number {
-    return this.#values[i] as number;
+    const at = this.#base + i;
+    return (this.#chunks[at >>> CHUNK_BITS] as Float64Array)[at & IN_CHUNK] as number;
   }
 
   /** Drops the first `n` values. */
   drop(n: number): void {
-    this.#values.copyWithin(0, n, this.length);
+    const chunks = this.#chunks;
+    if (chunks.length === 1) {
+      // A short column (a trimmed inbox, say) stays short: what is kept moves to the front.
+      const only = chunks[0] as Float64Array;
+      only.copyWithin(0, this.#base + n, this.#base + this.length);
+      this.#base = 0;
+    } else {
+      this.#base += n;
+      while (this.#base >= CHUNK && chunks.length > 1) {
+        chunks.shift();
+        this.#base -= CHUNK;
+      }
+    }
     this.length -= n;
   }
 }
+
+/** Bytes per chunk of a `Strings` column (256 KiB, or one string's if longer). */
+const STRING_CHUNK = 1 << 18;
+/** A string's address: its chunk times this, plus where it starts in the chunk. */
+const CHUNK_ADDRESS = 2 ** 32;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * A growable column of strings, kept as UTF-8 in one typed array: like `Numbers`, its contents are outside the
- * JavaScript heap, so a stored text is no object for the collector to copy or mark. A string is read back
- * (decoded) when a message is handed out.
+ * A growable column of strings, kept as UTF-8 in typed arrays: like `Numbers`, its contents are outside the
+ * JavaScript heap, so a stored text is no object for the collector to copy or mark, and it grows a chunk at a
+ * time. A string is read back (decoded) when a message is handed out.
  */
 class Strings {
-  #bytes = new Uint8Array(1024);
-  /** Where each string ends in `#bytes` (it starts where the one before ends). */
-  readonly #ends = new Numbers();
-  #size = 0;
+  readonly #chunks: Uint8Array[] = [new Uint8Array(1024)];
+  /** Bytes used in the last chunk. */
+  #used = 0;
+  /** Per string, its address (see `CHUNK_ADDRESS`) and its length in bytes. */
+  readonly #starts = new Numbers();
+  readonly #sizes = new Numbers();
 
   get length(): number {
-    return this.#ends.length;
+    return this.#starts.length;
   }
 
   push(s: string): void {
     // A UTF-16 unit takes at most three bytes of UTF-8.
-    if (this.#size + 3 * s.length > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#size + 3 * s.length));
-      grown.set(this.#bytes.subarray(0, this.#size));
-      this.#bytes = grown;
+    const most = 3 * s.length;
+    const chunks = this.#chunks;
+    let index = chunks.length - 1;
+    let bytes = chunks[index] as Uint8Array;
+    if (this.#used + most > bytes.length) {
+      if (index === 0 && this.#used + most <= STRING_CHUNK) {
+        // The first and only chunk doubles until it is a whole one.
+        const grown = new Uint8Array(Math.min(STRING_CHUNK, Math.max(2 * bytes.length, this.#used + most)));
+        grown.set(bytes.subarray(0, this.#used));
+        chunks[0] = bytes = grown;
+      } else {
+        bytes = new Uint8Array(Math.max(STRING_CHUNK, most));
+        chunks.push(bytes);
+        index++;
+        this.#used = 0;
+      }
     }
-    let at = this.#size;
-    const bytes = this.#bytes;
+    const start = this.#used;
+    let at = start;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
@@ -82,31 +132,32 @@ class Strings {
       }
       bytes[at++] = c;
     }
-    this.#size = at;
-    this.#ends.push(at);
+    this.#used = at;
+    this.#starts.push(index * CHUNK_ADDRESS + start);
+    this.#sizes.push(at - start);
   }
 
   get(i: number): string {
-    return decoder.decode(this.#bytes.subarray(this.#start(i), this.#ends.get(i)));
+    const address = this.#starts.get(i);
+    const start = address % CHUNK_ADDRESS;
+    const bytes = this.#chunks[(address - start) / CHUNK_ADDRESS] as Uint8Array;
+    return decoder.decode(bytes.subarray(start, start + this.#sizes.get(i)));
   }
 
   /** Whether string `i` is `s`, without decoding it when both are ASCII. */
   equals(i: number, s: string): boolean {
-    const start = this.#start(i);
-    const end = this.#ends.get(i);
-    if (end - start < s.length || end - start > 3 * s.length) return false;
-    const bytes = this.#bytes;
+    const size = this.#sizes.get(i);
+    if (size < s.length || size > 3 * s.length) return false;
+    const address = this.#starts.get(i);
+    const start = address % CHUNK_ADDRESS;
+    const bytes = this.#chunks[(address - start) / CHUNK_ADDRESS] as Uint8Array;
     for (let k = 0; k < s.length; k++) {
       const c = s.charCodeAt(k);
       const b = bytes[start + k] as number;
       if (c >= 0x80 || b >= 0x80) return this.get(i) === s;
       if (c !== b) return false;
     }
-    return end - start === s.length;
-  }
-
-  #start(i: number): number {
-    return i === 0 ? 0 : this.#ends.get(i - 1);
+    return size === s.length;
   }
 }
 
