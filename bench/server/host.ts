@@ -9,10 +9,11 @@
  * once up; answers `{ type: 'stats' }` (with `gc: true`: after two forced collections) with
  * `process.memoryUsage()`, `process.cpuUsage()`, the bytes allocated on the heap so far and, on Linux, the write
  * system calls made so far.
- * `{ type: 'sample-allocations' }` starts V8's sampling heap profiler (garbage included; with `retained: true`,
- * only what is still alive when it stops); `{ type: 'write-allocations', file }` stops it (after a full collection
- * when sampling what is retained), writes what it sampled to `file` and answers `{ type: 'allocations' }`
- * (bench/server/profile.ts, `--alloc` and `--retained`).
+ * `{ type: 'sample-allocations', sample }` starts V8's sampling heap profiler: `all` counts garbage too,
+ * `promoted` what lived through a scavenge (still alive, or freed only by a mark-compact), `retained` only what is
+ * still alive when it stops; `{ type: 'write-allocations', file }` stops it (after a full collection when sampling
+ * what is retained), writes what it sampled to `file` and answers `{ type: 'allocations' }`
+ * (bench/server/profile.ts, `--alloc`, `--promoted` and `--retained`).
  *
  * @module
  */
@@ -157,28 +158,32 @@ class AllocationCounter {
 
 const allocation = new AllocationCounter();
 
-/**
- * V8's sampling heap profiler: counting what the collector freed too (where the garbage comes from), or only what
- * is still alive at the end (what survives, which the collector copies and marks).
- */
-let sampling: { session: Session; retained: boolean } | undefined;
+/** What the sampling heap profiler counts: everything, what outlived a scavenge, or what is alive at the end. */
+export type Sample = 'all' | 'promoted' | 'retained';
 
-function sampleAllocations(retained: boolean): void {
+/**
+ * V8's sampling heap profiler: counting what the collector freed too (where the garbage comes from), what a
+ * scavenge found alive and so copied or promoted to the old generation (what makes mark-compacts), or only what
+ * is still alive at the end (what the server keeps).
+ */
+let sampling: { session: Session; sample: Sample } | undefined;
+
+function sampleAllocations(sample: Sample): void {
   const session = new Session();
   session.connect();
   session.post('HeapProfiler.startSampling', {
     samplingInterval: 4096,
-    includeObjectsCollectedByMajorGC: !retained,
-    includeObjectsCollectedByMinorGC: !retained,
+    includeObjectsCollectedByMajorGC: sample !== 'retained',
+    includeObjectsCollectedByMinorGC: sample === 'all',
   });
-  sampling = { session, retained };
+  sampling = { session, sample };
 }
 
 function writeAllocations(file: string): void {
   const current = sampling;
   sampling = undefined;
   if (current === undefined) throw new Error('no allocation sampling to write');
-  const { session, retained } = current;
+  const { session, sample } = current;
   const stop = (): void =>
     session.post('HeapProfiler.stopSampling', (error, result) => {
       if (error === null) writeFileSync(file, JSON.stringify(result.profile));
@@ -189,7 +194,7 @@ function writeAllocations(file: string): void {
       });
     });
   // What is retained is what a full collection leaves; dead objects not yet collected would count otherwise.
-  if (retained) session.post('HeapProfiler.collectGarbage', stop);
+  if (sample === 'retained') session.post('HeapProfiler.collectGarbage', stop);
   else stop();
 }
 
@@ -207,9 +212,9 @@ async function main(): Promise<void> {
   if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind '${String(kind)}'`);
   const options = JSON.parse(process.argv[3] ?? '{}') as HostOptions;
   const server = await start(kind, options);
-  process.on('message', (message: { type?: string; gc?: boolean; file?: string; retained?: boolean }) => {
+  process.on('message', (message: { type?: string; gc?: boolean; file?: string; sample?: Sample }) => {
     if (message.type === 'stats') process.send?.(stats(message.gc === true));
-    if (message.type === 'sample-allocations') sampleAllocations(message.retained === true);
+    if (message.type === 'sample-allocations') sampleAllocations(message.sample ?? 'all');
     if (message.type === 'write-allocations') writeAllocations(message.file ?? '');
   });
   process.on('disconnect', () => {

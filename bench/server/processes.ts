@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import type { HostMessage, HostOptions, ServerKind } from './host';
+import type { HostMessage, HostOptions, Sample, ServerKind } from './host';
 import { SQLITE_KINDS } from './host';
 import type { LoadOptions } from './loadgen';
 
@@ -135,8 +135,8 @@ export interface Host {
   readonly url: string;
   /** Memory and CPU time now; after forced collections with `gc`. */
   stats(gc?: boolean): Promise<Extract<HostMessage, { type: 'stats' }>>;
-  /** Starts sampling what the server allocates (with `retained`, only what will still be alive at the end). */
-  sampleAllocations(retained?: boolean): void;
+  /** Starts sampling what the server allocates: all of it, what outlives a scavenge, or what is alive at the end. */
+  sampleAllocations(sample: Sample): void;
   /** Stops sampling and writes the samples to `file` (a V8 heap profile). */
   writeAllocations(file: string): Promise<void>;
   stop(): Promise<void>;
@@ -162,7 +162,7 @@ export async function startHost(
       child.send({ type: 'stats', gc });
       return answer;
     },
-    sampleAllocations: (retained = false) => void child.send({ type: 'sample-allocations', retained }),
+    sampleAllocations: (sample) => void child.send({ type: 'sample-allocations', sample }),
     writeAllocations: async (file) => {
       const written = next(child, 'allocations');
       child.send({ type: 'write-allocations', file });

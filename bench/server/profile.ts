@@ -4,21 +4,22 @@
  * the functions with the most self time are printed (a Markdown table), with where they are.
  *
  *   npx ts-node bench/server/profile.ts [--seconds 10] [--top 25] [--server ours-memory] [--keep <file>]
- *                                       [--paced <msg/s>] [--root <checkout>] [--alloc | --retained]
+ *                                       [--paced <msg/s>] [--root <checkout>] [--alloc | --promoted | --retained]
  *
  * `--paced` profiles the paced workload instead; `--root` profiles another checkout's `dist/`. `--alloc` samples
  * what the server allocates over the measured window instead of where its time goes (V8's sampling heap profiler,
  * garbage included) and prints the functions that allocate the most, in bytes per delivered message; a built-in
  * (`Promise.all`, `Map`) is named with its caller. `--retained` does the same for what is still alive after a
  * full collection at the end of the window: what the server keeps per message, which the collector copies out of
- * the young generation and then marks.
+ * the young generation and then marks. `--promoted` counts what a scavenge found alive, whether it is still alive
+ * or a mark-compact freed it later: what fills the old generation, and so sets how often mark-compacts run.
  *
  * @module
  */
 import { readdirSync, readFileSync, cpSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ServerKind } from './host';
+import type { Sample, ServerKind } from './host';
 import type { LoadResult } from './loadgen';
 import {
   ROOT,
@@ -126,19 +127,26 @@ async function main(): Promise<void> {
       paced: { type: 'string' },
       root: { type: 'string', default: ROOT },
       alloc: { type: 'boolean', default: false },
+      promoted: { type: 'boolean', default: false },
       retained: { type: 'boolean', default: false },
     },
     strict: true,
   });
   const server = values.server as ServerKind;
-  const sampling = values.alloc || values.retained;
+  const sample: Sample | undefined = values.retained
+    ? 'retained'
+    : values.promoted
+      ? 'promoted'
+      : values.alloc
+        ? 'all'
+        : undefined;
   const compiled = prepare();
   const dir = tempDir('chat-room-profile-');
   const host = await startHost(
     compiled,
     server,
     { root: values.root, users: usersOf(200), secret: SECRET },
-    sampling ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
+    sample !== undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')],
   );
   const child = startLoad(compiled, {
     kind: server,
@@ -158,9 +166,9 @@ async function main(): Promise<void> {
     const timeout = Number(values.seconds) * 1000 + 60_000;
     const finished = next<LoadResult>(child, 'result', timeout);
     finished.catch(() => undefined);
-    if (sampling) {
+    if (sample !== undefined) {
       await next(child, 'phase', timeout); // measuring
-      host.sampleAllocations(values.retained);
+      host.sampleAllocations(sample);
       await next(child, 'phase', timeout); // measured
       await host.writeAllocations(samples);
     }
@@ -169,7 +177,7 @@ async function main(): Promise<void> {
     await stop(child);
     await host.stop();
   }
-  if (sampling) {
+  if (sample !== undefined) {
     const delivered = result.deliveredPerSecond * Number(values.seconds);
     const profile = JSON.parse(readFileSync(samples, 'utf8')) as HeapProfile;
     const sites = allocationSites(profile).slice(0, Number(values.top));
