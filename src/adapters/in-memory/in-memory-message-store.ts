@@ -162,9 +162,9 @@ class Strings {
 }
 
 /**
- * Each sender's idempotency keys, as an open-addressing hash table of message rows in typed arrays: the keys
+ * Every sender's idempotency keys, as one open-addressing hash table of message rows in typed arrays: the keys
  * themselves are the rows' own (in the store's `Strings`), so the table keeps nothing on the heap either. A lookup
- * hashes the key and compares the rows whose hash matches.
+ * hashes the sender and key and compares the rows whose hash matches.
  */
 class KeyIndex {
   /** Per slot, a row plus one (0 for an empty slot). */
