@@ -1,13 +1,20 @@
 import type { InboxEntry } from '../domain';
 
+/** A position's value: not noted (yet), or noted with no id (an entry that is not a message from someone else). */
+const OPEN = -1;
+const NONE = 0;
+
 /**
- * A run of positions from `first`: per position a string (a thread id, a sender id, or null), or `undefined` for a
- * position not noted (yet), and, for inboxes only, the message's seq.
+ * A run of positions from `first`: per position an id (a thread id, a sender id) as its index in the log's names
+ * plus one, `NONE` or `OPEN`, and, for inboxes only, the message's seq. Both are typed arrays, outside the
+ * JavaScript heap: a window fills with every message, and what the collector need not copy or mark costs the
+ * server's pauses nothing.
  */
 interface Run {
   first: number;
-  readonly strings: (string | null | undefined)[];
-  readonly seqs: number[] | undefined;
+  length: number;
+  values: Int32Array;
+  seqs: Float64Array | undefined;
   /**
    * The oldest position still to be asked about, kept over the capacity: for an inbox, past the user's `delivered`
    * cursor; for a thread, past the lower of the two watermarks (delivered, read) announced so far.
@@ -16,6 +23,9 @@ interface Run {
   /** A thread's announced watermarks, once any is. */
   announced?: { delivered: number; read: number };
 }
+
+/** Once the log has named this many ids per window it may keep, it forgets them all and starts afresh. */
+const NAMES_PER_KEY = 4;
 
 /** How far past its capacity a window grows to keep positions still wanted: a user whose acks trail far behind. */
 const WANTED_FACTOR = 8;
@@ -32,7 +42,8 @@ const WANTED_FACTOR = 8;
  * of a durable store can), and a later note fills them; a range with an open position gets no answer. A jump of
  * more than `capacity` starts a new run. Windows are small (`capacity` to twice that; an inbox window also keeps
  * what its user has not acknowledged yet, up to eight times `capacity`), and the log keeps at most `maxKeys` of
- * each kind, dropping the oldest.
+ * each kind, dropping the oldest. Windows hold ids as indexes into the log's list of names; once that list reaches
+ * four times `maxKeys`, the log forgets every window and name and starts afresh.
  *
  * @example
  * ```ts
@@ -46,6 +57,9 @@ export class RecentLog {
   readonly #maxKeys: number;
   readonly #inboxes = new Map<string, Run>();
   readonly #threads = new Map<string, Run>();
+  /** The ids the windows hold, by index; a window holds an index plus one. */
+  readonly #names: string[] = [];
+  readonly #nameIndex = new Map<string, number>();
 
   /**
    * Creates an empty log.
@@ -133,7 +147,7 @@ export class RecentLog {
    */
   reaches(userId: string, inboxSeq: number): boolean {
     const run = this.#inboxes.get(userId);
-    return run !== undefined && inboxSeq < run.first + run.strings.length;
+    return run !== undefined && inboxSeq < run.first + run.length;
   }
 
   /**
@@ -150,9 +164,10 @@ export class RecentLog {
     const run = this.#inboxes.get(userId);
     if (!covers(run, after, upTo)) return undefined;
     for (let p = after + 1; p <= upTo; p++) {
-      const threadId = run.strings[p - run.first];
-      if (threadId === undefined) return undefined; // not noted: the store knows
-      if (threadId === null) continue;
+      const value = run.values[p - run.first] as number;
+      if (value === OPEN) return undefined; // not noted: the store knows
+      if (value === NONE) continue;
+      const threadId = this.#names[value - 1] as string;
       const seq = run.seqs?.[p - run.first] as number;
       if (seq > (out.get(threadId) ?? 0)) out.set(threadId, seq);
     }
@@ -172,9 +187,9 @@ export class RecentLog {
     if (!covers(run, after, upTo)) return undefined;
     const out = new Set<string>();
     for (let p = after + 1; p <= upTo; p++) {
-      const senderId = run.strings[p - run.first];
-      if (senderId === undefined || senderId === null) return undefined; // not noted: the store knows
-      out.add(senderId);
+      const value = run.values[p - run.first] as number;
+      if (value <= NONE) return undefined; // not noted: the store knows
+      out.add(this.#names[value - 1] as string);
     }
     return out;
   }
@@ -183,52 +198,84 @@ export class RecentLog {
     runs: Map<string, Run>,
     key: string,
     position: number,
-    value: string | null,
+    id: string | null,
     seq: number | undefined,
   ): void {
+    const value = id === null ? NONE : this.#name(id);
     let run = runs.get(key);
-    const next = run === undefined ? -1 : run.first + run.strings.length;
+    const next = run === undefined ? -1 : run.first + run.length;
     if (run === undefined || position > next + this.#capacity) {
       if (run === undefined && runs.size >= this.#maxKeys) {
         runs.delete(runs.keys().next().value as string); // the oldest window
       }
       run = {
         first: position,
-        strings: [],
-        seqs: seq === undefined ? undefined : [],
+        length: 0,
+        values: new Int32Array(16),
+        seqs: seq === undefined ? undefined : new Float64Array(16),
         wanted: Number.POSITIVE_INFINITY,
       };
       runs.set(key, run);
     } else if (position < next) {
       // Fills a position left open, if it is one; what is known already, or older than the run, stays.
       const at = position - run.first;
-      if (at >= 0 && run.strings[at] === undefined) {
-        run.strings[at] = value;
+      if (at >= 0 && run.values[at] === OPEN) {
+        run.values[at] = value;
         if (seq !== undefined && run.seqs !== undefined) run.seqs[at] = seq;
       }
       return;
     }
     // Positions skipped on the way are left open.
-    for (let p = run.first + run.strings.length; p < position; p++) {
-      run.strings.push(undefined);
-      run.seqs?.push(0);
-    }
-    run.strings.push(value);
-    if (seq !== undefined) run.seqs?.push(seq);
+    const length = position - run.first + 1;
+    if (length > run.values.length) grow(run, length);
+    run.values.fill(OPEN, run.length, length - 1);
+    run.values[length - 1] = value;
+    if (seq !== undefined && run.seqs !== undefined) run.seqs[length - 1] = seq;
+    run.length = length;
     // Trimmed in batches (back to the capacity once it holds twice as many), so a note stays O(1) amortised. What
     // is still wanted stays, up to WANTED_FACTOR times the capacity.
-    const length = run.strings.length;
     if (length < 2 * this.#capacity) return;
     const over = length - this.#capacity;
     const drop = length >= WANTED_FACTOR * this.#capacity ? over : Math.min(over, run.wanted - run.first);
     if (drop < this.#capacity / 2) return;
-    run.strings.splice(0, drop);
-    run.seqs?.splice(0, drop);
+    run.values.copyWithin(0, drop, length);
+    run.seqs?.copyWithin(0, drop, length);
+    run.length -= drop;
     run.first += drop;
+  }
+
+  /** An id's index in `#names` plus one, added if new; past the limit, every window and name is forgotten first. */
+  #name(id: string): number {
+    const known = this.#nameIndex.get(id);
+    if (known !== undefined) return known + 1;
+    if (this.#names.length >= NAMES_PER_KEY * this.#maxKeys) {
+      // The windows are a cache: a range they no longer hold is read from the store.
+      this.#inboxes.clear();
+      this.#threads.clear();
+      this.#names.length = 0;
+      this.#nameIndex.clear();
+    }
+    this.#nameIndex.set(id, this.#names.length);
+    this.#names.push(id);
+    return this.#names.length;
+  }
+}
+
+/** Makes room in a run for `length` positions: its arrays double (or more), keeping what they hold. */
+function grow(run: Run, length: number): void {
+  let size = run.values.length;
+  while (size < length) size *= 2;
+  const values = new Int32Array(size);
+  values.set(run.values.subarray(0, run.length));
+  run.values = values;
+  if (run.seqs !== undefined) {
+    const seqs = new Float64Array(size);
+    seqs.set(run.seqs.subarray(0, run.length));
+    run.seqs = seqs;
   }
 }
 
 /** Whether a run holds every position in (after, upTo], a range that is not empty. */
 function covers(run: Run | undefined, after: number, upTo: number): run is Run {
-  return run !== undefined && after + 1 >= run.first && upTo < run.first + run.strings.length;
+  return run !== undefined && after + 1 >= run.first && upTo < run.first + run.length;
 }

@@ -124,6 +124,19 @@ describe('RecentLog: what this node appended lately', () => {
     expect(log.senders('v', 0, 1)).toEqual(new Set(['dave']));
   });
 
+  test('forgets every window once it has named four ids per window it may keep, and goes on from there', () => {
+    const log = new RecentLog(4, 2); // up to 8 names
+    for (let seq = 1; seq <= 7; seq++) log.noteMessage('t', seq, `u${seq}`); // t and seven senders' names
+    log.noteEntries([entry('bob', 1, message('t', 7, 'u7'))]);
+    expect(log.senders('t', 6, 7)).toEqual(new Set(['u7']));
+    expect(log.highestReceived('bob', 0, 1)).toEqual(new Map([['t', 7]]));
+    log.noteMessage('t', 8, 'u8'); // the ninth name
+    expect(log.senders('t', 6, 7)).toBeUndefined();
+    expect(log.highestReceived('bob', 0, 1)).toBeUndefined();
+    expect(log.reaches('bob', 1)).toBe(false);
+    expect(log.senders('t', 7, 8)).toEqual(new Set(['u8']));
+  });
+
   test('an inbox window keeps what its user has not acknowledged, up to eight times its capacity', () => {
     const log = new RecentLog(4);
     const fill = (from: number, to: number): void => {
