@@ -90,3 +90,23 @@ describe('InMemoryMessageStore over many messages', () => {
     expect(last.entries.map((e) => (e.type === 'message' ? e.message.text : ''))).toEqual([text(20_000)]);
   });
 });
+
+describe('InMemoryMessageStore texts longer than a chunk', () => {
+  it('keeps a text bigger than a chunk of text (256 KiB) whole, and the texts around it', async () => {
+    const store = new InMemoryMessageStore();
+    const texts = ['before', 'é'.repeat(100_000), 'x'.repeat(300_000), 'after'];
+    for (const [n, text] of texts.entries()) {
+      await store.appendMessage({
+        threadId: 'dm:alice:bob',
+        senderId: 'alice',
+        kind: 'text',
+        text,
+        clientMessageId: `c${n}`,
+        sentAt: n,
+        recipientIds: ['bob'],
+      });
+    }
+    const stored = await store.listMessages('dm:alice:bob', 0, 10, 10);
+    expect(stored.map((m) => m.text)).toEqual(texts);
+  });
+});
