@@ -171,21 +171,38 @@ class KeyIndex {
   #slots = new Int32Array(1024);
   #hashes = new Int32Array(1024);
   #count = 0;
+  readonly #rows: Numbers;
+  readonly #keys: Strings;
+
+  /**
+   * @param rows - the store's message rows (for each row's sender)
+   * @param keys - the store's client message ids, by row
+   */
+  constructor(rows: Numbers, keys: Strings) {
+    this.#rows = rows;
+    this.#keys = keys;
+  }
 
   /**
    * The row stored under a sender's key, or -1.
    *
    * @param sender - the sender's name index
    * @param key - the client message id
-   * @param isRow - whether a row is that sender's, under that key
    */
-  find(sender: number, key: string, isRow: (row: number) => boolean): number {
+  find(sender: number, key: string): number {
     const hash = hashOf(sender, key);
     const mask = this.#slots.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const stored = this.#slots[slot] as number;
       if (stored === 0) return -1;
-      if (this.#hashes[slot] === hash && isRow(stored - 1)) return stored - 1;
+      const row = stored - 1;
+      if (
+        this.#hashes[slot] === hash &&
+        this.#rows.get(row * ROW + SENDER) === sender &&
+        this.#keys.equals(row, key)
+      ) {
+        return row;
+      }
     }
   }
 
@@ -291,7 +308,7 @@ export class InMemoryMessageStore implements MessageStore {
   readonly #names: string[] = [];
   readonly #nameIndex = new Map<string, number>();
   /** By sender and client message id: the row. */
-  readonly #byClientId = new KeyIndex();
+  readonly #byClientId = new KeyIndex(this.#rows, this.#clientIds);
   readonly #inboxes = new Map<string, Inbox>();
   readonly #watermarks = new Map<string, Map<string, Mark>>();
   readonly #cursors = new Map<string, Map<string, number>>();
@@ -312,7 +329,7 @@ export class InMemoryMessageStore implements MessageStore {
 
   async appendMessage(input: NewMessage): Promise<AppendResult> {
     const sender = this.#name(input.senderId);
-    const earlier = this.#findSent(sender, input.clientMessageId);
+    const earlier = this.#byClientId.find(sender, input.clientMessageId);
     if (earlier >= 0) return { message: this.#message(earlier), entries: [], duplicate: true };
     let thread = this.#threads.get(input.threadId);
     if (thread === undefined) {
@@ -351,7 +368,7 @@ export class InMemoryMessageStore implements MessageStore {
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
     const sender = this.#nameIndex.get(senderId);
-    const row = sender === undefined ? -1 : this.#findSent(sender, clientMessageId);
+    const row = sender === undefined ? -1 : this.#byClientId.find(sender, clientMessageId);
     return row < 0 ? undefined : this.#message(row);
   }
 
@@ -517,15 +534,6 @@ export class InMemoryMessageStore implements MessageStore {
       this.#clientIds.get(row),
       rows.get(at + SENT_AT),
       this.#media.get(row),
-    );
-  }
-
-  /** The row a sender stored under a client message id, or -1. */
-  #findSent(sender: number, clientMessageId: string): number {
-    return this.#byClientId.find(
-      sender,
-      clientMessageId,
-      (row) => this.#rows.get(row * ROW + SENDER) === sender && this.#clientIds.equals(row, clientMessageId),
     );
   }
 
