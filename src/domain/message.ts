@@ -63,6 +63,32 @@ export interface MessageData {
 }
 
 /**
+ * A message's id: its thread's id and its seq there, `<thread id>#<seq>`. Every store gives ids in this form, so
+ * a store can find a message by its id in its thread, without an index of ids.
+ *
+ * @param threadId - the thread
+ * @param seq - the message's seq in it
+ */
+export function messageId(threadId: string, seq: number): string {
+  return `${threadId}#${seq}`;
+}
+
+/**
+ * The thread and seq a message id names, or `undefined` for a string that is not an id {@link messageId} gives
+ * (`t#01`, `t#0`, `t`): such a string names no message.
+ *
+ * @param id - a message id
+ */
+export function parseMessageId(id: string): { threadId: string; seq: number } | undefined {
+  const hash = id.lastIndexOf('#');
+  if (hash <= 0) return undefined;
+  const digits = id.slice(hash + 1);
+  const seq = Number(digits);
+  if (!Number.isSafeInteger(seq) || seq < 1 || String(seq) !== digits) return undefined;
+  return { threadId: id.slice(0, hash), seq };
+}
+
+/**
  * A frozen copy of a message (its media copied too), built field by field: not `Object.freeze({ ...message })`,
  * which in V8 gives each copy a hidden class of its own once the code is optimized (see `frozenReceipt`).
  *

@@ -61,7 +61,7 @@ describe('SqliteDirectoryStore on disk', () => {
         expect((await directory.load()).users).toEqual([alice]);
         expect(await messages.lastSeq('dm:alice:bob')).toBe(1);
         expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
-          1, 2,
+          1, 2, 3,
         ]);
         await directory.close();
         await messages.close();
@@ -94,7 +94,7 @@ describe('SqliteDirectoryStore on disk', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
-        1, 2,
+        1, 2, 3,
       ]);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {

@@ -106,7 +106,7 @@ describe('SqliteMessageStore on disk', () => {
     expect(next.entries.map((e) => e.inboxSeq)).toEqual([3, 2]);
   });
 
-  it('applies each migration once: reopening works and schema_migrations holds version 1 once', async () => {
+  it('applies each migration once: reopening works and schema_migrations holds each version once', async () => {
     const path = freshPath();
     await new SqliteMessageStore({ path }).close();
     await new SqliteMessageStore({ path }).close();
@@ -114,7 +114,7 @@ describe('SqliteMessageStore on disk', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
-        1, 2,
+        1, 2, 3,
       ]);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
@@ -223,6 +223,99 @@ describe('SqliteMessageStore on disk', () => {
     expect(error).toMatchObject({ code: 'STORAGE' });
     expect((error as Error).message).not.toMatch(/SELECT|FROM/);
     expect((error as Error).cause).toMatchObject({ message: expect.stringMatching(/not open/) });
+  });
+
+  it('migrates a file written at schema version 2: what it held reads as before, and new writes continue it', async () => {
+    const path = freshPath();
+    // The message store's tables as versions 1 and 2 left them, with what the store wrote into them then: a
+    // message with its id as a column, and inbox entries holding the message (and a receipt) as JSON.
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+      INSERT INTO schema_migrations VALUES (1, 0), (2, 0);
+      CREATE TABLE messages (
+        thread_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, sender_id TEXT NOT NULL,
+        kind TEXT NOT NULL, text TEXT NOT NULL, media TEXT, client_message_id TEXT NOT NULL, sent_at INTEGER NOT NULL,
+        PRIMARY KEY (thread_id, seq), UNIQUE (sender_id, client_message_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE inbox (
+        user_id TEXT NOT NULL, inbox_seq INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (user_id, inbox_seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE watermarks (
+        thread_id TEXT NOT NULL, user_id TEXT NOT NULL, delivered INTEGER NOT NULL, "read" INTEGER NOT NULL,
+        delivered_at INTEGER NOT NULL, read_at INTEGER NOT NULL, since INTEGER, PRIMARY KEY (thread_id, user_id)
+      );
+      CREATE TABLE cursors (
+        user_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (user_id, name)
+      ) WITHOUT ROWID;`);
+    const message = {
+      id: 'dm:alice:bob#1',
+      threadId: 'dm:alice:bob',
+      seq: 1,
+      senderId: 'alice',
+      kind: 'photo',
+      text: 'look',
+      media: input.media,
+      clientMessageId: 'c1',
+      sentAt: 1_000,
+    };
+    old
+      .prepare('INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run('dm:alice:bob', 1, message.id, 'alice', 'photo', 'look', JSON.stringify(input.media), 'c1', 1_000);
+    const receipt = { threadId: 'dm:alice:bob', status: 'delivered', upToSeq: 1, at: 2_000 };
+    const insertEntry = old.prepare('INSERT INTO inbox VALUES (?, ?, ?)');
+    insertEntry.run('alice', 1, JSON.stringify({ type: 'message', message }));
+    insertEntry.run('bob', 1, JSON.stringify({ type: 'message', message }));
+    insertEntry.run('alice', 2, JSON.stringify({ type: 'receipt', receipt }));
+    old.close();
+
+    const store = openStore({ path });
+    expect(await store.getMessage('dm:alice:bob#1')).toEqual(message);
+    expect(await store.findByClientMessageId('alice', 'c1')).toEqual(message);
+    expect(await store.appendMessage({ ...input })).toEqual({ message, entries: [], duplicate: true });
+    const next = await store.appendMessage({ ...input, clientMessageId: 'c2', sentAt: 3_000 });
+    expect(next.message).toMatchObject({ id: 'dm:alice:bob#2', seq: 2 });
+    expect(next.entries.map((e) => [e.userId, e.inboxSeq])).toEqual([
+      ['alice', 3],
+      ['bob', 2],
+    ]);
+    const read = { threadId: 'dm:alice:bob', status: 'read', upToSeq: 2, at: 4_000 } as const;
+    expect(await store.appendEntry('alice', { type: 'receipt', receipt: read })).toEqual({
+      type: 'receipt',
+      receipt: read,
+      userId: 'alice',
+      inboxSeq: 4,
+    });
+    expect((await store.readInbox('alice', 0, 10)).entries).toEqual([
+      { type: 'message', message, userId: 'alice', inboxSeq: 1 },
+      { type: 'receipt', receipt, userId: 'alice', inboxSeq: 2 },
+      { type: 'message', message: next.message, userId: 'alice', inboxSeq: 3 },
+      { type: 'receipt', receipt: read, userId: 'alice', inboxSeq: 4 },
+    ]);
+    expect(await store.listMessages('dm:alice:bob', 0, 2, 10)).toEqual([message, next.message]);
+
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
+        1, 2, 3,
+      ]);
+      // New rows hold no JSON (a message is written once, its entries name its row; a receipt is columns); the
+      // migrated ones keep theirs.
+      expect(
+        db.prepare('SELECT inbox_seq FROM inbox WHERE payload IS NULL AND user_id = ?').pluck().all('alice'),
+      ).toEqual([3, 4]);
+      expect(db.prepare('SELECT count(*) FROM inbox WHERE payload IS NOT NULL').pluck().get()).toBe(3);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('finds a message only by the id it gave', async () => {
+    const store = openStore({ path: freshPath() });
+    const { message } = await store.appendMessage(input);
+    expect(await store.getMessage(message.id)).toEqual(message);
+    for (const other of ['dm:alice:bob#01', 'dm:alice:bob#1.0', 'dm:alice:bob', '#1', 'dm:alice:bob#0', '1'])
+      expect(await store.getMessage(other)).toBeUndefined();
   });
 
   it('refuses a newer schema than it knows', () => {

@@ -1,5 +1,5 @@
 import type { MessageData, MessageStatus } from 'chat-room';
-import { Message, compareStatus } from 'chat-room';
+import { Message, compareStatus, messageId, parseMessageId } from 'chat-room';
 
 const DATA: MessageData = {
   id: 'dm:alice:bob#1',
@@ -60,5 +60,24 @@ describe('Message', () => {
     expect(compareStatus('delivered', 'read')).toBeLessThan(0);
     expect(compareStatus('read', 'sent')).toBeGreaterThan(0);
     expect(compareStatus('delivered', 'delivered')).toBe(0);
+  });
+});
+
+describe('message ids', () => {
+  it('name a thread and a seq, and read back only in the form given', () => {
+    expect(messageId('dm:alice:bob', 12)).toBe('dm:alice:bob#12');
+    expect(parseMessageId('dm:alice:bob#12')).toEqual({ threadId: 'dm:alice:bob', seq: 12 });
+    // A thread id may hold '#': the seq is after the last one.
+    expect(parseMessageId(messageId('g#1', 3))).toEqual({ threadId: 'g#1', seq: 3 });
+    for (const other of [
+      'dm:alice:bob#012',
+      'dm:alice:bob#1.0',
+      'dm:alice:bob#0',
+      'dm:alice:bob#-1',
+      '#1',
+      'dm:alice:bob',
+      't#1e3',
+    ])
+      expect(parseMessageId(other)).toBeUndefined();
   });
 });

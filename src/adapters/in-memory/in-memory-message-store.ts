@@ -9,7 +9,13 @@ import type {
   ReceiptKind,
   Watermark,
 } from '../../domain';
-import { ResyncRequiredError, ValidationError, frozenMediaRef } from '../../domain';
+import {
+  ResyncRequiredError,
+  ValidationError,
+  frozenMediaRef,
+  messageId,
+  parseMessageId,
+} from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 
 /** Options of the in-memory store. */
@@ -373,12 +379,10 @@ export class InMemoryMessageStore implements MessageStore {
   }
 
   async getMessage(messageId: string): Promise<MessageData | undefined> {
-    // An id is `<threadId>#<seq>` (see #message): found in its thread, with no map of every message.
-    const hash = messageId.lastIndexOf('#');
-    const digits = messageId.slice(hash + 1);
-    const seq = Number(digits);
-    if (hash < 0 || !Number.isSafeInteger(seq) || seq < 1 || String(seq) !== digits) return undefined;
-    const row = this.#rowOf(messageId.slice(0, hash), seq);
+    // Found in its thread by the seq the id names, with no map of every message.
+    const key = parseMessageId(messageId);
+    if (key === undefined) return undefined;
+    const row = this.#rowOf(key.threadId, key.seq);
     return row === undefined ? undefined : this.#message(row);
   }
 
@@ -608,7 +612,16 @@ function frozenMessage(
   media: MediaRef | undefined,
 ): MessageData {
   // Plain literals rather than spreads: V8 builds a literal fastest, and gives them all one hidden class.
-  const fields = { id: `${threadId}#${seq}`, threadId, seq, senderId, kind, text, clientMessageId, sentAt };
+  const fields = {
+    id: messageId(threadId, seq),
+    threadId,
+    seq,
+    senderId,
+    kind,
+    text,
+    clientMessageId,
+    sentAt,
+  };
   return Object.freeze(media === undefined ? fields : Object.assign(fields, { media }));
 }
 

@@ -18,6 +18,7 @@ import {
   frozenEntry,
   frozenMessage,
   frozenReceipt,
+  messageId,
 } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { applyMigrations } from './migrations';
@@ -291,7 +292,7 @@ export class PostgresMessageStore implements MessageStore {
         }
         const seq = Number(first.seq);
         const message = frozenMessage({
-          id: `${fields.threadId}#${seq}`,
+          id: messageId(fields.threadId, seq),
           seq,
           ...fields,
           ...(media === undefined ? {} : { media }),

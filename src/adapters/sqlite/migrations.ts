@@ -75,6 +75,52 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Fewer pages written per message. A message row goes to the end of one table (`row_no` aliases the rowid,
+    // so VACUUM cannot renumber it), found by two small indexes; its id (`<thread>#<seq>`) is no longer a column
+    // with an index of its own. An inbox row holds no JSON: a message appended here is named by its row, a
+    // receipt is four columns. A page then holds many more entries, so inserts split fewer pages. Rows written
+    // before keep their JSON (`payload`), as does a message entry appended on its own; each row has exactly one
+    // of a message row, a receipt and a payload.
+    version: 3,
+    sql: `
+      CREATE TABLE messages_v3 (
+        row_no INTEGER PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        sender_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        media TEXT,
+        client_message_id TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        UNIQUE (thread_id, seq),
+        UNIQUE (sender_id, client_message_id)
+      );
+      INSERT INTO messages_v3 (thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at)
+        SELECT thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at FROM messages
+        ORDER BY sent_at, thread_id, seq;
+      CREATE TABLE inbox_v3 (
+        user_id TEXT NOT NULL,
+        inbox_seq INTEGER NOT NULL,
+        message_row INTEGER,
+        receipt_thread_id TEXT,
+        receipt_status TEXT,
+        receipt_up_to_seq INTEGER,
+        receipt_at INTEGER,
+        payload TEXT,
+        PRIMARY KEY (user_id, inbox_seq),
+        CHECK ((message_row IS NOT NULL) + (receipt_thread_id IS NOT NULL) + (payload IS NOT NULL) = 1),
+        CHECK ((receipt_thread_id IS NULL) =
+               (receipt_status IS NULL AND receipt_up_to_seq IS NULL AND receipt_at IS NULL))
+      ) WITHOUT ROWID;
+      INSERT INTO inbox_v3 (user_id, inbox_seq, payload) SELECT user_id, inbox_seq, payload FROM inbox;
+      DROP TABLE messages;
+      DROP TABLE inbox;
+      ALTER TABLE messages_v3 RENAME TO messages;
+      ALTER TABLE inbox_v3 RENAME TO inbox;
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

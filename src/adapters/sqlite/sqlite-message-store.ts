@@ -6,9 +6,18 @@ import type {
   MediaRef,
   MessageData,
   MessageKind,
+  ReceiptData,
+  ReceiptKind,
   Watermark,
 } from '../../domain';
-import { ChatRoomError, ResyncRequiredError, ValidationError, frozenEntry } from '../../domain';
+import {
+  ChatRoomError,
+  ResyncRequiredError,
+  ValidationError,
+  frozenEntry,
+  messageId,
+  parseMessageId,
+} from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { openDatabase, storageError } from './database';
 
@@ -55,7 +64,6 @@ interface PendingAppend {
 interface MessageRow {
   thread_id: string;
   seq: number;
-  id: string;
   sender_id: string;
   kind: MessageKind;
   text: string;
@@ -64,10 +72,35 @@ interface MessageRow {
   sent_at: number;
 }
 
-interface InboxRow {
-  inbox_seq: number;
-  payload: string;
+/**
+ * An inbox row as `readInbox` reads it: an entry's JSON (`payload`), a receipt's columns, or the columns of the
+ * message the row names.
+ */
+type InboxRow = { inbox_seq: number } & (
+  | { payload: string }
+  | ({ payload: null } & ReceiptColumns)
+  | ({ payload: null; receipt_thread_id: null } & MessageRow)
+);
+
+interface ReceiptColumns {
+  receipt_thread_id: string;
+  receipt_status: ReceiptKind;
+  receipt_up_to_seq: number;
+  receipt_at: number;
 }
+
+/**
+ * An entry's values after its user and inbox seq, in the order of `insertEntry`'s columns: the message row it
+ * names, a receipt's thread, status, seq and time, and a JSON payload. One of the three forms is set.
+ */
+type EntryValues = readonly [
+  messageRow: number | bigint | null,
+  receiptThreadId: string | null,
+  receiptStatus: ReceiptKind | null,
+  receiptUpToSeq: number | null,
+  receiptAt: number | null,
+  payload: string | null,
+];
 
 interface WatermarkRow {
   user_id: string;
@@ -83,7 +116,7 @@ type Statement = Database.Statement<unknown[], unknown>;
 type Statements = Record<
   | 'insertMessage'
   | 'messageByClientId'
-  | 'messageById'
+  | 'messageBySeq'
   | 'listMessages'
   | 'lastSeq'
   | 'insertEntry'
@@ -100,7 +133,7 @@ type Statements = Record<
 
 const STORE = 'SqliteMessageStore';
 
-const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at';
+const MESSAGE_COLUMNS = 'thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at';
 
 /**
  * A `MessageStore` in one SQLite file (better-sqlite3): messages, inboxes, watermarks and cursors survive a
@@ -231,7 +264,9 @@ export class SqliteMessageStore implements MessageStore {
 
   async getMessage(messageId: string): Promise<MessageData | undefined> {
     return this.#run('reading a message', () => {
-      const row = this.#sql.messageById.get(messageId) as MessageRow | undefined;
+      const key = parseMessageId(messageId);
+      if (key === undefined) return undefined;
+      const row = this.#sql.messageBySeq.get(key.threadId, key.seq) as MessageRow | undefined;
       return row === undefined ? undefined : toMessage(row);
     });
   }
@@ -254,9 +289,18 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
-    const payload = JSON.stringify(item); // a copy taken now, like appendMessage's
+    // The values are taken now, like appendMessage's copy: the caller may change its objects meanwhile.
+    if (item.type === 'receipt') {
+      const { threadId, status, upToSeq, at } = item.receipt;
+      const receipt: ReceiptData = { threadId, status, upToSeq, at };
+      return this.#enqueue('appending an inbox entry', () => {
+        const inboxSeq = this.#append(userId, [null, threadId, status, upToSeq, at, null]);
+        return frozenEntry(userId, inboxSeq, { type: 'receipt', receipt });
+      });
+    }
+    const payload = JSON.stringify(item);
     return this.#enqueue('appending an inbox entry', () =>
-      toEntry(userId, { inbox_seq: this.#append(userId, payload), payload }),
+      toEntry(userId, { inbox_seq: this.#append(userId, [null, null, null, null, null, payload]), payload }),
     );
   }
 
@@ -404,12 +448,10 @@ export class SqliteMessageStore implements MessageStore {
   #appendMessage(input: NewMessage): AppendResult {
     const seq = ((this.#sql.lastSeq.get(input.threadId) as number | null) ?? 0) + 1;
     const media = input.media === undefined ? null : JSON.stringify(input.media);
-    const id = `${input.threadId}#${seq}`;
     // The unique (sender_id, client_message_id) key is the idempotency check: a retry inserts nothing.
     const inserted = this.#sql.insertMessage.run(
       input.threadId,
       seq,
-      id,
       input.senderId,
       input.kind,
       input.text,
@@ -424,7 +466,6 @@ export class SqliteMessageStore implements MessageStore {
     const message = toMessage({
       thread_id: input.threadId,
       seq,
-      id,
       sender_id: input.senderId,
       kind: input.kind,
       text: input.text,
@@ -432,18 +473,24 @@ export class SqliteMessageStore implements MessageStore {
       client_message_id: input.clientMessageId,
       sent_at: input.sentAt,
     });
-    const payload = JSON.stringify({ type: 'message', message });
+    // Each member's entry names the message's row rather than holding a copy of it.
+    const row = inserted.lastInsertRowid;
     const entries = [input.senderId, ...input.recipientIds].map((userId) =>
-      // The message is frozen already: every entry can share it, no need to parse the payload back.
-      Object.freeze({ type: 'message' as const, message, userId, inboxSeq: this.#append(userId, payload) }),
+      // The message is frozen already: every entry can share it.
+      Object.freeze({
+        type: 'message' as const,
+        message,
+        userId,
+        inboxSeq: this.#append(userId, [row, null, null, null, null, null]),
+      }),
     );
     return { message, entries, duplicate: false };
   }
 
-  /** Appends one entry (its item as JSON) and returns its inbox seq; runs inside the caller's transaction. */
-  #append(userId: string, payload: string): number {
+  /** Appends one entry and returns its inbox seq; runs inside the caller's transaction. */
+  #append(userId: string, values: EntryValues): number {
     const inboxSeq = this.#latestInboxSeq(userId) + 1;
-    this.#sql.insertEntry.run(userId, inboxSeq, payload);
+    this.#sql.insertEntry.run(userId, inboxSeq, ...values);
     if (inboxSeq > this.#maxInbox) this.#sql.pruneInbox.run(userId, inboxSeq - this.#maxInbox);
     return inboxSeq;
   }
@@ -467,19 +514,23 @@ function prepareAll(db: Database.Database): Statements {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
     insertMessage: p(
-      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sender_id, client_message_id) DO NOTHING`,
     ),
     messageByClientId: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_message_id = ?`,
     ),
-    messageById: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`),
+    messageBySeq: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq = ?`),
     listMessages: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq > ? AND seq <= ?
        ORDER BY seq LIMIT ?`,
     ),
     lastSeq: p('SELECT max(seq) FROM messages WHERE thread_id = ?').pluck(),
-    insertEntry: p('INSERT INTO inbox (user_id, inbox_seq, payload) VALUES (?, ?, ?)'),
+    insertEntry: p(
+      `INSERT INTO inbox (user_id, inbox_seq, message_row, receipt_thread_id, receipt_status, receipt_up_to_seq,
+                          receipt_at, payload)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     latestInboxSeq: p('SELECT max(inbox_seq) FROM inbox WHERE user_id = ?').pluck(),
     // Two subqueries, not min() and max() in one: SQLite answers a lone min() or max() from the index, but both
     // at once scan the user's whole inbox.
@@ -488,7 +539,10 @@ function prepareAll(db: Database.Database): Statements {
               (SELECT max(inbox_seq) FROM inbox WHERE user_id = ?) AS latest`,
     ),
     readInbox: p(
-      'SELECT inbox_seq, payload FROM inbox WHERE user_id = ? AND inbox_seq > ? ORDER BY inbox_seq LIMIT ?',
+      `SELECT inbox.inbox_seq, inbox.payload, inbox.receipt_thread_id, inbox.receipt_status,
+              inbox.receipt_up_to_seq, inbox.receipt_at, ${MESSAGE_COLUMNS.replace(/\w+/g, 'm.$&')}
+       FROM inbox LEFT JOIN messages AS m ON m.row_no = inbox.message_row
+       WHERE inbox.user_id = ? AND inbox.inbox_seq > ? ORDER BY inbox.inbox_seq LIMIT ?`,
     ),
     pruneInbox: p('DELETE FROM inbox WHERE user_id = ? AND inbox_seq <= ?'),
     saveWatermark: p(
@@ -528,7 +582,7 @@ function sqlLimit(limit: number): number {
 
 function toMessage(row: MessageRow): MessageData {
   return Object.freeze({
-    id: row.id,
+    id: messageId(row.thread_id, row.seq),
     threadId: row.thread_id,
     seq: row.seq,
     senderId: row.sender_id,
@@ -541,5 +595,15 @@ function toMessage(row: MessageRow): MessageData {
 }
 
 function toEntry(userId: string, row: InboxRow): InboxEntry {
-  return frozenEntry(userId, row.inbox_seq, JSON.parse(row.payload) as InboxItem);
+  if (row.payload !== null) return frozenEntry(userId, row.inbox_seq, JSON.parse(row.payload) as InboxItem);
+  if (row.receipt_thread_id !== null) {
+    const receipt: ReceiptData = {
+      threadId: row.receipt_thread_id,
+      status: row.receipt_status,
+      upToSeq: row.receipt_up_to_seq,
+      at: row.receipt_at,
+    };
+    return frozenEntry(userId, row.inbox_seq, { type: 'receipt', receipt });
+  }
+  return frozenEntry(userId, row.inbox_seq, { type: 'message', message: toMessage(row) });
 }
