@@ -23,6 +23,11 @@ export interface LoadSummary {
   readonly serverWritesPerMessage?: number;
   /** Bytes the server allocated on its heap per delivered message. */
   readonly serverAllocatedPerMessage?: number;
+  /** How late the server's event loop ran (ms past due: p99.9 of a 1 ms timer and the worst; paced only). */
+  readonly serverLoopP999Ms?: number;
+  readonly serverLoopMaxMs?: number;
+  /** How late the load generator's event loop ran (p99.9, ms; paced only). */
+  readonly loadLoopP999Ms?: number;
   readonly errors: number;
 }
 

@@ -21,6 +21,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
+import type { LoopDelay } from './loop-watch';
+import { LoopWatch } from './loop-watch';
 import type { Relay } from '../peers/ws-relay';
 import { startSocketIoRelay } from '../peers/socketio-relay';
 import { startWsRelay } from '../peers/ws-relay';
@@ -73,6 +75,8 @@ export type HostMessage =
       readonly writeSyscalls: number;
       /** Bytes allocated on the JavaScript heap since the server started (what the collections freed plus growth). */
       readonly allocatedBytes: number;
+      /** How late the event loop ran since the previous `stats` that asked to watch it (`watchLoop`), if one did. */
+      readonly loopDelay?: LoopDelay;
     };
 
 async function start(
@@ -212,8 +216,13 @@ async function main(): Promise<void> {
   if (!SERVER_KINDS.includes(kind)) throw new Error(`unknown server kind '${String(kind)}'`);
   const options = JSON.parse(process.argv[3] ?? '{}') as HostOptions;
   const server = await start(kind, options);
-  process.on('message', (message: { type?: string; gc?: boolean; file?: string; sample?: Sample }) => {
-    if (message.type === 'stats') process.send?.(stats(message.gc === true));
+  const loop = new LoopWatch();
+  type Request = { type?: string; gc?: boolean; watchLoop?: boolean; file?: string; sample?: Sample };
+  process.on('message', (message: Request) => {
+    if (message.type === 'stats') {
+      const loopDelay = loop.next(message.watchLoop === true);
+      process.send?.({ ...stats(message.gc === true), ...(loopDelay === undefined ? {} : { loopDelay }) });
+    }
     if (message.type === 'sample-allocations') sampleAllocations(message.sample ?? 'all');
     if (message.type === 'write-allocations') writeAllocations(message.file ?? '');
   });

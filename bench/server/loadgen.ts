@@ -23,6 +23,8 @@ import { io as ioClient } from 'socket.io-client';
 import type { Socket as IoSocket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import type { ServerKind } from './host';
+import type { LoopDelay } from './loop-watch';
+import { LoopWatch } from './loop-watch';
 
 /** What the runner passes. */
 export interface LoadOptions {
@@ -52,6 +54,8 @@ export interface LoadResult {
   readonly errors: number;
   /** This process's CPU time over the measured window, as a share of one core. */
   readonly loadCpu: number;
+  /** How late this process's event loop ran over the measured window (paced only). */
+  readonly loadLoopDelay?: LoopDelay;
 }
 
 /** One client, whatever the server. */
@@ -319,8 +323,11 @@ async function load(options: LoadOptions): Promise<LoadResult> {
   const t0 = performance.now();
   errors = 0;
   measuring = true;
+  const loop = new LoopWatch();
+  loop.next(options.mode === 'paced');
   await sleep(options.measureMs);
   measuring = false;
+  const loadLoopDelay = loop.next(false);
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   process.send?.({ type: 'phase', phase: 'measured' });
@@ -339,6 +346,7 @@ async function load(options: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(sorted, 99),
     errors: errorsBeforeClose,
     loadCpu: (cpu.user + cpu.system) / 1000 / elapsed,
+    ...(loadLoopDelay === undefined ? {} : { loadLoopDelay }),
   };
 }
 

@@ -22,6 +22,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 const COMPILED = [
   'bench/server/host.ts',
   'bench/server/loadgen.ts',
+  'bench/server/loop-watch.ts',
   'bench/peers/ws-relay.ts',
   'bench/peers/relay-storage.ts',
   'bench/peers/socketio-relay.ts',
@@ -133,8 +134,11 @@ export function next<T>(child: ChildProcess, type: string, ms = 60_000): Promise
 /** A running server under test. */
 export interface Host {
   readonly url: string;
-  /** Memory and CPU time now; after forced collections with `gc`. */
-  stats(gc?: boolean): Promise<Extract<HostMessage, { type: 'stats' }>>;
+  /**
+   * Memory and CPU time now; after forced collections with `gc`. With `watchLoop` the server starts watching its
+   * event loop, and the next call's answer says how late it ran in between (`loopDelay`).
+   */
+  stats(gc?: boolean, watchLoop?: boolean): Promise<Extract<HostMessage, { type: 'stats' }>>;
   /** Starts sampling what the server allocates: all of it, what outlives a scavenge, or what is alive at the end. */
   sampleAllocations(sample: Sample): void;
   /** Stops sampling and writes the samples to `file` (a V8 heap profile). */
@@ -157,9 +161,9 @@ export async function startHost(
   const { url } = await next<{ url: string }>(child, 'listening');
   return {
     url,
-    stats: (gc = false) => {
+    stats: (gc = false, watchLoop = false) => {
       const answer = next<Extract<HostMessage, { type: 'stats' }>>(child, 'stats');
-      child.send({ type: 'stats', gc });
+      child.send({ type: 'stats', gc, watchLoop });
       return answer;
     },
     sampleAllocations: (sample) => void child.send({ type: 'sample-allocations', sample }),

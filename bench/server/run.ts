@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { LoadSummary, Section } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from './host';
+import type { LoopDelay } from './loop-watch';
 import { DEFAULT_SERVERS, SERVER_KINDS } from './host';
 import type { LoadOptions, LoadResult } from './loadgen';
 import {
@@ -56,6 +57,8 @@ interface Run extends LoadResult {
   readonly serverWritesPerMessage: number;
   /** Bytes the server allocated on its heap over the measured window per delivered message. */
   readonly serverAllocatedPerMessage: number;
+  /** How late the server's event loop ran over the measured window (paced only). */
+  readonly serverLoopDelay?: LoopDelay;
 }
 
 async function runOne(
@@ -79,7 +82,8 @@ async function runOne(
     const result = next<LoadResult>(child, 'result', timeout);
     result.catch(() => undefined);
     await measuring;
-    const before = await host.stats();
+    // Paced, both processes watch their event loops: whose stalls make the tail.
+    const before = await host.stats(false, load.mode === 'paced');
     const t0 = performance.now();
     await next(child, 'phase', load.measureMs + 10_000);
     const after = await host.stats();
@@ -95,6 +99,7 @@ async function runOne(
       serverCpu: cpu / 1000 / elapsedMs,
       serverWritesPerMessage: writes / delivered,
       serverAllocatedPerMessage: (after.allocatedBytes - before.allocatedBytes) / delivered,
+      ...(after.loopDelay === undefined ? {} : { serverLoopDelay: after.loopDelay }),
     };
   } finally {
     await stop(child);
@@ -114,9 +119,25 @@ function summarise(runs: readonly Run[], servers: readonly ServerKind[]): LoadSu
       loadCpu: median(mine.map((r) => r.loadCpu)),
       serverWritesPerMessage: median(mine.map((r) => r.serverWritesPerMessage)),
       serverAllocatedPerMessage: median(mine.map((r) => r.serverAllocatedPerMessage)),
+      ...loopDelays(mine),
       errors: mine.reduce((sum, r) => sum + r.errors, 0),
     };
   });
+}
+
+/** The medians of the event-loop delays the runs measured (paced), or nothing. */
+function loopDelays(runs: readonly Run[]): Partial<LoadSummary> {
+  const server = runs.flatMap((r) => (r.serverLoopDelay === undefined ? [] : [r.serverLoopDelay]));
+  const load = runs.flatMap((r) => (r.loadLoopDelay === undefined ? [] : [r.loadLoopDelay]));
+  return {
+    ...(server.length === 0
+      ? {}
+      : {
+          serverLoopP999Ms: median(server.map((d) => d.p999Ms)),
+          serverLoopMaxMs: median(server.map((d) => d.maxMs)),
+        }),
+    ...(load.length === 0 ? {} : { loadLoopP999Ms: median(load.map((d) => d.p999Ms)) }),
+  };
 }
 
 const ratio = (a: number, b: number | undefined): string =>
@@ -190,6 +211,8 @@ function pacedTable(summary: readonly LoadSummary[]): string {
       'p99 × Socket.IO',
       'p99 × raw ws',
       'server CPU',
+      'server loop p99.9 / max ms',
+      'loadgen loop p99.9 ms',
       'writes/msg',
       'KiB alloc/msg',
       'errors',
@@ -202,6 +225,10 @@ function pacedTable(summary: readonly LoadSummary[]): string {
       ratio(s.p99Ms, io),
       ratio(s.p99Ms, ws),
       `${Math.round(s.serverCpu * 100)}%`,
+      s.serverLoopP999Ms === undefined || s.serverLoopMaxMs === undefined
+        ? '—'
+        : `${ms(s.serverLoopP999Ms)} / ${ms(s.serverLoopMaxMs)}`,
+      s.loadLoopP999Ms === undefined ? '—' : ms(s.loadLoopP999Ms),
       writesPerMessage(s),
       allocatedPerMessage(s),
       String(s.errors),
