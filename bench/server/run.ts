@@ -28,9 +28,9 @@ import { parseArgs } from 'node:util';
 import type { LoadSummary, Section } from '../chart';
 import { LABELS, recordResults } from '../chart';
 import type { ServerKind } from './host';
-import type { LoopDelay } from './loop-watch';
 import { DEFAULT_SERVERS, SERVER_KINDS } from './host';
 import type { LoadOptions, LoadResult } from './loadgen';
+import type { LoopDelay } from './loop-watch';
 import {
   PINNED,
   ROOT,
