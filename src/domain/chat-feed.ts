@@ -5,6 +5,14 @@
  */
 import { MAX_THREAD_ID_LENGTH } from './chat-thread';
 import { NotFoundError, ValidationError } from './errors';
+import {
+  requireBoolean,
+  requireKey,
+  requireObject,
+  requireSeq,
+  requireString,
+  requireTime,
+} from './validate';
 
 const MAX_TITLE_LENGTH = 200;
 
@@ -115,9 +123,9 @@ export class ChatFeed implements Iterable<FeedEntry> {
    */
   upsert(threadId: string, init: FeedThreadInit): FeedEntry {
     const id = checkThreadId(threadId);
-    const bag = checkObject(init, 'init');
+    const bag = requireObject(init, 'init');
     const title = checkTitle(bag.title, 'init.title');
-    const at = bag.lastActivityAt === undefined ? 0 : checkTime(bag.lastActivityAt, 'init.lastActivityAt');
+    const at = bag.lastActivityAt === undefined ? 0 : requireTime(bag.lastActivityAt, 'init.lastActivityAt');
     const i = this.#index.get(id);
     if (i === undefined) return snapshot(this.#insert(newSlot(id, title, at, ++this.#tick)));
     const slot = this.#heap[i]!;
@@ -142,18 +150,16 @@ export class ChatFeed implements Iterable<FeedEntry> {
    */
   recordMessage(threadId: string, m: FeedMessage): FeedEntry {
     const id = checkThreadId(threadId);
-    const bag = checkObject(m, 'message');
-    const seq = checkSeq(bag.seq, 'message.seq');
-    const at = checkTime(bag.at, 'message.at');
-    const preview = checkString(bag.preview, 'message.preview');
-    if (typeof bag.incoming !== 'boolean') {
-      throw invalid('message.incoming', `must be a boolean (got ${describe(bag.incoming)})`);
-    }
-    const incoming = bag.incoming;
+    const bag = requireObject(m, 'message');
+    const seq = requireSeq(bag.seq, 'message.seq');
+    const at = requireTime(bag.at, 'message.at');
+    const preview = requireString(bag.preview, 'message.preview');
+    const incoming = requireBoolean(bag.incoming, 'message.incoming');
     const title = bag.title === undefined ? undefined : checkTitle(bag.title, 'message.title');
     const i = this.#index.get(id);
     if (i === undefined && title === undefined) {
-      throw invalid('message.title', `is required: thread ${describe(id)} is not in the feed yet`);
+      const problem = `message.title is required: thread ${JSON.stringify(id)} is not in the feed yet`;
+      throw new ValidationError(problem, { details: { field: 'message.title' } });
     }
 
     const slot = i === undefined ? newSlot(id, title!, at, 0) : this.#heap[i]!;
@@ -185,7 +191,7 @@ export class ChatFeed implements Iterable<FeedEntry> {
    */
   markRead(threadId: string, upToSeq: number): number {
     const id = checkThreadId(threadId);
-    const upTo = checkSeq(upToSeq, 'upToSeq');
+    const upTo = requireSeq(upToSeq, 'upToSeq');
     const slot = this.#require(id);
     if (upTo <= slot.readUpTo) return slot.unreadSeqs.length;
     slot.readUpTo = upTo;
@@ -301,7 +307,7 @@ export class ChatFeed implements Iterable<FeedEntry> {
    */
   top(k: number): FeedEntry[] {
     const heap = this.#heap;
-    const count = Math.min(checkSeq(k, 'k'), heap.length);
+    const count = Math.min(requireSeq(k, 'k'), heap.length);
     const out: FeedEntry[] = [];
     if (count === 0) return out;
     const candidates = [0];
@@ -328,7 +334,9 @@ export class ChatFeed implements Iterable<FeedEntry> {
   #require(id: string): Slot {
     const i = this.#index.get(id);
     if (i === undefined) {
-      throw new NotFoundError(`thread ${describe(id)} is not in the feed`, { details: { threadId: id } });
+      throw new NotFoundError(`thread ${JSON.stringify(id)} is not in the feed`, {
+        details: { threadId: id },
+      });
     }
     return this.#heap[i]!;
   }
@@ -492,63 +500,12 @@ function upperBound(sorted: readonly number[], value: number): number {
   return lo;
 }
 
-// Input checks. They run before any change, so a refused call leaves the feed as it was.
-
-function invalid(field: string, problem: string): ValidationError {
-  return new ValidationError(`${field} ${problem}`, { details: { field } });
-}
+// Input checks run before any change, so a refused call leaves the feed as it was.
 
 function checkThreadId(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_THREAD_ID_LENGTH) {
-    throw invalid(
-      'threadId',
-      `must be a non-empty string of at most ${MAX_THREAD_ID_LENGTH} characters (got ${describe(value)})`,
-    );
-  }
-  return value;
-}
-
-function checkObject(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(field, `must be an object (got ${describe(value)})`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function checkString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw invalid(field, `must be a string (got ${describe(value)})`);
-  return value;
+  return requireKey(value, 'threadId', MAX_THREAD_ID_LENGTH);
 }
 
 function checkTitle(value: unknown, field: string): string {
-  const title = checkString(value, field);
-  if (title.length > MAX_TITLE_LENGTH) {
-    throw invalid(field, `is ${title.length} characters long; the limit is ${MAX_TITLE_LENGTH}`);
-  }
-  return title;
-}
-
-/** A seq, a watermark or a count: a non-negative safe integer. */
-function checkSeq(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw invalid(field, `must be a non-negative integer (got ${describe(value)})`);
-  }
-  return value;
-}
-
-function checkTime(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalid(field, `must be a finite number ≥ 0 (got ${describe(value)})`);
-  }
-  return value;
-}
-
-/** A short, secret-free description of a value for error messages. */
-function describe(value: unknown): string {
-  if (typeof value === 'string') {
-    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
-  }
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : String(value);
+  return requireString(value, field, MAX_TITLE_LENGTH);
 }

@@ -1,13 +1,14 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from './errors';
-import { requireId, requireObject, requirePositiveInt, requireText } from './validate';
-import type { GroupRecord } from './records';
-import { requireGroupRecord } from './records';
+import { requireId, requireIdList, requireObject, requirePositiveInt, requireText } from './validate';
 
 /** The most members a group has unless told otherwise (WhatsApp's limit). */
 export const DEFAULT_GROUP_SIZE_LIMIT = 1024;
 
 /** The longest group name. */
 export const MAX_GROUP_NAME_LENGTH = 100;
+
+/** The largest size limit a group may be given. */
+const MAX_SIZE_LIMIT = 1_000_000;
 
 /** What it takes to create a group. */
 export interface GroupInit {
@@ -21,6 +22,46 @@ export interface GroupInit {
   readonly memberIds?: readonly string[];
   /** The most members allowed, owner included. */
   readonly sizeLimit?: number;
+}
+
+/** A group as a `DirectoryStore` keeps it: its roles and members (join order). */
+export interface GroupRecord {
+  readonly id: string;
+  readonly name: string;
+  /** Absent once the owner has left. */
+  readonly ownerId?: string;
+  readonly adminIds: readonly string[];
+  readonly memberIds: readonly string[];
+  readonly sizeLimit: number;
+}
+
+/**
+ * Checks a group record: the owner and admins must be members.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed
+ */
+export function requireGroupRecord(value: unknown): GroupRecord {
+  const r = requireObject(value, 'group record');
+  const memberIds = requireIdList(r.memberIds, 'group record memberIds', MAX_SIZE_LIMIT);
+  const adminIds = requireIdList(r.adminIds, 'group record adminIds', MAX_SIZE_LIMIT);
+  const ownerId = r.ownerId === undefined ? undefined : requireId(r.ownerId, 'group record ownerId');
+  const members = new Set(memberIds);
+  if (members.size !== memberIds.length)
+    throw new ValidationError('group record memberIds lists a user twice');
+  for (const id of [...adminIds, ...(ownerId === undefined ? [] : [ownerId])]) {
+    if (!members.has(id))
+      throw new ValidationError(`group record: ${id} is an admin or owner but not a member`);
+  }
+  return Object.freeze({
+    id: requireId(r.id, 'group record id'),
+    name: requireText(r.name, 'group record name', MAX_GROUP_NAME_LENGTH),
+    ...(ownerId === undefined ? {} : { ownerId }),
+    adminIds,
+    memberIds,
+    sizeLimit: requirePositiveInt(r.sizeLimit, 'group record sizeLimit', MAX_SIZE_LIMIT),
+  });
 }
 
 /**
@@ -58,7 +99,7 @@ export class Group {
     this.sizeLimit =
       g.sizeLimit === undefined
         ? DEFAULT_GROUP_SIZE_LIMIT
-        : requirePositiveInt(g.sizeLimit, 'sizeLimit', 1_000_000);
+        : requirePositiveInt(g.sizeLimit, 'sizeLimit', MAX_SIZE_LIMIT);
     const others = Group.#requireIds(g.memberIds ?? [], 'memberIds').filter((id) => id !== ownerId);
     if (new Set(others).size !== others.length) throw new ValidationError('memberIds lists a user twice');
     if (others.length + 1 > this.sizeLimit) {

@@ -1,3 +1,4 @@
+import { ValidationError } from './errors';
 import type { MessageData } from './message';
 import { frozenMessage } from './message';
 import type { ReceiptKind } from './receipt-ledger';
@@ -12,11 +13,7 @@ export interface ReceiptData {
 }
 
 /**
- * A frozen copy of a receipt, built field by field.
- *
- * Not `Object.freeze({ ...receipt })`: in V8, freezing an object that a spread began gives each copy a hidden
- * class of its own once the code is optimized, which a store keeping thousands of receipts pays for in memory and
- * in every later property read (docs/benchmarks.md). The lint forbids that form.
+ * A frozen copy of a receipt, so neither the caller nor a later reader can change what a store keeps.
  *
  * @param receipt - the receipt to copy
  */
@@ -30,7 +27,7 @@ export function frozenReceipt(receipt: ReceiptData): ReceiptData {
 }
 
 /**
- * A frozen inbox entry with a frozen copy of what it carries, built as literals (see {@link frozenReceipt}).
+ * A frozen inbox entry with a frozen copy of what it carries.
  *
  * @param userId - whose inbox
  * @param inboxSeq - the entry's place in it
@@ -70,4 +67,28 @@ export interface InboxPage {
   readonly cursor: number;
   /** The newest `inboxSeq` of the inbox. */
   readonly latest: number;
+}
+
+/**
+ * Checks a store's `maxInboxEntries` option: how many of the newest entries each inbox keeps.
+ *
+ * @param value - the option as given; `undefined` (or `Infinity`) keeps every entry
+ * @returns the limit, `Infinity` when unset
+ * @throws ValidationError (field `maxInboxEntries`) when it is set and not a positive integer
+ *
+ * @example
+ * ```ts
+ * import { requireMaxInboxEntries } from 'chat-room'
+ * requireMaxInboxEntries(undefined) // Infinity
+ * requireMaxInboxEntries(10_000) // 10000
+ * ```
+ */
+export function requireMaxInboxEntries(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError('maxInboxEntries must be a positive integer', {
+      details: { field: 'maxInboxEntries' },
+    });
+  }
+  return value;
 }

@@ -89,8 +89,8 @@ export function parseMessageId(id: string): { threadId: string; seq: number } | 
 }
 
 /**
- * A frozen copy of a message (its media copied too), built field by field: not `Object.freeze({ ...message })`,
- * which in V8 gives each copy a hidden class of its own once the code is optimized (see `frozenReceipt`).
+ * A frozen copy of a message (its media copied too), so neither the caller nor a later reader can change what a
+ * store keeps. Built field by field, so the copy holds the message's fields and nothing else the object carried.
  *
  * @param m - the message to copy
  */

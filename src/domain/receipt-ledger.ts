@@ -38,48 +38,41 @@ export interface ReceiptDetail {
   readonly readAt: number | undefined;
 }
 
+/** One move of a member's watermark: the seq it reached, and when (ms). */
+interface Move {
+  readonly seq: number;
+  readonly at: number;
+}
+
 /**
- * A member's recent moves of one kind, oldest first, as seq and time pairs in a typed array: no object per move
- * (this runs for every message), and the pairs live outside the heap, so the collector neither copies nor marks
- * them. A message's receipt time is the first move reaching it. At least the last `HISTORY` moves.
+ * A member's recent moves of one kind, oldest first: at least the last `HISTORY`, so the history stays bounded.
+ * A message's receipt time is the first move reaching it.
  */
 class Moves {
-  #values = new Float64Array(8);
-  #length = 0;
+  readonly #moves: Move[] = [];
 
   constructor(seq: number, at: number) {
     this.push(seq, at);
   }
 
   push(seq: number, at: number): void {
-    if (this.#length === this.#values.length) {
-      if (this.#length >= 4 * HISTORY) {
-        // Trimmed in batches (back to HISTORY moves once it holds twice as many), so a move stays O(1) amortised.
-        this.#values.copyWithin(0, this.#length - 2 * HISTORY, this.#length);
-        this.#length = 2 * HISTORY;
-      } else {
-        const grown = new Float64Array(2 * this.#values.length);
-        grown.set(this.#values);
-        this.#values = grown;
-      }
-    }
-    this.#values[this.#length++] = seq;
-    this.#values[this.#length++] = at;
+    // Trimmed in batches (back to HISTORY moves once it holds twice as many), so a move stays O(1) amortised.
+    if (this.#moves.length >= 2 * HISTORY) this.#moves.splice(0, this.#moves.length - HISTORY);
+    this.#moves.push({ seq, at });
   }
 
   /** The time of the first remembered move that reached `seq` (binary search), if the history goes back that far. */
   reachedAt(seq: number): number | undefined {
-    const values = this.#values;
-    const moves = this.#length / 2;
+    const moves = this.#moves;
     let lo = 0;
-    let hi = moves - 1;
+    let hi = moves.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((values[2 * mid] as number) >= seq) hi = mid;
+      if ((moves[mid] as Move).seq >= seq) hi = mid;
       else lo = mid + 1;
     }
     // The oldest remembered move may stand for many older ones (a restored or trimmed history): no exact time.
-    return lo === 0 && moves >= HISTORY ? undefined : values[2 * lo + 1];
+    return lo === 0 && moves.length >= HISTORY ? undefined : moves[lo]?.at;
   }
 }
 

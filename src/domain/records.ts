@@ -1,15 +1,17 @@
-import { ValidationError } from './errors';
-import { MAX_GROUP_NAME_LENGTH } from './group';
-import type { LastSeenVisibility } from './presence';
 import { MAX_THREAD_ID_LENGTH } from './chat-thread';
+import { ValidationError } from './errors';
+import type { GroupRecord } from './group';
+import { requireGroupRecord } from './group';
+import type { LastSeenVisibility } from './presence';
 import { MAX_NAME_LENGTH } from './user';
-import { requireId, requireObject, requirePositiveInt, requireText } from './validate';
+import { requireId, requireIdList, requireKey, requireObject, requireText } from './validate';
 
 /**
  * The plain records a `DirectoryStore` keeps: what the system needs, besides messages, to carry on after a
  * restart. Each is a whole snapshot of one thing (a user, a group, a user's settings, a direct conversation);
  * saving one replaces the previous version. The `require…Record` functions check a record field by field and
- * return a frozen copy, so a store never keeps a caller's array.
+ * return a frozen copy, so a store never keeps a caller's array. A group's record lives beside `Group`, in
+ * `group.ts`, which writes and restores it.
  *
  * @module
  */
@@ -23,17 +25,6 @@ export interface UserRecord {
   readonly blocked: readonly string[];
   /** Devices registered for push notifications. */
   readonly pushDevices: readonly string[];
-}
-
-/** A group with its roles and members (join order). */
-export interface GroupRecord {
-  readonly id: string;
-  readonly name: string;
-  /** Absent once the owner has left. */
-  readonly ownerId?: string;
-  readonly adminIds: readonly string[];
-  readonly memberIds: readonly string[];
-  readonly sizeLimit: number;
 }
 
 /** A muted thread; without `until` the mute lasts until it is lifted. */
@@ -74,38 +65,9 @@ export function requireUserRecord(value: unknown): UserRecord {
   return Object.freeze({
     id: requireId(r.id, 'user record id'),
     name: requireText(r.name, 'user record name', MAX_NAME_LENGTH),
-    contacts: requireIds(r.contacts, 'user record contacts'),
-    blocked: requireIds(r.blocked, 'user record blocked'),
-    pushDevices: requireIds(r.pushDevices, 'user record pushDevices'),
-  });
-}
-
-/**
- * Checks a group record: the owner and admins must be members.
- *
- * @param value - the record
- * @returns a frozen copy
- * @throws ValidationError when a field is missing or malformed
- */
-export function requireGroupRecord(value: unknown): GroupRecord {
-  const r = requireObject(value, 'group record');
-  const memberIds = requireIds(r.memberIds, 'group record memberIds');
-  const adminIds = requireIds(r.adminIds, 'group record adminIds');
-  const ownerId = r.ownerId === undefined ? undefined : requireId(r.ownerId, 'group record ownerId');
-  const members = new Set(memberIds);
-  if (members.size !== memberIds.length)
-    throw new ValidationError('group record memberIds lists a user twice');
-  for (const id of [...adminIds, ...(ownerId === undefined ? [] : [ownerId])]) {
-    if (!members.has(id))
-      throw new ValidationError(`group record: ${id} is an admin or owner but not a member`);
-  }
-  return Object.freeze({
-    id: requireId(r.id, 'group record id'),
-    name: requireText(r.name, 'group record name', MAX_GROUP_NAME_LENGTH),
-    ...(ownerId === undefined ? {} : { ownerId }),
-    adminIds,
-    memberIds,
-    sizeLimit: requirePositiveInt(r.sizeLimit, 'group record sizeLimit', 1_000_000),
+    contacts: requireIdList(r.contacts, 'user record contacts', MAX_RECORD_LIST),
+    blocked: requireIdList(r.blocked, 'user record blocked', MAX_RECORD_LIST),
+    pushDevices: requireIdList(r.pushDevices, 'user record pushDevices', MAX_RECORD_LIST),
   });
 }
 
@@ -130,7 +92,7 @@ export function requireSettingsRecord(value: unknown): SettingsRecord {
   }
   const mutes = r.mutes.map((m: unknown, i) => {
     const mute = requireObject(m, `settings record mutes[${i}]`);
-    const threadId = requireThreadKey(mute.threadId, `settings record mutes[${i}].threadId`);
+    const threadId = requireKey(mute.threadId, `settings record mutes[${i}].threadId`, MAX_THREAD_ID_LENGTH);
     if (mute.until === undefined) return Object.freeze({ threadId });
     if (typeof mute.until !== 'number' || !Number.isSafeInteger(mute.until) || mute.until < 0) {
       throw new ValidationError(`settings record mutes[${i}].until must be a time in ms`);
@@ -155,21 +117,14 @@ export function requireSettingsRecord(value: unknown): SettingsRecord {
  */
 export function requireDirectThreadRecord(value: unknown): DirectThreadRecord {
   const r = requireObject(value, 'thread record');
-  const ids = requireIds(r.participantIds, 'thread record participantIds');
+  const ids = requireIdList(r.participantIds, 'thread record participantIds', MAX_RECORD_LIST);
   if (ids.length !== 2 || ids[0] === ids[1]) {
     throw new ValidationError('thread record participantIds must be two different users');
   }
   return Object.freeze({
-    id: requireThreadKey(r.id, 'thread record id'),
+    id: requireKey(r.id, 'thread record id', MAX_THREAD_ID_LENGTH),
     participantIds: ids as unknown as readonly [string, string],
   });
-}
-
-function requireIds(value: unknown, field: string): readonly string[] {
-  if (!Array.isArray(value) || value.length > MAX_RECORD_LIST) {
-    throw new ValidationError(`${field} must be an array of ids`);
-  }
-  return Object.freeze(value.map((id: unknown, i) => requireId(id, `${field}[${i}]`)));
 }
 
 /** A checked batch of directory records: every list present, each id once (the last record given wins). */
@@ -207,14 +162,4 @@ export function requireDirectoryBatch(value: unknown): CheckedDirectoryBatch {
     settings: list('settings', requireSettingsRecord, (r) => r.userId),
     threads: list('threads', requireDirectThreadRecord, (r) => r.id),
   };
-}
-
-/** A thread id as settings and stores take it: a non-empty string of at most `MAX_THREAD_ID_LENGTH`. */
-function requireThreadKey(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_THREAD_ID_LENGTH) {
-    throw new ValidationError(
-      `${field} must be a non-empty string of at most ${MAX_THREAD_ID_LENGTH} characters`,
-    );
-  }
-  return value;
 }

@@ -19,6 +19,7 @@ import {
   frozenMessage,
   frozenReceipt,
   messageId,
+  requireMaxInboxEntries,
 } from '../../domain';
 import type { AppendResult, MessageStore, NewMessage } from '../../ports';
 import { applyMigrations } from './migrations';
@@ -158,12 +159,7 @@ export class PostgresMessageStore implements MessageStore {
    */
   constructor(options: PostgresMessageStoreOptions) {
     const schema = requireSchemaName(options.schema);
-    const max = options.maxInboxEntries ?? Number.POSITIVE_INFINITY;
-    if (max !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(max) || max < 1)) {
-      throw new ValidationError('maxInboxEntries must be a positive integer', {
-        details: { field: 'maxInboxEntries' },
-      });
-    }
+    const max = requireMaxInboxEntries(options.maxInboxEntries);
     const maxBatch = options.maxBatch ?? 256;
     if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
       throw new ValidationError('maxBatch must be a positive integer', { details: { field: 'maxBatch' } });
