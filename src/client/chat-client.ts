@@ -11,6 +11,7 @@ import type { ServerFrame } from '../protocol';
 import type { Ack, ChatSessionEvents } from '../session';
 import { ChatSession } from '../session';
 import { Observable } from '../util/observable';
+import { SystemClock } from '../util/system-clock';
 import type { FetchLike } from './long-poll-client-transport';
 import { LongPollClientTransport, resolveFetch } from './long-poll-client-transport';
 import type { WebSocketConstructor } from './websocket-client-transport';
@@ -130,14 +131,6 @@ interface Op {
   presence?: boolean;
 }
 
-/** The real clock, without `unref`: a client waiting to reconnect keeps its process alive. */
-const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => ({ timer: globalThis.setTimeout(callback, ms) }),
-  clearTimeout: (handle) =>
-    globalThis.clearTimeout((handle as { timer: ReturnType<typeof setTimeout> }).timer),
-};
-
 /**
  * A chat device over WebSocket or HTTP long-poll, in Node or in a browser. It connects, resumes from its cursor so
  * every message arrives exactly once and in order, acknowledges delivery by itself, reconnects with jittered
@@ -240,7 +233,8 @@ export class ChatClient extends Observable<ChatClientEvents> {
     if (mode === 'long-poll' || (mode === 'auto' && this.#WebSocket === undefined)) {
       this.#fetch = resolveFetch(options.fetch);
     }
-    this.#clock = options.clock ?? realClock;
+    // A client waiting to reconnect keeps its Node process alive.
+    this.#clock = options.clock ?? new SystemClock({ keepAlive: true });
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     const { initialMs, maxMs, factor, jitter } = this.#backoff;
     if (!(initialMs >= 0 && maxMs >= initialMs && factor >= 1 && jitter >= 0 && jitter <= 1)) {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { InboxPage, MediaInfo } from '../domain';
 import { ChatRoomError, ValidationError, requireId } from '../domain';
 import type { Clock, ConnectionIdentity, Transport } from '../ports';
+import { HttpError } from '../util/http-error';
 import { readBody } from '../util/read-body';
 import type { LongPollLimits } from '../adapters/long-poll';
 import { LongPollTransport } from '../adapters/long-poll';
@@ -186,10 +187,8 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     void identify(request, auth).then(
       (identity) => lp.handle(request, response, identity),
       (error: unknown) => {
-        const status = error instanceof UpgradeRefusal ? error.status : 401;
-        const code = status === 401 ? 'UNAUTHORIZED' : 'VALIDATION';
-        const message = error instanceof UpgradeRefusal ? error.message : 'unauthorized';
-        sendError(response, status, code, message, status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+        const refusal = refusalOf(error);
+        sendError(response, refusal.status, refusal.code, refusal.message, refusal.headers);
       },
     );
   };
@@ -200,9 +199,8 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // A socket that fails while we authenticate must not crash the process. A module-level listener, not a
-    // closure: a closure here would share this function's scope and keep the request (headers and all) alive
-    // for as long as the socket lives.
+    // A socket that fails while we authenticate must not crash the process. (A module-level listener: a closure
+    // would keep this request alive for as long as the socket.)
     socket.on('error', destroySocket);
     if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
     if (!serveWebSocket) return refuseUpgrade(socket, 426, 'this server speaks long-poll: use /poll');
@@ -214,13 +212,12 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
       (identity) => {
         if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
         transport.handleUpgrade(request, socket, head, identity);
-        // Once ws has the socket it listens for errors itself (and destroys the socket on one): ours would only
-        // turn the socket's listener slot into an array that lives as long as the connection.
+        // Once ws has the socket it listens for errors itself (and destroys the socket on one).
         if (socket.listenerCount('error') > 1) socket.off('error', destroySocket);
       },
       (error: unknown) => {
-        const status = error instanceof UpgradeRefusal ? error.status : 401;
-        refuseUpgrade(socket, status, error instanceof UpgradeRefusal ? error.message : 'unauthorized');
+        const refusal = refusalOf(error);
+        refuseUpgrade(socket, refusal.status, refusal.message);
       },
     );
   };
@@ -388,19 +385,46 @@ async function download(
   );
 }
 
-/** The user of a request's `Authorization: Bearer <token>`; throws a 401 `HttpError` otherwise. */
-async function authenticate(request: IncomingMessage, auth: Authenticate): Promise<string> {
-  const token = request.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  if (token === undefined) throw new HttpError(401, 'UNAUTHORIZED', 'missing bearer token');
+/** The token of an `Authorization: Bearer <token>` header; `undefined` when there is none. */
+function bearerToken(header: string | undefined): string | undefined {
+  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+}
+
+/**
+ * The user a request's token belongs to. The token comes from `Authorization: Bearer <token>`, or else, when
+ * `query` is given (upgrades and long-poll: a browser cannot set headers on a WebSocket), from `?token=`.
+ *
+ * @param request - the request
+ * @param auth - checks the token
+ * @param query - the request's query parameters, where a token may also be
+ * @throws HttpError 401 `UNAUTHORIZED` when there is no token or `auth` refuses it
+ */
+async function authenticate(
+  request: IncomingMessage,
+  auth: Authenticate,
+  query?: URLSearchParams,
+): Promise<string> {
+  const token = bearerToken(request.headers.authorization) ?? query?.get('token') ?? undefined;
+  if (token === undefined || token.length === 0) {
+    throw unauthorized(query === undefined ? 'missing bearer token' : 'missing token');
+  }
   let userId: string | undefined;
   try {
     userId = await auth(token);
   } catch {
-    throw new HttpError(401, 'UNAUTHORIZED', 'unauthorized');
+    throw unauthorized('unauthorized');
   }
-  if (typeof userId !== 'string' || userId.length === 0)
-    throw new HttpError(401, 'UNAUTHORIZED', 'unauthorized');
+  if (typeof userId !== 'string' || userId.length === 0) throw unauthorized('unauthorized');
   return userId;
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, 'UNAUTHORIZED', message, { 'WWW-Authenticate': 'Bearer' });
+}
+
+/** The refusal to answer a failed `identify` with: its own, or 401 for anything unexpected. */
+function refusalOf(error: unknown): HttpError {
+  return error instanceof HttpError ? error : unauthorized('unauthorized');
 }
 
 /** The media type a client claims, without parameters; `undefined` when it claims nothing specific. */
@@ -411,18 +435,6 @@ function claimedType(header: string | undefined): string | undefined {
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the upload is over ${limit} bytes`);
-}
-
-/** An HTTP answer to give instead of a result. */
-class HttpError extends Error {
-  override name = 'HttpError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Answers an error as JSON `{ code, message }`; the message of an unexpected error is never shown. */
@@ -437,6 +449,7 @@ function answerError(request: IncomingMessage, response: ServerResponse, error: 
   let message: string;
   if (error instanceof HttpError) {
     ({ status, code, message } = error);
+    Object.assign(headers, error.headers);
   } else if (ChatRoomError.is(error) && STATUS_BY_CODE[error.code] !== undefined) {
     status = STATUS_BY_CODE[error.code] ?? 500;
     code = error.code;
@@ -448,7 +461,6 @@ function answerError(request: IncomingMessage, response: ServerResponse, error: 
   } else {
     [status, code, message] = [500, 'INTERNAL', 'internal error'];
   }
-  if (status === 401) headers['WWW-Authenticate'] = 'Bearer';
   // A body left unread (401 before reading, 413 past the limit) is not drained: the connection closes instead.
   if (!request.complete) headers.Connection = 'close';
   sendError(response, status, code, message, headers);
@@ -488,40 +500,23 @@ function sendJson(
   response.end(json);
 }
 
-/** A refusal with its HTTP status and a message safe to show. */
-class UpgradeRefusal extends Error {
-  override name = 'UpgradeRefusal';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Authenticates an upgrade and reads the device from the query. */
+/** Authenticates an upgrade or a long-poll request and reads the device from the query. */
 async function identify(request: IncomingMessage, auth: Authenticate): Promise<ConnectionIdentity> {
   const url = new URL(request.url ?? '/', 'http://localhost');
-  const header = request.headers.authorization;
-  const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-  const token = bearer ?? url.searchParams.get('token') ?? undefined;
-  if (token === undefined || token.length === 0) throw new UpgradeRefusal(401, 'missing token');
-  let userId: string | undefined;
-  try {
-    userId = await auth(token);
-  } catch {
-    throw new UpgradeRefusal(401, 'unauthorized');
-  }
-  if (typeof userId !== 'string' || userId.length === 0) throw new UpgradeRefusal(401, 'unauthorized');
+  const userId = await authenticate(request, auth, url.searchParams);
   const deviceId = url.searchParams.get('deviceId') ?? 'default';
   try {
     requireId(deviceId, 'deviceId');
   } catch {
-    throw new UpgradeRefusal(400, 'deviceId must be 1-128 characters of letters, digits and _ . : @ -');
+    throw new HttpError(
+      400,
+      'VALIDATION',
+      'deviceId must be 1-128 characters of letters, digits and _ . : @ -',
+    );
   }
   const foreground = url.searchParams.get('foreground') ?? 'true';
   if (foreground !== 'true' && foreground !== 'false') {
-    throw new UpgradeRefusal(400, 'foreground must be true or false');
+    throw new HttpError(400, 'VALIDATION', 'foreground must be true or false');
   }
   return { userId, deviceId, foreground: foreground === 'true' };
 }

@@ -12,10 +12,7 @@ export class TaskTracker {
   #pending = 0;
   /** Who waits for the count to reach zero. */
   #waiters: (() => void)[] = [];
-  /**
-   * One reaction shared by every task: a count, not a set of promises, so tracking (which runs for every frame
-   * and every send) allocates no closure and hashes no promise.
-   */
+  /** Runs once per task, however it settled; at zero it wakes the waiters. */
   readonly #settled = (): void => {
     if (--this.#pending > 0) return;
     const waiters = this.#waiters;

@@ -38,38 +38,13 @@ export class TokenBucket {
    * @returns 0 when there was one; otherwise how long until there will be (ms, at least 1)
    */
   take(now: number): number {
-    this.#tokens = tokensAt(this.#rate, this.#tokens, this.#refilledAt, now);
+    const { frames, perMs } = this.#rate;
+    this.#tokens = Math.min(frames, this.#tokens + ((now - this.#refilledAt) * frames) / perMs);
     this.#refilledAt = now;
     if (this.#tokens >= 1) {
       this.#tokens -= 1;
       return 0;
     }
-    return waitForToken(this.#rate, this.#tokens);
+    return Math.max(1, Math.ceil(((1 - this.#tokens) * perMs) / frames));
   }
-}
-
-/**
- * The tokens in a bucket at `now`, given what it held when last refilled: the arithmetic of `TokenBucket`, for
- * holders that keep the two numbers themselves instead of a bucket object (one per WebSocket connection).
- *
- * @param rate - the bucket's rate
- * @param tokens - what it held at `refilledAt`
- * @param refilledAt - when it was last refilled (ms)
- * @param now - the time now (ms)
- */
-export function tokensAt(rate: Rate, tokens: number, refilledAt: number, now: number): number {
-  const { frames, perMs } = rate;
-  return Math.min(frames, tokens + ((now - refilledAt) * frames) / perMs);
-}
-
-/**
- * How long until a bucket holding `tokens` (fewer than one) has one.
- *
- * @param rate - the bucket's rate
- * @param tokens - what it holds now
- * @returns the wait (ms, at least 1)
- */
-export function waitForToken(rate: Rate, tokens: number): number {
-  const { frames, perMs } = rate;
-  return Math.max(1, Math.ceil(((1 - tokens) * perMs) / frames));
 }

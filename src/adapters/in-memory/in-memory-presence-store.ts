@@ -1,6 +1,6 @@
 import type { PresenceRecord } from '../../domain';
 import type { Clock, PresenceStore } from '../../ports';
-import { SystemClock } from './system-clock';
+import { SystemClock } from '../../util/system-clock';
 
 interface Entry {
   record: PresenceRecord;

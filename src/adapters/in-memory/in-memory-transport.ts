@@ -10,7 +10,7 @@ import type {
   TransportHandler,
 } from '../../ports';
 import { TransportError, ValidationError } from '../../domain';
-import { SystemClock } from './system-clock';
+import { SystemClock } from '../../util/system-clock';
 
 /**
  * Faults to inject into every link, driven by a seeded random generator so a failing schedule can be replayed.

@@ -4,7 +4,7 @@
  * @module
  */
 export * from './manual-clock';
-export * from './system-clock';
+export { SystemClock, type SystemClockOptions } from '../../util/system-clock';
 export * from './in-memory-message-store';
 export * from './in-memory-directory-store';
 export * from './in-memory-presence-store';

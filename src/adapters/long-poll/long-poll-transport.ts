@@ -12,9 +12,10 @@ import type {
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
 import { refOf } from '../../protocol';
-import { realClock } from '../../util/real-clock';
+import { HttpError } from '../../util/http-error';
 import { resolveLimits } from '../../util/limits';
 import { readBody } from '../../util/read-body';
+import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
 import { TokenBucket } from '../../util/token-bucket';
 
@@ -125,7 +126,7 @@ export class LongPollTransport implements Transport {
       throw new ValidationError('LongPollTransport needs readInbox', { details: { field: 'readInbox' } });
     }
     this.#readInbox = options.readInbox;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? new SystemClock();
     this.#newId = options.newId ?? randomUUID;
     this.#limits = resolveLongPollLimits(options.limits);
   }
@@ -163,12 +164,12 @@ export class LongPollTransport implements Transport {
     try {
       const handler = this.#handler;
       if (handler === undefined || this.#closing) {
-        throw new HttpRefusal(503, 'UNAVAILABLE', 'the chat server is not accepting connections');
+        throw new HttpError(503, 'UNAVAILABLE', 'the chat server is not accepting connections');
       }
       const url = new URL(request.url ?? '/', 'http://localhost');
       const linkId = url.searchParams.get('link') ?? '';
       if (!LINK_ID.test(linkId)) {
-        throw new HttpRefusal(400, 'VALIDATION', 'link must be 1-64 characters of letters, digits, _ and -');
+        throw new HttpError(400, 'VALIDATION', 'link must be 1-64 characters of letters, digits, _ and -');
       }
       const method = request.method ?? 'GET';
       const key = `${identity.userId}\0${identity.deviceId}\0${linkId}`;
@@ -179,10 +180,10 @@ export class LongPollTransport implements Transport {
       }
       if (this.#isHungUp(key)) {
         // A request sent before the hang-up that arrives after it must not open the link again.
-        throw new HttpRefusal(410, 'TRANSPORT', 'this link was closed: open a new one');
+        throw new HttpError(410, 'TRANSPORT', 'this link was closed: open a new one');
       }
       if (method !== 'GET' && method !== 'POST') {
-        throw new HttpRefusal(405, 'METHOD_NOT_ALLOWED', 'use GET, POST or DELETE', {
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET, POST or DELETE', {
           Allow: 'GET, POST, DELETE',
         });
       }
@@ -362,11 +363,11 @@ class LongPollLink implements Connection {
       try {
         body = JSON.parse(text) as unknown;
       } catch {
-        throw new HttpRefusal(400, 'VALIDATION', 'the body must be a JSON array of frames');
+        throw new HttpError(400, 'VALIDATION', 'the body must be a JSON array of frames');
       }
       const frames = Array.isArray(body) ? body : [body];
       if (frames.length > limits.maxFramesPerRequest) {
-        throw new HttpRefusal(
+        throw new HttpError(
           413,
           'PAYLOAD_TOO_LARGE',
           `at most ${limits.maxFramesPerRequest} frames per request`,
@@ -493,21 +494,8 @@ class LongPollLink implements Connection {
   }
 }
 
-/** An HTTP answer to give instead of frames. */
-class HttpRefusal extends Error {
-  override name = 'HttpRefusal';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-function tooLarge(limit: number): HttpRefusal {
-  return new HttpRefusal(413, 'PAYLOAD_TOO_LARGE', `a request may be at most ${limit} bytes`);
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `a request may be at most ${limit} bytes`);
 }
 
 function sendFrames(response: ServerResponse, frames: readonly ServerFrame[], status = 200): void {
@@ -526,11 +514,11 @@ function sendFrames(response: ServerResponse, frames: readonly ServerFrame[], st
 function answerError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
   if (response.headersSent || response.destroyed) return;
   const refusal =
-    error instanceof HttpRefusal
+    error instanceof HttpError
       ? error
       : ChatRoomError.is(error) && error.code === 'PAYLOAD_TOO_LARGE'
-        ? new HttpRefusal(413, error.code, error.message)
-        : new HttpRefusal(500, 'STORAGE', 'the server could not complete the request');
+        ? new HttpError(413, error.code, error.message)
+        : new HttpError(500, 'STORAGE', 'the server could not complete the request');
   const json = JSON.stringify({ frames: [{ type: 'error', code: refusal.code, message: refusal.message }] });
   response.writeHead(refusal.status, {
     ...refusal.headers,
@@ -546,7 +534,7 @@ function answerError(request: IncomingMessage, response: ServerResponse, error: 
 function optionalInt(value: string | null, field: string): number | undefined {
   if (value === null) return undefined;
   if (!/^\d{1,15}$/.test(value))
-    throw new HttpRefusal(400, 'VALIDATION', `${field} must be a non-negative integer`);
+    throw new HttpError(400, 'VALIDATION', `${field} must be a non-negative integer`);
   return Number(value);
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { RawData, Server } from 'ws';
+import type { RawData } from 'ws';
 import { ValidationError } from '../../domain';
 import type {
   Clock,
@@ -14,10 +14,10 @@ import type {
 } from '../../ports';
 import type { ServerFrame } from '../../protocol';
 import { refOf } from '../../protocol';
-import { realClock } from '../../util/real-clock';
 import { resolveLimits } from '../../util/limits';
+import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
-import { tokensAt, waitForToken } from '../../util/token-bucket';
+import { TokenBucket } from '../../util/token-bucket';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
 export type RateLimit = Rate;
@@ -79,7 +79,7 @@ export class WebSocketTransport implements Transport {
   readonly #clock: Clock;
   readonly #limits: Required<WebSocketLimits>;
   readonly #newId: () => string;
-  readonly #wss: Server<typeof ServerWebSocket>;
+  readonly #wss: WebSocketServer;
   readonly #connections = new Set<WebSocketConnection>();
   #handler: TransportHandler | undefined;
   #closing = false;
@@ -92,12 +92,11 @@ export class WebSocketTransport implements Transport {
    * @throws ValidationError when a limit is not a positive integer
    */
   constructor(options: WebSocketTransportOptions = {}) {
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? new SystemClock();
     this.#newId = options.newId ?? newUuid;
     this.#limits = resolveLimits(options.limits, DEFAULT_LIMITS);
     this.#wss = new WebSocketServer({
       noServer: true,
-      WebSocket: ServerWebSocket,
       maxPayload: this.#limits.maxFrameBytes,
       clientTracking: false,
       perMessageDeflate: false,
@@ -178,57 +177,33 @@ export class WebSocketTransport implements Transport {
   }
 }
 
-/**
- * The server's WebSocket: it hands its events straight to its connection instead of through listeners, which
- * would cost every socket four closures and a bigger listener table. Listeners added with `on`/`once` (the close
- * wait of `shutDown`, or anyone's) still run, after the connection.
- */
-class ServerWebSocket extends WebSocket {
-  /** @internal Set once the upgrade completes. */
-  connection: WebSocketConnection | undefined = undefined;
-
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    const connection = this.connection;
-    if (connection !== undefined) {
-      WebSocketConnection.dispatch(connection, event, args);
-      // ws reports protocol errors (an oversized frame: 1009) as 'error' and closes the socket itself; with no
-      // listener of its own the event must not throw.
-      if (event === 'error' && this.listenerCount('error') === 0) return false;
-    }
-    return super.emit(event, ...args);
-  }
-}
-
-/** The state bits of a connection, in one number rather than four fields. */
-const ALIVE = 1;
-/** The socket is corked while a tick's frames are written. */
-const CORKED = 2;
-/** Set once the server stops talking to this socket: nothing more is sent or passed on. */
-const CLOSING = 4;
-/** `closed` was reported. */
-const REPORTED = 8;
-
 /** One socket seen as a `Connection`; it reports `closed` to the handler exactly once. */
 class WebSocketConnection implements Connection {
   readonly id: string;
   readonly identity: ConnectionIdentity;
-  readonly #ws: ServerWebSocket;
+  readonly #ws: WebSocket;
   /** The socket under `#ws`, corked while a tick's frames are written. */
   readonly #socket: Duplex;
   readonly #handler: TransportHandler;
   readonly #transport: WebSocketTransport;
-  #state = ALIVE;
-  /**
-   * The rate limit's token bucket, as two numbers on the connection rather than an object of its own. Until the
-   * first frame, `#refilledAt` is undefined and the bucket is full (it fills to the brim and no further).
-   */
-  #tokens: number;
-  #refilledAt: number | undefined = undefined;
+  readonly #bucket: TokenBucket;
+  /** Whether the peer answered (or sent something) since the last heartbeat. */
+  #alive = true;
+  #corked = false;
+  /** Set once the server stops talking to this socket: nothing more is sent or passed on. */
+  #closing = false;
+  /** Whether `closed` was reported. */
+  #reported = false;
+  /** Uncorks the socket at the end of the tick that corked it (one function per connection, not per tick). */
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   constructor(
     id: string,
     identity: ConnectionIdentity,
-    ws: ServerWebSocket,
+    ws: WebSocket,
     socket: Duplex,
     handler: TransportHandler,
     transport: WebSocketTransport,
@@ -239,34 +214,24 @@ class WebSocketConnection implements Connection {
     this.#socket = socket;
     this.#handler = handler;
     this.#transport = transport;
-    this.#tokens = transport.limits.rate.frames;
-    ws.connection = this;
-  }
-
-  /** @internal Takes an event of the socket (see `ServerWebSocket`). */
-  static dispatch(connection: WebSocketConnection, event: string | symbol, args: readonly unknown[]): void {
-    switch (event) {
-      case 'message':
-        connection.#received(args[0] as RawData, args[1] === true);
-        break;
-      case 'pong':
-        connection.#state |= ALIVE;
-        break;
-      case 'close':
-        connection.#gone();
-        break;
-      default:
-    }
+    this.#bucket = new TokenBucket(transport.limits.rate, transport.clock.now());
+    ws.on('message', (data, isBinary) => this.#received(data, isBinary));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    // ws reports protocol errors (an oversized frame: 1009) here and closes the socket itself.
+    ws.on('error', () => undefined);
+    ws.on('close', () => this.#gone());
   }
 
   send(frame: ServerFrame): void {
-    if ((this.#state & CLOSING) !== 0 || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#closing || this.#ws.readyState !== WebSocket.OPEN) return;
     // The frames of one tick (an ack, the sender's copy, a receipt...) leave in one write: the socket is corked
-    // on the first and uncorked after the tick, instead of one system call per frame.
-    if ((this.#state & CORKED) === 0) {
-      this.#state |= CORKED;
+    // on the first and uncorked after the tick.
+    if (!this.#corked) {
+      this.#corked = true;
       this.#socket.cork();
-      process.nextTick(uncork, this);
+      process.nextTick(this.#uncork);
     }
     this.#ws.send(JSON.stringify(frame));
     if (this.#ws.bufferedAmount > this.#transport.limits.maxBufferedBytes) {
@@ -279,19 +244,13 @@ class WebSocketConnection implements Connection {
     void this.shutDown(1000, reason);
   }
 
-  /** @internal Uncorks the socket at the end of the tick that corked it. */
-  uncork(): void {
-    this.#state &= ~CORKED;
-    this.#socket.uncork();
-  }
-
   /** @internal Pings, or terminates a peer that did not answer the previous ping. */
   heartbeat(): void {
-    if ((this.#state & ALIVE) === 0) {
+    if (!this.#alive) {
       this.#ws.terminate();
       return;
     }
-    this.#state &= ~ALIVE;
+    this.#alive = false;
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
   }
 
@@ -301,7 +260,7 @@ class WebSocketConnection implements Connection {
    */
   shutDown(code: number, reason: string): Promise<void> {
     const ws = this.#ws;
-    this.#state |= CLOSING;
+    this.#closing = true;
     // Reported after the current call returns: the handler may be in the middle of sending to this connection.
     queueMicrotask(() => this.#gone());
     if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
@@ -316,12 +275,12 @@ class WebSocketConnection implements Connection {
   }
 
   #received(data: RawData, isBinary: boolean): void {
-    if ((this.#state & CLOSING) !== 0) return;
-    this.#state |= ALIVE;
+    if (this.#closing) return;
+    this.#alive = true;
     // Malformed JSON and binary frames reach the gateway as `undefined`, which it refuses with VALIDATION, in
     // order with the connection's other frames.
     const frame = isBinary ? undefined : parseJson(rawText(data));
-    const retryAfterMs = this.#take();
+    const retryAfterMs = this.#bucket.take(this.#transport.clock.now());
     if (retryAfterMs > 0) {
       const ref = refOf(frame);
       this.send({
@@ -336,39 +295,16 @@ class WebSocketConnection implements Connection {
     this.#handler.received(this, frame);
   }
 
-  /** Takes a token from the bucket: 0 when there was one, else how long until there will be (ms). */
-  #take(): number {
-    const rate = this.#transport.limits.rate;
-    const now = this.#transport.clock.now();
-    const tokens =
-      this.#refilledAt === undefined ? this.#tokens : tokensAt(rate, this.#tokens, this.#refilledAt, now);
-    this.#refilledAt = now;
-    if (tokens >= 1) {
-      this.#tokens = tokens - 1;
-      return 0;
-    }
-    this.#tokens = tokens;
-    return waitForToken(rate, tokens);
-  }
-
   #gone(): void {
-    if ((this.#state & REPORTED) !== 0) return;
-    this.#state |= REPORTED | CLOSING;
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#closing = true;
     this.#transport.forget(this);
     this.#handler.closed(this);
   }
 }
 
-/** A module-level callback for `process.nextTick`, so corking allocates no closure. */
-function uncork(connection: WebSocketConnection): void {
-  connection.uncork();
-}
-
-/**
- * A random UUID as one flat string. `randomUUID` builds its result by concatenation, a tree of 14 cons cells
- * (~450 bytes) that would live as long as the connection; the flat copy (all ASCII, so the round trip through
- * bytes is exact) is 56.
- */
+/** A random UUID copied into one flat string: the connection keeps its id as long as it lives. */
 function newUuid(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
