@@ -42,6 +42,15 @@ const PROTOCOL_ALLOWED_PACKAGES = Object.freeze([...PORTS_ALLOWED_PACKAGES, 'zod
 /** The only adapter the root entry may reach. */
 const ROOT_ALLOWED_ADAPTERS = Object.freeze(['in-memory']);
 
+/**
+ * The wings of `src/services/`, lowest first: a wing imports only the wings below it, and only through their
+ * `index.ts`. Files directly in `src/services/` are shared by every wing and import none.
+ */
+const SERVICE_WINGS = Object.freeze(['directory', 'presence', 'delivery', 'media', 'sessions']);
+
+/** The wing that turns what services publish into frames: the only one that imports `src/protocol/`. */
+const EDGE_WING = 'sessions';
+
 /** The package's own name: `chat-room` and `chat-room/x` resolve into `src/` (tsconfig `paths`). */
 const SELF_PACKAGE = 'chat-room';
 
@@ -344,10 +353,16 @@ function layerOf(rel) {
   const top = parts[1] || '';
   if (parts.length === 2) {
     if (/^chat-system\.(d\.)?ts$/.test(top)) return { layer: 'chat-system' };
+    if (/^compose-system\.(d\.)?ts$/.test(top)) return { layer: 'composition' };
     if (/^index\.(d\.)?ts$/.test(top)) return { layer: 'index' };
     return { layer: 'other' };
   }
   if (top === 'adapters') return { layer: 'adapters', tech: parts.length > 3 ? parts[2] : null };
+  if (top === 'services') {
+    const wing = parts.length > 3 ? parts[2] : null;
+    const isIndex = /^index\.(d\.)?ts$/.test(parts[parts.length - 1]);
+    return { layer: 'services', wing, isIndex, wingIndex: wing !== null && parts.length === 4 && isIndex };
+  }
   if (['domain', 'ports', 'protocol', 'services', 'session', 'server', 'client', 'testing'].includes(top)) {
     return { layer: top };
   }
@@ -380,22 +395,87 @@ function ruleViolation(fromLayer, target) {
   }
   if (layer === 'testing' && to) {
     const reference = to.layer === 'adapters' && to.tech === 'in-memory';
-    if (!reference && !['domain', 'ports', 'testing'].includes(to.layer)) {
-      return `src/testing/ may import only src/domain/, src/ports/ and the in-memory adapters (imports ${target.rel})`;
+    if (!reference && !TESTING_ALLOWED.includes(to.layer)) {
+      return `src/testing/ may import only ${TESTING_ALLOWED.map((l) => LAYER_PATHS[l]).join(', ')} and the in-memory adapters (imports ${target.rel})`;
     }
   }
   if (target.type === 'package' && isDriver(target.name) && !(layer === 'adapters' && tech)) {
     return `driver package ${target.name} may be imported only from src/adapters/<tech>/`;
   }
   if ((layer === 'services' || layer === 'session') && to) {
-    if (['adapters', 'server', 'client', 'chat-system', 'index'].includes(to.layer)) {
-      return `src/${layer}/ must not import ${target.rel} (adapters, server, client, chat-system and the root entry are above it)`;
+    if (['adapters', 'server', 'client', 'chat-system', 'composition', 'index'].includes(to.layer)) {
+      return `src/${layer}/ must not import ${target.rel} (adapters, server, client, the composition root, chat-system and the root entry are above it)`;
     }
+  }
+  if (layer === 'services' && to && to.layer === 'protocol' && fromLayer.wing !== EDGE_WING) {
+    return `only the ${EDGE_WING} wing of src/services/ speaks the wire protocol (imports ${target.rel}): other services publish events or use the DeviceOutbox`;
+  }
+  if (layer === 'services' && to && to.layer === 'services') {
+    const why = wingViolation(fromLayer, to, target.rel);
+    if (why) return why;
   }
   if (layer === 'adapters' && tech && to && to.layer === 'adapters' && to.tech !== tech) {
     return `adapter ${tech} must not import another adapter (${target.rel})`;
   }
   return null;
+}
+
+/** Layers the conformance suites may use: what an adapter's contract is stated in, and the system they drive. */
+const TESTING_ALLOWED = Object.freeze(['domain', 'ports', 'protocol', 'session', 'chat-system', 'testing']);
+
+const LAYER_PATHS = Object.freeze({
+  domain: 'src/domain/',
+  ports: 'src/ports/',
+  protocol: 'src/protocol/',
+  session: 'src/session/',
+  'chat-system': 'src/chat-system.ts',
+  testing: 'src/testing/',
+});
+
+/** The rule an import between two files of `src/services/` breaks, or null. */
+function wingViolation(from, to, rel) {
+  if (from.wing !== null && !SERVICE_WINGS.includes(from.wing)) {
+    return `src/services/${from.wing}/ is not a wing (wings: ${SERVICE_WINGS.join(', ')}; scripts/check-layers.js)`;
+  }
+  if (from.wing === null) {
+    // The services' index gathers the wings; the other shared files sit below every wing.
+    if (from.isIndex || to.wing === null) return null;
+    return `a shared file of src/services/ must not import a wing (imports ${rel})`;
+  }
+  if (to.wing === null || to.wing === from.wing) return null;
+  const own = SERVICE_WINGS.indexOf(from.wing);
+  const other = SERVICE_WINGS.indexOf(to.wing);
+  if (other === -1 || other > own) {
+    return `wing ${from.wing} must not import wing ${to.wing} (${rel}): a wing imports only the wings below it (${SERVICE_WINGS.join(' < ')})`;
+  }
+  if (!to.wingIndex) {
+    return `wing ${from.wing} imports ${rel}: another wing is imported through its index (src/services/${to.wing}/index.ts)`;
+  }
+  return null;
+}
+
+/** The import cycles among `files` (one line per cycle, each cycle once), following internal imports only. */
+function cyclesAmong(files, graph, root) {
+  const inSet = new Set(files);
+  const state = new Map(); // file -> 'open' | 'done'
+  const stack = [];
+  const cycles = [];
+  const visit = (file) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const { target } of graph.get(file) || []) {
+      if (target.type !== 'internal' || !target.exists || !inSet.has(target.abs)) continue;
+      const seen = state.get(target.abs);
+      if (seen === 'open') {
+        const loop = stack.slice(stack.indexOf(target.abs)).map((f) => toPosix(path.relative(root, f)));
+        cycles.push(`${loop.join(' -> ')} -> ${loop[0]}`);
+      } else if (seen === undefined) visit(target.abs);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of files) if (!state.has(file)) visit(file);
+  return cycles;
 }
 
 function listTsFiles(dir) {
@@ -441,6 +521,11 @@ function analyze(rootDir) {
   }
 
   // The root entry, followed through internal imports, must load no driver and no adapter but in-memory.
+  const domainFiles = files.filter((f) => layerOf(toPosix(path.relative(root, f))).layer === 'domain');
+  for (const cycle of cyclesAmong(domainFiles, graph, root)) {
+    violations.push(`src/domain/ has an import cycle: ${cycle}`);
+  }
+
   const entry = resolveFile(path.join(root, 'src', 'index'));
   if (entry && graph.has(entry)) {
     const parent = new Map([[entry, null]]);

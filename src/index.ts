@@ -17,6 +17,7 @@ export * from './ports';
 export * from './adapters/in-memory';
 export * from './services';
 export * from './session';
+export * from './compose-system';
 export * from './chat-system';
 export { TaskTracker } from './util/task-tracker';
 export { Observable, type EventMap } from './util/observable';

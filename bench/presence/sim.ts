@@ -24,8 +24,11 @@ import type { PresenceCounters, PresencePolicyName, PresenceRecord, PresenceStor
 import {
   InMemoryPresenceStore,
   ManualClock,
+  NotificationCenter,
   PRESENCE_POLICIES,
   PresenceService,
+  SessionOutbox,
+  SessionRegistry,
   createPresencePolicy,
 } from 'chat-room';
 import type { FriendGraph, WorkloadStats } from './workload';
@@ -36,6 +39,7 @@ import {
   deriveWorkload,
   friendsOf,
   maySee,
+  registryTarget,
 } from './workload';
 
 /** Simulated time starts here (a fixed date, so timestamps in frames have a realistic length). */
@@ -167,6 +171,8 @@ async function runPolicy(
   const started = performance.now();
   const clock = new ManualClock(T0);
   const store = new CountingStore(new InMemoryPresenceStore({ clock }));
+  const events = new NotificationCenter();
+  const sessions = new SessionRegistry(clock, events, 0);
   const service = new PresenceService({
     clock,
     store,
@@ -175,10 +181,12 @@ async function runPolicy(
       friendsOf: (id) => friendsOf(graph, id),
       maySee: (viewer, subject) => maySee(graph, viewer, subject),
     },
-    send: () => undefined,
+    sessions,
+    events,
+    outbox: new SessionOutbox(sessions),
     idleAfterMs: WORKLOAD_DEFAULTS.idleAfterMs,
   });
-  const workload = new PresenceWorkload(graph, clock, service, options.seed);
+  const workload = new PresenceWorkload(graph, clock, registryTarget(sessions, service), options.seed);
   let onlineSum = 0;
   let foregroundSum = 0;
   const run = async (ms: number, sample: boolean): Promise<void> => {

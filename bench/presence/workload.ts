@@ -34,7 +34,7 @@
  *
  * @module
  */
-import type { Clock, TimerHandle } from 'chat-room';
+import type { Clock, PresenceService, SessionRecord, SessionRegistry, TimerHandle } from 'chat-room';
 import { seededRandom } from 'chat-room';
 
 /** The workload the issue fixes, so that results compare. All durations in ms. */
@@ -363,6 +363,40 @@ export interface PresenceTarget {
   setForeground(sessionId: string, foreground: boolean): void;
   activity(userId: string): void;
   subscribe(sessionId: string, userIds: readonly string[]): Promise<unknown>;
+}
+
+/**
+ * The workload's target on a real `SessionRegistry` and `PresenceService`: sessions open, close and change ground
+ * in the registry (over connections that drop what they are sent), and presence hears of it from the registry's
+ * events, as it does in a server.
+ *
+ * @param sessions - the registry the presence service reads
+ * @param presence - the presence service
+ */
+export function registryTarget(sessions: SessionRegistry, presence: PresenceService): PresenceTarget {
+  const open = new Map<string, SessionRecord>();
+  return {
+    sessionOpened(sessionId, userId, foreground) {
+      const connection = {
+        id: sessionId,
+        identity: { userId, deviceId: sessionId, foreground },
+        send: () => undefined,
+        close: () => undefined,
+      };
+      open.set(sessionId, sessions.add(connection));
+    },
+    sessionClosed(sessionId) {
+      const session = open.get(sessionId);
+      open.delete(sessionId);
+      if (session !== undefined) sessions.remove(session);
+    },
+    setForeground(sessionId, foreground) {
+      const session = open.get(sessionId);
+      if (session !== undefined) sessions.setForeground(session, foreground);
+    },
+    activity: (userId) => presence.activity(userId),
+    subscribe: (sessionId, userIds) => presence.subscribe(sessionId, userIds),
+  };
 }
 
 /** What the workload did since the last reset: the same for every policy. */

@@ -18,7 +18,7 @@ import type * as PostgresEntry from '../adapters/postgres';
 import type { ChatServer } from '../server';
 import { createTokenAuth } from '../adapters/ws';
 import { createChatServer } from '../server';
-import type { ChatSystemDeps } from '../chat-system';
+import type { ChatSystemDeps } from '../compose-system';
 import { ChatSystem } from '../chat-system';
 import { ChatRoomError } from '../domain';
 

@@ -1,20 +1,14 @@
 /**
- * The services: the behaviour of the system, written against the ports.
+ * The services: the behaviour of the system, written against the ports. They live in wings, each with an index,
+ * and a wing imports only the wings below it: `directory` < `presence` < `delivery` < `media` < `sessions`. The
+ * files here are shared by every wing: the system's events and the outbound port to devices.
  *
  * @module
  */
 export * from './notification-center';
-export * from './user-directory';
-export * from './conversation-directory';
-export * from './session-registry';
-export * from './settings-service';
-export * from './feed-service';
-export * from './delivery-routes';
-export * from './delivery-service';
-export * from './session-gateway';
-export * from './presence-policies';
-export * from './presence-service';
-export * from './media-service';
-export * from './contact-directory';
-export * from './directory-journal';
-export * from './recent-log';
+export * from './device-outbox';
+export * from './directory';
+export * from './presence';
+export * from './delivery';
+export * from './media';
+export * from './sessions';

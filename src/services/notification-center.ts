@@ -26,6 +26,8 @@ export interface SystemEvents extends EventMap {
   presence: [event: { userId: string; state: RecipientState; at: number }];
   /** A device connected. */
   'session-opened': [event: { userId: string; deviceId: string; connectionId: string; foreground: boolean }];
+  /** A device moved to the foreground or the background. */
+  'session-foreground': [event: { userId: string; connectionId: string; foreground: boolean }];
   /** A device disconnected. */
   'session-closed': [event: { userId: string; deviceId: string; connectionId: string }];
   /** Group membership changed. */

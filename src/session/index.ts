@@ -5,3 +5,4 @@
  */
 export * from './chat-session';
 export * from './chat-window';
+export * from './local-devices';

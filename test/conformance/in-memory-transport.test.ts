@@ -1,6 +1,6 @@
 import type { ServerFrame } from 'chat-room';
 import { ChatSystem } from 'chat-room';
-import { transportSuite } from './transport.case';
+import { transportSuite } from 'chat-room/testing';
 
 transportSuite('InMemoryTransport', async () => {
   const system = ChatSystem.create();

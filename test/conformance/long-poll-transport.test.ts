@@ -3,7 +3,7 @@ import { ChatSystem } from 'chat-room';
 import { LongPollClientTransport } from 'chat-room/client';
 import { createChatServer } from 'chat-room/server';
 import { createTokenAuth } from 'chat-room/ws';
-import { transportSuite } from './transport.case';
+import { transportSuite } from 'chat-room/testing';
 
 jest.setTimeout(20_000);
 

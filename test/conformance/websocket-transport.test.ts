@@ -4,7 +4,7 @@ import { ChatSystem } from 'chat-room';
 import { WebSocketClientTransport } from 'chat-room/client';
 import { createChatServer } from 'chat-room/server';
 import { createTokenAuth } from 'chat-room/ws';
-import { transportSuite, until } from './transport.case';
+import { transportSuite, until } from 'chat-room/testing';
 
 jest.setTimeout(20_000);
 

@@ -1,9 +1,11 @@
-import type { ChatSession, PresenceRecord } from 'chat-room';
+import type { ChatSession, DeviceOutbox, PresenceRecord, SessionRecord } from 'chat-room';
 import {
   ChatSystem,
   InMemoryPresenceStore,
   ManualClock,
+  NotificationCenter,
   PresenceService,
+  SessionRegistry,
   ValidationError,
   createPresencePolicy,
   describePresence,
@@ -253,18 +255,57 @@ describe('policy techniques, one at a time', () => {
   });
 });
 
+/**
+ * A presence service on its own registry, and the device side of it: sessions open, close and change ground in the
+ * registry (as the gateway does), and presence follows from the registry's events.
+ */
+function standalone(store: InMemoryPresenceStore, clock: ManualClock, options: { storeTtlMs?: number } = {}) {
+  const events = new NotificationCenter();
+  const sessions = new SessionRegistry(clock, events, 0);
+  const heard: string[] = [];
+  const outbox: DeviceOutbox = {
+    toUser: (userId, notice) => {
+      for (const s of sessions.foregroundSessions(userId)) outbox.toSession(s.id, notice);
+    },
+    toSession: (sessionId, notice) => {
+      if (notice.kind === 'presence' && !notice.snapshot)
+        for (const u of notice.updates) heard.push(`${sessionId}<-${u.userId}:${u.status}`);
+    },
+    sizeOf: (notice) => JSON.stringify(notice).length,
+  };
+  const presence = new PresenceService({
+    clock,
+    store,
+    relations: { friendsOf: () => [], maySee: () => true },
+    sessions,
+    events,
+    outbox,
+    ...options,
+  });
+  const open = new Map<string, SessionRecord>();
+  const device = {
+    open(sessionId: string, userId: string, foreground: boolean): void {
+      const connection = {
+        id: sessionId,
+        identity: { userId, deviceId: sessionId, foreground },
+        send: () => undefined,
+        close: () => undefined,
+      };
+      open.set(sessionId, sessions.add(connection));
+    },
+    setForeground(sessionId: string, foreground: boolean): void {
+      sessions.setForeground(open.get(sessionId) as SessionRecord, foreground);
+    },
+  };
+  return { presence, device, heard };
+}
+
 describe('the presence store', () => {
   test('a node that stops refreshing leaves no ghost online: the record reads offline after its expiry', async () => {
     const clock = new ManualClock(T0);
     const store = new InMemoryPresenceStore({ clock });
-    const service = new PresenceService({
-      clock,
-      store,
-      relations: { friendsOf: () => [], maySee: () => true },
-      send: () => undefined,
-      storeTtlMs: 90_000,
-    });
-    service.sessionOpened('s1', 'bob', true);
+    const { presence: service, device } = standalone(store, clock, { storeTtlMs: 90_000 });
+    device.open('s1', 'bob', true);
     clock.advance(10_000); // the online grace
     expect((await store.get('bob'))?.status).toBe('online');
     clock.advance(5 * 60_000); // the service keeps it fresh
@@ -280,13 +321,8 @@ describe('the presence store', () => {
     const written: number[] = [];
     const set = store.set.bind(store);
     store.set = (record, ttlMs) => (written.push(record.lastActiveAt), set(record, ttlMs));
-    const service = new PresenceService({
-      clock,
-      store,
-      relations: { friendsOf: () => [], maySee: () => true },
-      send: () => undefined,
-    });
-    service.sessionOpened('s1', 'bob', true);
+    const { presence: service, device } = standalone(store, clock);
+    device.open('s1', 'bob', true);
     clock.advance(10_000); // the online grace
     written.length = 0;
     for (let i = 0; i < 30; i++) {
@@ -302,39 +338,30 @@ describe('the presence store', () => {
 describe('interest across background trips', () => {
   function service() {
     const clock = new ManualClock(T0);
-    const heard: string[] = [];
-    const presence = new PresenceService({
-      clock,
-      store: new InMemoryPresenceStore({ clock }),
-      relations: { friendsOf: () => [], maySee: () => true },
-      send: (sessionId, frame) => {
-        if (frame.snapshot !== true)
-          for (const u of frame.updates) heard.push(`${sessionId}<-${u.userId}:${u.status}`);
-      },
-    });
-    return { clock, presence, heard };
+    const { presence, device, heard } = standalone(new InMemoryPresenceStore({ clock }), clock);
+    return { clock, presence, device, heard };
   }
 
   test('a session that subscribed in the background hears changes once it is in the foreground', async () => {
-    const { clock, presence, heard } = service();
-    presence.sessionOpened('a1', 'alice', false);
+    const { clock, presence, device, heard } = service();
+    device.open('a1', 'alice', false);
     await presence.subscribe('a1', ['bob']);
-    presence.setForeground('a1', true);
-    presence.sessionOpened('b1', 'bob', true);
+    device.setForeground('a1', true);
+    device.open('b1', 'bob', true);
     clock.advance(60_000);
     expect(heard).toEqual(['a1<-bob:online']);
   });
 
   test('a session keeps its interest through a background trip, even if everyone else lost theirs', async () => {
-    const { clock, presence, heard } = service();
-    presence.sessionOpened('a1', 'alice', true);
-    presence.sessionOpened('c1', 'carol', true);
+    const { clock, presence, device, heard } = service();
+    device.open('a1', 'alice', true);
+    device.open('c1', 'carol', true);
     await presence.subscribe('a1', ['bob']);
     await presence.subscribe('c1', ['bob']);
-    presence.setForeground('a1', false);
+    device.setForeground('a1', false);
     await presence.subscribe('c1', ['dave']);
-    presence.setForeground('a1', true);
-    presence.sessionOpened('b1', 'bob', true);
+    device.setForeground('a1', true);
+    device.open('b1', 'bob', true);
     clock.advance(60_000);
     expect(heard).toEqual(['a1<-bob:online']);
   });

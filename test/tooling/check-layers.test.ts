@@ -220,6 +220,94 @@ describe('checkLayers', () => {
     expect(violations[0]).toContain('src/chat-system.ts');
   });
 
+  describe('the wings of src/services/', () => {
+    const WINGS: Record<string, string> = {
+      'src/services/events.ts': 'export class Events {}\n',
+      'src/services/directory/users.ts':
+        "import { Events } from '../events';\nexport class Users { e = Events; }\n",
+      'src/services/directory/index.ts': "export * from './users';\n",
+      'src/services/presence/registry.ts':
+        "import { Users } from '../directory';\nexport class Registry { u = Users; }\n",
+      'src/services/presence/index.ts': "export * from './registry';\n",
+      'src/services/sessions/gateway.ts':
+        "import { Registry } from '../presence';\nimport { Users } from '../directory/index';\nexport const g = [Registry, Users];\n",
+      'src/services/sessions/index.ts': "export * from './gateway';\n",
+      'src/services/index.ts': "export * from './directory';\nexport * from './presence';\n",
+    };
+
+    it('lets a wing import the wings below it through their index', () => {
+      expect(check(WINGS)).toEqual([]);
+    });
+
+    it('reports a wing importing a wing above it', () => {
+      const violations = check({
+        ...WINGS,
+        'src/services/directory/users.ts':
+          "import { Registry } from '../presence';\nexport class Users { r = Registry; }\n",
+      });
+      expect(violations).toHaveLength(1);
+      expect(violations[0]).toContain('src/services/directory/users.ts:1');
+      expect(violations[0]).toContain('wing directory must not import wing presence');
+    });
+
+    it("reports a wing reaching past another wing's index", () => {
+      const violations = check({
+        ...WINGS,
+        'src/services/presence/registry.ts':
+          "import { Users } from '../directory/users';\nexport class Registry { u = Users; }\n",
+      });
+      expect(violations).toHaveLength(1);
+      expect(violations[0]).toContain('through its index');
+    });
+
+    it('reports a shared file importing a wing, and a folder that is no wing', () => {
+      const violations = check({
+        ...WINGS,
+        'src/services/events.ts': "import { Users } from './directory';\nexport const e = Users;\n",
+        'src/services/misc/thing.ts': "import { Events } from '../events';\nexport const t = Events;\n",
+      });
+      expect(violations).toHaveLength(2);
+      expect(violations.join('\n')).toContain('a shared file of src/services/ must not import a wing');
+      expect(violations.join('\n')).toContain('src/services/misc/ is not a wing');
+    });
+
+    it('lets only the sessions wing import the wire protocol', () => {
+      const violations = check({
+        ...WINGS,
+        'src/protocol/frames.ts': 'export type Frame = { type: string };\n',
+        'src/services/sessions/gateway.ts':
+          "import type { Frame } from '../../protocol/frames';\nimport { Registry } from '../presence';\nexport const g: [unknown, Frame?] = [Registry];\n",
+        'src/services/presence/registry.ts':
+          "import type { Frame } from '../../protocol/frames';\nimport { Users } from '../directory';\nexport class Registry { u = Users; f?: Frame; }\n",
+      });
+      expect(violations).toHaveLength(1);
+      expect(violations[0]).toContain('src/services/presence/registry.ts:1');
+      expect(violations[0]).toContain('only the sessions wing');
+    });
+
+    it('reports a service importing the composition root', () => {
+      const violations = check({
+        ...WINGS,
+        'src/compose-system.ts': "import { Users } from './services';\nexport const c = Users;\n",
+        'src/services/directory/users.ts':
+          "import { c } from '../../compose-system';\nexport class Users { c = c; }\n",
+      });
+      expect(violations).toHaveLength(1);
+      expect(violations[0]).toContain('composition root');
+    });
+  });
+
+  it('reports an import cycle in the domain, naming its files', () => {
+    const violations = check({
+      'src/domain/group.ts': "import { r } from './records';\nexport const g = () => r;\n",
+      'src/domain/records.ts':
+        "import type { g } from './group';\nexport const r = 1; export type G = typeof g;\n",
+    });
+    expect(violations).toEqual([
+      'src/domain/ has an import cycle: src/domain/group.ts -> src/domain/records.ts -> src/domain/group.ts',
+    ]);
+  });
+
   it('exits 1 with the violations from the command line, 0 with an OK summary', () => {
     const bad = makeTree({ ...CLEAN, 'src/domain/x.ts': "import 'pg';\n" });
     const failed = spawnSync(process.execPath, [SCRIPT, bad], { encoding: 'utf8' });

@@ -1,19 +1,20 @@
-import type { Group } from '../domain';
-import { ChatRoomError, ValidationError } from '../domain';
-import type { ClientFrame, DeliveredFrame, GroupFrame, SendFrame, ServerFrame } from '../protocol';
-import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../protocol';
-import type { Connection, MessageStore, TransportHandler } from '../ports';
-import type { ContactDirectory } from './contact-directory';
-import type { ConversationDirectory } from './conversation-directory';
-import type { DeliveryService } from './delivery-service';
-import type { FeedService } from './feed-service';
-import type { MediaService } from './media-service';
-import type { SettingsService } from './settings-service';
-import type { PresenceService } from './presence-service';
-import type { NotificationCenter } from './notification-center';
-import type { SessionRecord, SessionRegistry } from './session-registry';
-import type { UserDirectory } from './user-directory';
-import type { TaskTracker } from '../util/task-tracker';
+import type { Group } from '../../domain';
+import { ChatRoomError, ValidationError } from '../../domain';
+import type { ClientFrame, DeliveredFrame, GroupFrame, SendFrame, ServerFrame } from '../../protocol';
+import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../../protocol';
+import type { Connection, TransportHandler } from '../../ports';
+import type { TaskTracker } from '../../util/task-tracker';
+import type { DeliveryService, FeedService, SendOptions } from '../delivery';
+import type {
+  ContactDirectory,
+  ConversationDirectory,
+  DirectoryJournal,
+  SettingsService,
+  UserDirectory,
+} from '../directory';
+import type { MediaService } from '../media';
+import type { PresenceService, SessionRecord, SessionRegistry } from '../presence';
+import type { SessionOutbox } from './session-outbox';
 
 /** What the gateway composes. */
 export interface SessionGatewayDeps {
@@ -22,18 +23,18 @@ export interface SessionGatewayDeps {
   readonly conversations: ConversationDirectory;
   readonly settings: SettingsService;
   readonly feeds: FeedService;
-  readonly directory: ContactDirectory;
+  readonly contacts: ContactDirectory;
   /** The photo service, when the system has an image processor. */
-  readonly media: () => MediaService | undefined;
+  readonly media: MediaService | undefined;
   readonly sessions: SessionRegistry;
+  readonly outbox: SessionOutbox;
   readonly users: UserDirectory;
-  readonly store: MessageStore;
-  readonly events: NotificationCenter;
   readonly tasks: TaskTracker;
-  /** Resolves once directory changes are durable (absent when the directory is kept in memory only). */
-  readonly directoryWritten?: () => Promise<void>;
+  /** Writes directory changes behind (absent when the directory is kept in memory only). */
+  readonly journal: DirectoryJournal | undefined;
 }
 
+/** A connection the gateway serves: its session, and the two lanes its frames are handled in. */
 interface Open {
   readonly session: SessionRecord;
   /** Frames of one connection are handled one after another, in the order they arrived. */
@@ -45,12 +46,12 @@ interface Open {
   receipts: Promise<void>;
 }
 
-/** Where both lanes of a new connection start: one settled promise shared by all, not two per connection. */
 const IDLE: Promise<void> = Promise.resolve();
 
 /**
  * The server's side of every connection, whatever the transport: greets a device, checks each frame, calls
- * the delivery service as the connection's user (never as a user named in the frame) and answers.
+ * the services as the connection's user (never as a user named in the frame) and answers. The in-process API
+ * (`ChatSystem`) calls the same service methods.
  *
  * Pattern: Adapter — turns transport events and frames into service calls and their results into frames.
  */
@@ -69,22 +70,16 @@ export class SessionGateway implements TransportHandler {
   }
 
   opened(connection: Connection): void {
-    const { userId, deviceId, foreground } = connection.identity;
+    const { userId, deviceId } = connection.identity;
     if (!this.#d.users.has(userId)) {
       connection.send({ type: 'error', code: 'NOT_FOUND', message: `no user ${userId}` });
       connection.close('unknown user');
       return;
     }
-    const session = this.#d.sessions.add(connection);
-    const open: Open = { session, queue: IDLE, receipts: IDLE };
+    const open: Open = { session: this.#d.sessions.add(connection), queue: IDLE, receipts: IDLE };
     this.#open.set(connection.id, open);
-    this.#d.presence.sessionOpened(connection.id, userId, foreground);
-    this.#d.events.publish('session-opened', { userId, deviceId, connectionId: connection.id, foreground });
     this.#enqueue(open, async () => {
-      const [latest, cursor] = await Promise.all([
-        this.#d.store.latestInboxSeq(userId),
-        this.#d.store.getCursor(userId, `device:${deviceId}`),
-      ]);
+      const { latest, cursor } = await this.#d.delivery.position(userId, deviceId);
       connection.send({ type: 'hello', v: PROTOCOL_VERSION, userId, deviceId, latest, cursor });
     });
   }
@@ -99,7 +94,7 @@ export class SessionGateway implements TransportHandler {
         try {
           const reply = await this.#handle(open.session, frame);
           // A frame that changed the directory (a group, a contact, a setting) is answered once that is durable.
-          if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
+          await this.#d.journal?.flush();
           if (reply !== undefined) connection.send(reply);
         } catch (error) {
           connection.send(toErrorFrame(error, refOf(frame)));
@@ -114,19 +109,6 @@ export class SessionGateway implements TransportHandler {
     if (open === undefined) return;
     this.#open.delete(connection.id);
     this.#d.sessions.remove(open.session);
-    this.#d.presence.sessionClosed(connection.id);
-    const { userId, deviceId } = connection.identity;
-    this.#d.events.publish('session-closed', { userId, deviceId, connectionId: connection.id });
-  }
-
-  /**
-   * Sends a frame to one connection, if it is still open.
-   *
-   * @param connectionId - the connection
-   * @param frame - the frame
-   */
-  sendTo(connectionId: string, frame: ServerFrame): void {
-    this.#open.get(connectionId)?.session.connection.send(frame);
   }
 
   #openOf(connection: Connection): Open | undefined {
@@ -138,10 +120,7 @@ export class SessionGateway implements TransportHandler {
     open[lane] = this.#d.tasks.track(open[lane].then(work).catch(() => undefined));
   }
 
-  /**
-   * Answers one frame. The two frames every message brings (`send`, `delivered`) have small handlers of their own:
-   * an async function keeps all its locals while it waits, so one big handler would cost each frame all of them.
-   */
+  /** Answers one frame; the two frames every message brings (`send`, `delivered`) have handlers of their own. */
   #handle(session: SessionRecord, raw: unknown): Promise<ServerFrame | undefined> {
     const frame = parseClientFrame(raw);
     if (frame.type === 'send') return this.#send(session, frame);
@@ -150,47 +129,40 @@ export class SessionGateway implements TransportHandler {
   }
 
   async #send(session: SessionRecord, frame: SendFrame): Promise<undefined> {
-    const { userId } = session;
-    const { delivery } = this.#d;
     const { ref, clientMessageId } = frame;
     const connection = session.connection;
-    const target = { to: frame.to, groupId: frame.groupId };
-    // A photo was uploaded first; only its uploader may send it, and what the message carries comes from the
-    // store, never from the frame.
-    let media = frame.media;
-    if (frame.kind === 'photo' && media !== undefined) {
-      const photos = this.#d.media();
-      if (photos === undefined) throw new ValidationError('this server does not take photos');
-      const thread = delivery.threadFor(userId, target);
-      media = await photos.claim(userId, media.mediaId, thread.id);
+    const input = {
+      from: session.userId,
+      to: frame.to,
+      groupId: frame.groupId,
+      text: frame.text,
+      kind: frame.kind,
+      media: frame.media,
+      clientMessageId,
+    };
+    const options: SendOptions = {
+      // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
+      onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
+        connection.send({
+          type: 'ack',
+          ref,
+          clientMessageId,
+          messageId,
+          threadId,
+          seq,
+          sentAt,
+          ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
+        }),
+      originSessionId: session.id,
+    };
+    // The ack goes out as soon as the message is stored; routing to recipients continues on its own. A photo was
+    // uploaded first: the media service checks that its uploader sends it.
+    if (frame.kind === 'photo') {
+      if (this.#d.media === undefined) throw new ValidationError('this server does not take photos');
+      await this.#d.media.sendUploaded(input, options);
+    } else {
+      await this.#d.delivery.send(input, options);
     }
-    // The ack goes out as soon as the message is stored; routing to recipients continues on its own.
-    await delivery.send(
-      {
-        from: userId,
-        to: frame.to,
-        groupId: frame.groupId,
-        text: frame.text,
-        kind: frame.kind,
-        media,
-        clientMessageId,
-      },
-      {
-        // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
-        onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
-          connection.send({
-            type: 'ack',
-            ref,
-            clientMessageId,
-            messageId,
-            threadId,
-            seq,
-            sentAt,
-            ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
-          }),
-        origin: connection,
-      },
-    );
     return undefined;
   }
 
@@ -215,10 +187,9 @@ export class SessionGateway implements TransportHandler {
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       case 'state':
         this.#d.sessions.setForeground(session, frame.foreground);
-        this.#d.presence.setForeground(session.connection.id, frame.foreground);
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       case 'subscribe':
-        await this.#d.presence.subscribe(session.connection.id, frame.userIds);
+        await this.#d.presence.subscribe(session.id, frame.userIds);
         return { type: 'ok', ref: frame.ref };
       case 'active':
         this.#d.presence.activity(userId);
@@ -231,8 +202,7 @@ export class SessionGateway implements TransportHandler {
         this.#d.presence.activity(userId);
         const note = { type: 'typing', threadId: thread.id, userId, typing: frame.typing } as const;
         for (const member of this.#d.conversations.membersOf(thread)) {
-          if (member === userId) continue;
-          for (const s of this.#d.sessions.foregroundSessions(member)) s.connection.send(note);
+          if (member !== userId) this.#d.outbox.sendToUser(member, note);
         }
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       }
@@ -261,7 +231,7 @@ export class SessionGateway implements TransportHandler {
         this.#d.users.addContact(userId, frame.userId);
         return { type: 'ok', ref: frame.ref };
       case 'contacts.search': {
-        const results = this.#d.directory.searchAs(this.#d.users.get(userId), frame.query, {
+        const results = this.#d.contacts.searchAs(this.#d.users.get(userId), frame.query, {
           ...(frame.limit === undefined ? {} : { limit: frame.limit }),
           ...(frame.global === undefined ? {} : { global: frame.global }),
         });

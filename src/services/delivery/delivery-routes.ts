@@ -1,12 +1,11 @@
-import type { ChatThread, InboxEntry, MessageData } from '../domain';
-import { messagePreview } from '../domain';
-import type { Connection, PushNotifier } from '../ports';
-import type { ConversationDirectory } from './conversation-directory';
+import type { ChatThread, InboxEntry, MessageData } from '../../domain';
+import { messagePreview } from '../../domain';
+import type { PushNotifier } from '../../ports';
+import type { DeviceOutbox } from '../device-outbox';
+import type { ConversationDirectory, SettingsService, UserDirectory } from '../directory';
+import type { NotificationCenter, RecipientState } from '../notification-center';
+import type { SessionRegistry } from '../presence';
 import type { FeedService } from './feed-service';
-import type { NotificationCenter, RecipientState } from './notification-center';
-import type { SessionRegistry } from './session-registry';
-import type { SettingsService } from './settings-service';
-import type { UserDirectory } from './user-directory';
 
 /** What a route needs to know about one recipient of one stored message. */
 export interface RouteContext {
@@ -14,8 +13,8 @@ export interface RouteContext {
   readonly entry: InboxEntry;
   readonly message: MessageData;
   readonly thread: ChatThread;
-  /** The connection the message came from: its ack stands for the sender's own entry, so it is skipped. */
-  readonly origin?: Connection | undefined;
+  /** The session the message came from: its ack stands for the sender's own entry, so it is skipped. */
+  readonly originSessionId?: string | undefined;
 }
 
 /**
@@ -33,21 +32,19 @@ export interface DeliveryRoute {
 /** Online: every foreground session gets the entry now, except the one that sent the message (it has the ack). */
 export class OnlineRoute implements DeliveryRoute {
   readonly state = 'online';
-  readonly #sessions: SessionRegistry;
+  readonly #outbox: DeviceOutbox;
 
   /**
    * Creates the route.
    *
-   * @param sessions - the connected sessions
+   * @param outbox - where entries for connected devices go
    */
-  constructor(sessions: SessionRegistry) {
-    this.#sessions = sessions;
+  constructor(outbox: DeviceOutbox) {
+    this.#outbox = outbox;
   }
 
-  deliver({ userId, entry, origin }: RouteContext): void {
-    for (const s of this.#sessions.foregroundSessions(userId)) {
-      if (s.connection !== origin) s.connection.send({ type: 'entry', entry });
-    }
+  deliver({ userId, entry, originSessionId }: RouteContext): void {
+    this.#outbox.toUser(userId, { kind: 'entry', entry }, originSessionId);
   }
 }
 

@@ -8,7 +8,7 @@ import type {
   MessageKind,
   MessageStatus,
   ReceiptDetail,
-} from '../domain';
+} from '../../domain';
 import {
   ChatThread,
   ConflictError,
@@ -23,18 +23,16 @@ import {
   requirePositiveInt,
   requireSeq,
   requireText,
-} from '../domain';
-import type { Clock, Connection, MessageStore, PushNotifier } from '../ports';
-import type { ConversationDirectory } from './conversation-directory';
+} from '../../domain';
+import type { Clock, MessageStore, PushNotifier } from '../../ports';
+import type { TaskTracker } from '../../util/task-tracker';
+import type { DeviceOutbox } from '../device-outbox';
+import type { ConversationDirectory, DirectoryJournal, SettingsService, UserDirectory } from '../directory';
+import type { NotificationCenter, RecipientState } from '../notification-center';
+import type { SessionRegistry } from '../presence';
 import type { DeliveryRoute } from './delivery-routes';
 import { AwayRoute, OfflineRoute, OnlineRoute } from './delivery-routes';
 import type { FeedService } from './feed-service';
-import { RecentLog } from './recent-log';
-import type { NotificationCenter, RecipientState } from './notification-center';
-import type { SessionRegistry } from './session-registry';
-import type { SettingsService } from './settings-service';
-import type { UserDirectory } from './user-directory';
-import type { TaskTracker } from '../util/task-tracker';
 
 /** Limits on what a send may carry. */
 export interface DeliveryLimits {
@@ -73,11 +71,10 @@ export interface SendOptions {
    */
   readonly onStored?: (message: MessageData, ownEntry: InboxEntry | undefined) => void;
   /**
-   * The connection the message came from. It is not sent the sender's own entry: its ack stands for it (the ack
-   * carries the entry's `inboxSeq`), which saves a frame and a `delivered` per message. The sender's other
-   * devices still get the entry.
+   * The session the message came from. It is not sent the sender's own entry: its ack stands for it (the ack
+   * carries the entry's `inboxSeq`). The sender's other devices still get the entry.
    */
-  readonly origin?: Connection;
+  readonly originSessionId?: string;
 }
 
 /** What a send did: the stored message, and whether it was a retry of one already stored. */
@@ -98,14 +95,17 @@ export interface DeliveryServiceDeps {
   readonly settings: SettingsService;
   readonly feeds: FeedService;
   readonly push: PushNotifier;
+  /** Where entries for connected devices go. */
+  readonly outbox: DeviceOutbox;
   readonly events: NotificationCenter;
-  readonly limits: DeliveryLimits;
+  /** Limits to change; the others keep `DEFAULT_DELIVERY_LIMITS`. */
+  readonly limits?: Partial<DeliveryLimits>;
   /** Makes a client message id when a send has none. */
   readonly newClientMessageId: () => string;
   /** Follows work the service starts on its own (receipts after a member leaves). */
   readonly tasks: TaskTracker;
-  /** Resolves once directory changes (a new direct thread) are durable; a send waits for it before storing. */
-  readonly directoryWritten?: () => Promise<void>;
+  /** Writes directory changes (a new direct thread) to the directory store; a send waits for it before storing. */
+  readonly journal?: DirectoryJournal | undefined;
 }
 
 const LIST_PAGE = 1000;
@@ -139,26 +139,30 @@ function namedThread(senderId: string, input: { to?: unknown; groupId?: unknown 
  */
 export class DeliveryService {
   readonly #d: DeliveryServiceDeps;
+  readonly #limits: DeliveryLimits;
   readonly #routes: Record<RecipientState, DeliveryRoute>;
   readonly #ledgers = new Map<string, ReceiptLedger>();
-  /** What this node appended lately, so acks and receipts need not read the store back. */
-  readonly #recent = new RecentLog();
-  /**
-   * Announcements of one thread go out one after another, so each sender sees its receipts in order: per thread,
-   * the last one queued, or `SETTLED` once it is done (an entry is kept rather than deleted, as a Map that keeps
-   * losing and gaining entries reallocates its table).
-   */
+  /** Announcements of one thread go out one after another, so each sender sees its receipts in order. */
   readonly #announcing = new Map<string, Promise<void>>();
 
   /**
    * Creates the service and subscribes to group membership changes.
    *
    * @param deps - the stores, directories and services it composes
+   * @throws ValidationError when a limit is not a positive integer
    */
   constructor(deps: DeliveryServiceDeps) {
     this.#d = deps;
+    this.#limits = { ...DEFAULT_DELIVERY_LIMITS, ...deps.limits };
+    for (const [name, value] of Object.entries(this.#limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new ValidationError(`limits.${name} must be a positive integer`, {
+          details: { field: `limits.${name}` },
+        });
+      }
+    }
     this.#routes = {
-      online: new OnlineRoute(deps.sessions),
+      online: new OnlineRoute(deps.outbox),
       away: new AwayRoute(deps),
       offline: new OfflineRoute(),
     };
@@ -173,7 +177,7 @@ export class DeliveryService {
    *
    * @param input - sender, recipient or group, text, idempotency key
    * @param options - `onStored` runs once the message is stored, before anyone else hears of it: the single check;
-   *   `origin` is the connection the message came from, which is not sent the sender's own entry
+   *   `originSessionId` is the session the message came from, which is not sent the sender's own entry
    * @returns the stored message (the first one, for a retry) and `routed`, which settles once every recipient's
    *   route has run
    * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
@@ -193,7 +197,7 @@ export class DeliveryService {
     const text =
       kind === 'photo' && (i.text === undefined || i.text === '')
         ? ''
-        : requireText(i.text, kind === 'photo' ? 'caption' : 'text', this.#d.limits.maxTextLength);
+        : requireText(i.text, kind === 'photo' ? 'caption' : 'text', this.#limits.maxTextLength);
     const clientMessageId =
       i.clientMessageId === undefined
         ? this.#d.newClientMessageId()
@@ -211,7 +215,7 @@ export class DeliveryService {
     const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
     // The first message of a direct thread is acked only once the thread is on record, or a restart after the
     // ack would not know the conversation.
-    if (this.#d.directoryWritten !== undefined) await this.#d.directoryWritten();
+    await this.#d.journal?.flush();
 
     const members = conversations.membersOf(thread);
     const ledger = this.#ledger(thread, members);
@@ -230,15 +234,13 @@ export class DeliveryService {
       return this.#retried(result.message, namedThread(sender.id, i), text, media, options.onStored); // a racing retry
     const { message } = result;
     thread.observe(message.seq);
-    this.#recent.noteMessage(thread.id, message.seq, sender.id);
-    this.#recent.noteEntries(result.entries);
     this.#d.events.publish('message-stored', { message, recipientIds });
     options.onStored?.(
       message,
       result.entries.find((e) => e.userId === sender.id),
     );
     const routed = this.#d.tasks.track(
-      this.#afterStore(thread, members, ledger, message, result.entries, options.origin),
+      this.#afterStore(thread, members, ledger, message, result.entries, options.originSessionId),
     );
     return { message, duplicate: false, routed };
   }
@@ -296,7 +298,7 @@ export class DeliveryService {
     ledger: ReceiptLedger,
     message: MessageData,
     entries: readonly InboxEntry[],
-    origin: Connection | undefined,
+    originSessionId: string | undefined,
   ): Promise<void> {
     const { senderId } = message;
     for (const id of members) this.#d.feeds.recordMessage(id, thread, message);
@@ -310,7 +312,7 @@ export class DeliveryService {
     for (const entry of entries) {
       let routed: Promise<void> | undefined;
       try {
-        routed = this.#route(entry, message, thread, origin);
+        routed = this.#route(entry, message, thread, originSessionId);
       } catch (error) {
         routed = Promise.reject(error); // the other recipients are still routed
       }
@@ -331,8 +333,24 @@ export class DeliveryService {
   async sync(userId: string, after: number, limit = 100): Promise<InboxPage> {
     this.#d.users.get(userId);
     requireSeq(after, 'after');
-    requirePositiveInt(limit, 'limit', this.#d.limits.maxSyncPage);
+    requirePositiveInt(limit, 'limit', this.#limits.maxSyncPage);
     return this.#d.store.readInbox(userId, after, limit);
+  }
+
+  /**
+   * Where a device stands: the newest entry of its user's inbox, and the device's own cursor (what it last
+   * acknowledged), for the greeting a connecting device gets.
+   *
+   * @param userId - the user
+   * @param deviceId - the device
+   */
+  async position(userId: string, deviceId: string): Promise<{ latest: number; cursor: number }> {
+    const { store } = this.#d;
+    const [latest, cursor] = await Promise.all([
+      store.latestInboxSeq(userId),
+      store.getCursor(userId, `device:${deviceId}`),
+    ]);
+    return { latest, cursor };
   }
 
   /**
@@ -348,28 +366,21 @@ export class DeliveryService {
     users.get(userId);
     requireId(deviceId, 'deviceId');
     requireSeq(upTo, 'upTo');
-    // An entry this node appended at upTo or later proves upTo is not beyond the newest.
-    if (!this.#recent.reaches(userId, upTo)) {
-      const latest = await store.latestInboxSeq(userId);
-      if (upTo > latest)
-        throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
-    }
+    const latest = await store.latestInboxSeq(userId);
+    if (upTo > latest) throw new ValidationError(`upTo ${upTo} is beyond the newest inbox entry (${latest})`);
     // Both cursors move in one go (a durable store writes them in one batch).
     const [, from] = await Promise.all([
       store.advanceCursor(userId, `device:${deviceId}`, upTo),
       store.advanceCursor(userId, 'delivered', upTo),
     ]);
-    const highest =
-      this.#recent.highestReceived(userId, from, upTo) ?? (await this.#receivedFromStore(userId, from, upTo));
-    this.#recent.acknowledged(userId, upTo);
-    if (highest.size === 0) return;
-    const receipts: Promise<void>[] = [];
-    highest.forEach((seq, threadId) => receipts.push(this.#receipt(userId, threadId, 'delivered', seq)));
-    await (receipts.length === 1 ? receipts[0] : Promise.all(receipts));
+    const highest = await this.#received(userId, from, upTo);
+    await Promise.all(
+      [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
+    );
   }
 
-  /** The highest seq per thread of the messages from others in (from, upTo] of a user's inbox, read from the store. */
-  async #receivedFromStore(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
+  /** The highest seq per thread of the messages from others in (after, upTo] of a user's inbox. */
+  async #received(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
     const { store } = this.#d;
     let from = after;
     const highest = new Map<string, number>();
@@ -464,14 +475,14 @@ export class DeliveryService {
     entry: InboxEntry,
     message: MessageData,
     thread: ChatThread,
-    origin: Connection | undefined,
+    originSessionId: string | undefined,
   ): Promise<void> | undefined {
     const { userId } = entry;
     // The sender's other devices get their own message live, never as a push.
     const state = this.#d.sessions.stateOf(userId);
     const route =
       userId === message.senderId && state !== 'online' ? this.#routes.offline : this.#routes[state];
-    const pending = route.deliver({ userId, entry, message, thread, origin });
+    const pending = route.deliver({ userId, entry, message, thread, originSessionId });
     if (userId === message.senderId) return pending ?? undefined;
     if (pending === undefined) return this.#routed(message, userId, route);
     return pending.then(() => this.#routed(message, userId, route));
@@ -500,12 +511,10 @@ export class DeliveryService {
     if (moves.length === 0) return saved;
     const announcing = this.#announcing;
     const before = announcing.get(thread.id) ?? SETTLED;
-    const run = (before === SETTLED ? saved : before.then(() => saved)).then(() =>
-      this.#tellSenders(thread, moves),
-    );
-    // The queue's tail settles either way; the last one out marks the thread idle.
+    const run = before.then(() => saved).then(() => this.#tellSenders(thread, moves));
+    // The queue's tail settles either way; the last one out forgets the thread.
     const done = (): void => {
-      if (announcing.get(thread.id) === tail) announcing.set(thread.id, SETTLED);
+      if (announcing.get(thread.id) === tail) announcing.delete(thread.id);
     };
     const tail: Promise<void> = run.then(done, done);
     announcing.set(thread.id, tail);
@@ -513,31 +522,22 @@ export class DeliveryService {
   }
 
   async #tellSenders(thread: ChatThread, moves: readonly AggregateMove[]): Promise<void> {
-    const { store, clock, events } = this.#d;
+    const { store, clock, events, outbox } = this.#d;
     for (const move of moves) {
       const upTo = Math.min(move.to, thread.lastSeq);
-      if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) {
-        this.#recent.announced(thread.id, 'read', upTo);
-        continue;
+      if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;
+      const senders = new Set<string>();
+      for (let after = move.from; after < upTo;) {
+        const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
+        if (batch.length === 0) break;
+        for (const m of batch) senders.add(m.senderId);
+        after = (batch[batch.length - 1] as MessageData).seq;
       }
-      let senders = this.#recent.senders(thread.id, move.from, upTo);
-      if (senders === undefined) {
-        senders = new Set<string>();
-        for (let after = move.from; after < upTo;) {
-          const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
-          if (batch.length === 0) break;
-          for (const m of batch) senders.add(m.senderId);
-          after = (batch[batch.length - 1] as MessageData).seq;
-        }
-      }
-      this.#recent.announced(thread.id, move.kind, upTo);
       const at = clock.now();
       for (const userId of senders) {
         const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };
         const entry = await store.appendEntry(userId, { type: 'receipt', receipt });
-        this.#recent.noteEntry(entry);
-        for (const s of this.#d.sessions.foregroundSessions(userId))
-          s.connection.send({ type: 'entry', entry });
+        outbox.toUser(userId, { kind: 'entry', entry });
         events.publish('receipt', { userId, threadId: thread.id, status: move.kind, upToSeq: upTo, at });
       }
     }

@@ -1,7 +1,7 @@
-import type { ChatThread, MessageData } from '../domain';
-import { ChatFeed, messagePreview } from '../domain';
-import type { ConversationDirectory } from './conversation-directory';
-import type { NotificationCenter } from './notification-center';
+import type { ChatThread, MessageData } from '../../domain';
+import { ChatFeed, messagePreview } from '../../domain';
+import type { ConversationDirectory } from '../directory';
+import type { NotificationCenter } from '../notification-center';
 
 /**
  * Keeps each user's `ChatFeed` up to date as messages are stored and threads are read.

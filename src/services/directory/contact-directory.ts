@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { UserProfile } from '../domain';
+import type { UserProfile } from '../../domain';
 import {
   ConflictError,
   MAX_NAME_LENGTH,
@@ -15,7 +15,7 @@ import {
   requirePositiveInt,
   requireText,
   searchTokens,
-} from '../domain';
+} from '../../domain';
 import {
   EXACT,
   NO_MATCH,

@@ -1,8 +1,8 @@
-import type { Clock } from '../ports';
+import type { Clock } from '../../ports';
 import type { UserDirectory } from './user-directory';
-import type { LastSeenVisibility, SettingsRecord } from '../domain';
-import type { NotificationCenter } from './notification-center';
-import { MAX_THREAD_ID_LENGTH, ValidationError } from '../domain';
+import type { LastSeenVisibility, SettingsRecord } from '../../domain';
+import type { NotificationCenter } from '../notification-center';
+import { MAX_THREAD_ID_LENGTH, ValidationError } from '../../domain';
 
 interface UserSettings {
   readReceipts: boolean;

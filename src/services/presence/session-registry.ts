@@ -1,40 +1,31 @@
-import type { Clock, Connection } from '../ports';
-import type { NotificationCenter, RecipientState } from './notification-center';
-import { withAdded, without } from '../util/lists';
+import type { Clock, Connection } from '../../ports';
+import type { NotificationCenter, RecipientState } from '../notification-center';
 
 /** The server's view of one connected device. */
 export interface SessionRecord {
+  /** The connection's id, which names the session. */
+  readonly id: string;
   readonly connection: Connection;
   readonly userId: string;
   readonly deviceId: string;
   foreground: boolean;
 }
 
-/**
- * What the registry keeps per user, for as long as the server runs: kept small, since every connected user has
- * one.
- */
+/** What the registry keeps per user. */
 interface UserRecord {
-  /**
-   * The user's sessions, in the order they opened: an array replaced (never changed) on open and close, so it is
-   * exactly as long as it needs to be (a user has a device or two; a pushed-to array reserves 17 slots).
-   */
-  sessions: readonly SessionRecord[];
-  /**
-   * Devices registered for push, with when each was last connected; made on the first registration, since most
-   * users never register one and an empty map costs ~180 bytes.
-   */
-  pushDevices: Map<string, number> | undefined;
+  /** The user's open sessions, in the order they opened. */
+  sessions: SessionRecord[];
+  /** Devices registered for push, with when each was last connected. */
+  pushDevices: Map<string, number>;
   lastSeenAt: number;
   state: RecipientState;
 }
 
-const NO_SESSIONS: readonly SessionRecord[] = Object.freeze([]);
-
 /**
  * Who is connected, on which devices, in the foreground or the background, and so where a message for a user
  * should go: online (a foreground session), away (background sessions only, or a push device seen within the
- * away window), offline.
+ * away window), offline. It is the one record of open sessions: presence and delivery read it, and it publishes
+ * `session-opened`, `session-closed` and `session-foreground` as they change.
  *
  * @example
  * ```ts
@@ -49,6 +40,7 @@ export class SessionRegistry {
   readonly #events: NotificationCenter;
   readonly #awayWindowMs: number;
   readonly #users = new Map<string, UserRecord>();
+  readonly #sessions = new Map<string, SessionRecord>();
 
   /**
    * Creates the registry.
@@ -70,10 +62,11 @@ export class SessionRegistry {
    */
   add(connection: Connection): SessionRecord {
     const { userId, deviceId, foreground } = connection.identity;
-    const session: SessionRecord = { connection, userId, deviceId, foreground };
-    const user = this.#user(userId);
-    user.sessions = withAdded(user.sessions, session);
+    const session: SessionRecord = { id: connection.id, connection, userId, deviceId, foreground };
+    this.#sessions.set(session.id, session);
+    this.#user(userId).sessions.push(session);
     this.#touch(userId);
+    this.#events.publish('session-opened', { userId, deviceId, connectionId: session.id, foreground });
     return session;
   }
 
@@ -84,11 +77,13 @@ export class SessionRegistry {
    */
   remove(session: SessionRecord): void {
     const user = this.#users.get(session.userId);
-    if (user === undefined || !user.sessions.includes(session)) return;
-    user.sessions = without(user.sessions, session);
-    if (user.pushDevices?.has(session.deviceId) === true)
-      user.pushDevices.set(session.deviceId, this.#clock.now());
+    if (user === undefined || this.#sessions.get(session.id) !== session) return;
+    this.#sessions.delete(session.id);
+    user.sessions = user.sessions.filter((s) => s !== session);
+    if (user.pushDevices.has(session.deviceId)) user.pushDevices.set(session.deviceId, this.#clock.now());
     this.#touch(session.userId);
+    const { userId, deviceId } = session;
+    this.#events.publish('session-closed', { userId, deviceId, connectionId: session.id });
     // Away on the strength of a push device lasts only the away window; then the user is offline, and says so.
     if (user.sessions.length === 0 && user.state === 'away') {
       this.#clock.setTimeout(() => this.#touch(session.userId), this.#awayWindowMs + 1);
@@ -102,8 +97,32 @@ export class SessionRegistry {
    * @param foreground - where the app is now
    */
   setForeground(session: SessionRecord, foreground: boolean): void {
+    if (session.foreground === foreground) return;
     session.foreground = foreground;
     this.#touch(session.userId);
+    this.#events.publish('session-foreground', {
+      userId: session.userId,
+      connectionId: session.id,
+      foreground,
+    });
+  }
+
+  /**
+   * An open session by id.
+   *
+   * @param sessionId - the session (its connection's id)
+   */
+  get(sessionId: string): SessionRecord | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  /**
+   * A user's open sessions, foreground and background, in the order they opened.
+   *
+   * @param userId - the user
+   */
+  sessionsOf(userId: string): readonly SessionRecord[] {
+    return this.#users.get(userId)?.sessions ?? [];
   }
 
   /**
@@ -113,9 +132,7 @@ export class SessionRegistry {
    * @param deviceId - the device
    */
   registerPushDevice(userId: string, deviceId: string): void {
-    const user = this.#user(userId);
-    user.pushDevices ??= new Map();
-    user.pushDevices.set(deviceId, this.#clock.now());
+    this.#user(userId).pushDevices.set(deviceId, this.#clock.now());
     this.#touch(userId);
   }
 
@@ -125,7 +142,7 @@ export class SessionRegistry {
    * @param userId - the user
    */
   pushDevices(userId: string): string[] {
-    return [...(this.#users.get(userId)?.pushDevices?.keys() ?? [])];
+    return [...(this.#users.get(userId)?.pushDevices.keys() ?? [])];
   }
 
   /**
@@ -150,16 +167,12 @@ export class SessionRegistry {
   }
 
   /**
-   * The user's foreground sessions, which receive messages live. Read it at once: while every session is in the
-   * foreground (the usual case, and once per message) it is the registry's own list, which the next change
-   * replaces rather than edits.
+   * The user's foreground sessions, which receive messages live.
    *
    * @param userId - the user
    */
-  foregroundSessions(userId: string): readonly SessionRecord[] {
-    const sessions = this.#users.get(userId)?.sessions ?? NO_SESSIONS;
-    for (const s of sessions) if (!s.foreground) return sessions.filter((f) => f.foreground);
-    return sessions;
+  foregroundSessions(userId: string): SessionRecord[] {
+    return this.sessionsOf(userId).filter((s) => s.foreground);
   }
 
   /**
@@ -171,7 +184,7 @@ export class SessionRegistry {
   pushTargets(userId: string): string[] {
     const user = this.#users.get(userId);
     if (user === undefined) return [];
-    const devices = new Set(user.pushDevices?.keys());
+    const devices = new Set(user.pushDevices.keys());
     for (const s of user.sessions) if (!s.foreground) devices.add(s.deviceId);
     return [...devices];
   }
@@ -179,7 +192,7 @@ export class SessionRegistry {
   #user(userId: string): UserRecord {
     let user = this.#users.get(userId);
     if (user === undefined) {
-      user = { sessions: [], pushDevices: undefined, lastSeenAt: 0, state: 'offline' };
+      user = { sessions: [], pushDevices: new Map(), lastSeenAt: 0, state: 'offline' };
       this.#users.set(userId, user);
     }
     return user;
@@ -191,7 +204,7 @@ export class SessionRegistry {
       return 'away';
     }
     const now = this.#clock.now();
-    for (const seen of user.pushDevices?.values() ?? []) if (now - seen <= this.#awayWindowMs) return 'away';
+    for (const seen of user.pushDevices.values()) if (now - seen <= this.#awayWindowMs) return 'away';
     return 'offline';
   }
 

@@ -1,11 +1,12 @@
-import type { PresenceRecord, PresenceStatus } from '../domain';
-import { ValidationError, deriveStatus, requireId } from '../domain';
-import type { Clock, PresenceStore, TimerHandle } from '../ports';
-import type { PresenceFrame } from '../protocol';
-import type { TaskTracker } from '../util/task-tracker';
+import type { PresenceRecord, PresenceStatus } from '../../domain';
+import { ValidationError, deriveStatus, requireId } from '../../domain';
+import type { Clock, PresenceStore, TimerHandle } from '../../ports';
+import type { TaskTracker } from '../../util/task-tracker';
+import type { DeviceOutbox } from '../device-outbox';
+import type { NotificationCenter } from '../notification-center';
 import type { PresenceAudience, PresencePolicy, RecipientKey } from './presence-policies';
 import { InterestPolicy } from './presence-policies';
-import { withAdded, without } from '../util/lists';
+import type { SessionRegistry } from './session-registry';
 
 /** The seed's idle ladder: a change at 1, 2, 5 and 10 minutes without activity. */
 export const IDLE_LADDER_MINUTES: readonly number[] = [1, 2, 5, 10];
@@ -18,7 +19,7 @@ export interface PresenceCounters {
   readonly pushes: number;
   /** Frames carrying live changes (a batch is one frame). */
   readonly frames: number;
-  /** Bytes of those frames (UTF-8 JSON). */
+  /** Bytes of those frames on the wire (as the outbox encodes them). */
   readonly bytes: number;
   /** Snapshot frames (on coming to the foreground, or on subscribing). */
   readonly snapshotFrames: number;
@@ -43,8 +44,12 @@ export interface PresenceServiceOptions {
   /** The fanout policy (default: interest). */
   readonly policy?: PresencePolicy;
   readonly relations: PresenceRelations;
-  /** Sends a frame to one session. */
-  readonly send: (sessionId: string, frame: PresenceFrame) => void;
+  /** Who is connected: presence reads it, and follows its session events. */
+  readonly sessions: SessionRegistry;
+  /** Where the registry's session events are published. */
+  readonly events: NotificationCenter;
+  /** Where status changes and snapshots go. */
+  readonly outbox: DeviceOutbox;
   /** How long without activity makes an online user idle (ms). Default 5 minutes. */
   readonly idleAfterMs?: number;
   /** How long a stored record stays fresh without a heartbeat (ms). Default 90 s; 0 turns expiry off. */
@@ -55,11 +60,13 @@ export interface PresenceServiceOptions {
   readonly tasks?: TaskTracker;
 }
 
-interface Session {
+/** Whom one session shows, as presence keeps it (who is connected is the registry's). */
+interface Interest {
   readonly sessionId: string;
   readonly userId: string;
-  foreground: boolean;
-  interest: ReadonlySet<string>;
+  /** Whether the session is among the subscribers now: in the foreground. */
+  following: boolean;
+  users: ReadonlySet<string>;
 }
 
 /** The keys of the changes without an idle rung (see `#target`). */
@@ -73,24 +80,11 @@ const STATUS_KEYS: Readonly<Record<PresenceStatus, string>> = {
 /** How stale the stored `lastActiveAt` of an active user may get (ms): one store write per second at most. */
 const ACTIVITY_SAVE_MS = 1_000;
 
-/** What a session shows until it subscribes: one shared empty set, not one per session (~150 bytes each). */
-const NO_INTEREST: ReadonlySet<string> = new Set<string>();
-
-/**
- * What the service keeps per user. Flat on purpose — one object per connected user, no sub-objects or sets —
- * because it is held for every idle connection.
- */
+/** What the service keeps per user besides the registry's sessions: activity, announcements, timers. */
 interface Subject {
-  /**
-   * The user's open sessions, in the order they opened: an array replaced (never changed) on open and close, so
-   * it is exactly as long as it needs to be — users have a session or two, and a pushed-to array reserves 17.
-   */
-  sessions: readonly Session[];
-  foreground: number;
   lastActiveAt: number;
   /** The `lastActiveAt` the store was last given. */
   savedActiveAt: number;
-  lastSeenAt: number;
   /** What others were last told: the status... */
   announcedStatus: PresenceStatus;
   /** ...and the idle rung with the ladder. */
@@ -103,10 +97,11 @@ interface Subject {
 }
 
 /**
- * Presence that stays cheap at scale. It derives each user's status from their sessions and activity, and tells
- * others about changes as its `PresencePolicy` says: to whom, batched or not, after which grace, with idleness
- * pushed or left to readers. The public view of every user — what was announced, plus `lastActiveAt` — sits in
- * the `PresenceStore`, where snapshots are read, so a snapshot never shows a change that was suppressed.
+ * Presence that stays cheap at scale. It derives each user's status from their sessions (read from the
+ * `SessionRegistry`) and activity, and tells others about changes as its `PresencePolicy` says: to whom, batched
+ * or not, after which grace, with idleness pushed or left to readers. The public view of every user — what was
+ * announced, plus `lastActiveAt` — sits in the `PresenceStore`, where snapshots are read, so a snapshot never
+ * shows a change that was suppressed. Changes leave through the `DeviceOutbox`; presence builds no frames.
  *
  * @example
  * ```ts
@@ -122,16 +117,18 @@ export class PresenceService {
   readonly #clock: Clock;
   readonly #store: PresenceStore;
   readonly #relations: PresenceRelations;
-  readonly #send: (sessionId: string, frame: PresenceFrame) => void;
+  readonly #registry: SessionRegistry;
+  readonly #outbox: DeviceOutbox;
   readonly #idleAfterMs: number;
   readonly #ttlMs: number;
   readonly #maxSubscriptions: number;
   readonly #tasks: TaskTracker | undefined;
   readonly #audience: PresenceAudience;
-  readonly #sessions = new Map<string, Session>();
+  /** Per open session, the users it shows. */
+  readonly #interests = new Map<string, Interest>();
   readonly #subjects = new Map<string, Subject>();
   /** Foreground sessions subscribed to each user. */
-  readonly #subscribers = new Map<string, Set<Session>>();
+  readonly #subscribers = new Map<string, Set<Interest>>();
   /** Per recipient, the latest record of each subject waiting for the batch to go out. */
   readonly #batches = new Map<RecipientKey, Map<string, PresenceRecord>>();
   #refreshTimer: TimerHandle | undefined;
@@ -148,7 +145,8 @@ export class PresenceService {
     this.#clock = options.clock;
     this.#store = options.store;
     this.#relations = options.relations;
-    this.#send = options.send;
+    this.#registry = options.sessions;
+    this.#outbox = options.outbox;
     this.#idleAfterMs = positive(options.idleAfterMs ?? 5 * 60_000, 'idleAfterMs');
     this.#ttlMs = options.storeTtlMs ?? 90_000;
     if (!Number.isFinite(this.#ttlMs) || this.#ttlMs < 0) throw new ValidationError('storeTtlMs must be ≥ 0');
@@ -157,9 +155,13 @@ export class PresenceService {
     this.#audience = {
       friendsOf: (id) => this.#relations.friendsOf(id),
       maySee: (viewer, subject) => this.#relations.maySee(viewer, subject),
-      isOnline: (id) => (this.#subjects.get(id)?.foreground ?? 0) > 0,
+      isOnline: (id) => this.#registry.sessionsOf(id).some((s) => s.foreground),
       subscribersOf: (id) => this.#subscribers.get(id) ?? [],
     };
+    const { events } = options;
+    events.on('session-opened', (e) => this.#opened(e.connectionId, e.userId, e.foreground));
+    events.on('session-closed', (e) => this.#closed(e.connectionId, e.userId));
+    events.on('session-foreground', (e) => this.#foregroundChanged(e.connectionId, e.userId, e.foreground));
   }
 
   /** What the service has sent so far. */
@@ -179,58 +181,30 @@ export class PresenceService {
     };
   }
 
-  /**
-   * A session connected.
-   *
-   * @param sessionId - the session (a connection id)
-   * @param userId - its user
-   * @param foreground - whether the app is in the foreground
-   */
-  sessionOpened(sessionId: string, userId: string, foreground: boolean): void {
-    if (this.#sessions.has(sessionId)) throw new ValidationError(`session ${sessionId} is already open`);
-    const session: Session = { sessionId, userId, foreground: false, interest: NO_INTEREST };
-    this.#sessions.set(sessionId, session);
+  #opened(sessionId: string, userId: string, foreground: boolean): void {
+    const interest: Interest = { sessionId, userId, following: false, users: new Set() };
+    this.#interests.set(sessionId, interest);
     const subject = this.#subject(userId);
-    subject.sessions = withAdded(subject.sessions, session);
-    subject.lastSeenAt = this.#clock.now();
     this.#ensureRefresh();
-    if (foreground) this.#toForeground(session, subject);
+    if (foreground) this.#toForeground(interest, subject);
     else this.#reconsider(userId, subject);
   }
 
-  /**
-   * A session disconnected.
-   *
-   * @param sessionId - the session
-   */
-  sessionClosed(sessionId: string): void {
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined) return;
-    this.#sessions.delete(sessionId);
-    this.#setInterest(session, NO_INTEREST);
+  #closed(sessionId: string, userId: string): void {
+    const interest = this.#interests.get(sessionId);
+    if (interest !== undefined) this.#unfollow(interest);
+    this.#interests.delete(sessionId);
     this.#batches.delete(`s:${sessionId}`);
-    const subject = this.#subject(session.userId);
-    subject.sessions = without(subject.sessions, session);
-    if (session.foreground) subject.foreground--;
-    subject.lastSeenAt = this.#clock.now();
-    this.#reconsider(session.userId, subject);
+    this.#reconsider(userId, this.#subject(userId));
   }
 
-  /**
-   * A session's app moved to the foreground or the background.
-   *
-   * @param sessionId - the session
-   * @param foreground - where the app is now
-   */
-  setForeground(sessionId: string, foreground: boolean): void {
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined || session.foreground === foreground) return;
-    const subject = this.#subject(session.userId);
-    if (foreground) return this.#toForeground(session, subject);
-    session.foreground = false;
-    subject.foreground--;
-    this.#unfollow(session); // a background session keeps its interest but hears nothing until it returns
-    this.#reconsider(session.userId, subject);
+  #foregroundChanged(sessionId: string, userId: string, foreground: boolean): void {
+    const interest = this.#interests.get(sessionId);
+    if (interest === undefined) return;
+    const subject = this.#subject(userId);
+    if (foreground) return this.#toForeground(interest, subject);
+    this.#unfollow(interest); // a background session keeps its interest but hears nothing until it returns
+    this.#reconsider(userId, subject);
   }
 
   /**
@@ -240,7 +214,7 @@ export class PresenceService {
    */
   activity(userId: string): void {
     const subject = this.#subjects.get(userId);
-    if (subject === undefined || subject.sessions.length === 0) return;
+    if (subject === undefined || this.#registry.sessionsOf(userId).length === 0) return;
     subject.lastActiveAt = this.#clock.now();
     // Readers see the timestamp and render idleness from it; nobody is pushed. A user sends many frames a second,
     // and idleness is shown in minutes, so the store is told at most once per ACTIVITY_SAVE_MS.
@@ -263,8 +237,8 @@ export class PresenceService {
    * @throws ValidationError when the list is malformed or too long
    */
   async subscribe(sessionId: string, userIds: readonly string[]): Promise<PresenceRecord[]> {
-    const session = this.#sessions.get(sessionId);
-    if (session === undefined) throw new ValidationError(`no open session ${sessionId}`);
+    const interest = this.#interests.get(sessionId);
+    if (interest === undefined) throw new ValidationError(`no open session ${sessionId}`);
     if (!Array.isArray(userIds)) throw new ValidationError('userIds must be an array of user ids');
     if (userIds.length > this.#maxSubscriptions) {
       throw new ValidationError(`a session may follow at most ${this.#maxSubscriptions} users`, {
@@ -272,8 +246,10 @@ export class PresenceService {
       });
     }
     const ids = new Set(userIds.map((id, i) => requireId(id, `userIds[${i}]`)));
-    this.#setInterest(session, ids);
-    return this.#snapshot(session, [...ids]);
+    this.#unfollow(interest);
+    interest.users = ids;
+    if (this.#registry.get(sessionId)?.foreground === true) this.#follow(interest);
+    return this.#snapshot(interest, [...ids]);
   }
 
   /**
@@ -305,7 +281,7 @@ export class PresenceService {
   statusOf(userId: string): PresenceStatus {
     const subject = this.#subjects.get(userId);
     if (subject === undefined) return 'offline';
-    return deriveStatus(this.#counts(subject), subject.lastActiveAt, this.#clock.now(), this.#idleAfterMs);
+    return deriveStatus(this.#counts(userId), subject.lastActiveAt, this.#clock.now(), this.#idleAfterMs);
   }
 
   /** Cancels every timer (the service stops announcing). */
@@ -321,24 +297,26 @@ export class PresenceService {
     this.#refreshTimer = undefined;
   }
 
-  #toForeground(session: Session, subject: Subject): void {
-    session.foreground = true;
-    subject.foreground++;
+  #toForeground(interest: Interest, subject: Subject): void {
+    const { userId } = interest;
     subject.lastActiveAt = this.#clock.now(); // opening the app is activity
-    if (this.policy.idle === 'timestamp') this.#save(session.userId, subject);
-    this.#follow(session);
-    this.#reconsider(session.userId, subject);
-    const ids = this.policy.snapshotOnForeground(session.userId, this.#audience);
-    if (ids.length > 0) this.#track(this.#snapshot(session, ids));
+    if (this.policy.idle === 'timestamp') this.#save(userId, subject);
+    this.#follow(interest);
+    this.#reconsider(userId, subject);
+    const ids = this.policy.snapshotOnForeground(userId, this.#audience);
+    if (ids.length > 0) this.#track(this.#snapshot(interest, ids));
   }
 
   /** What others should be told of a user now, under the policy's idle mode. */
-  #target(subject: Subject): { status: PresenceStatus; idleMinutes: number | undefined; key: string } {
+  #target(
+    userId: string,
+    subject: Subject,
+  ): { status: PresenceStatus; idleMinutes: number | undefined; key: string } {
     const now = this.#clock.now();
     // The ladder's first rung is its own idle threshold.
     const idleAfter =
       this.policy.idle === 'ladder' ? (IDLE_LADDER_MINUTES[0] as number) * 60_000 : this.#idleAfterMs;
-    let status = deriveStatus(this.#counts(subject), subject.lastActiveAt, now, idleAfter);
+    let status = deriveStatus(this.#counts(userId), subject.lastActiveAt, now, idleAfter);
     let idleMinutes: number | undefined;
     if (status === 'idle' && this.policy.idle === 'timestamp') status = 'online';
     if (status === 'idle' && this.policy.idle === 'ladder') {
@@ -356,8 +334,8 @@ export class PresenceService {
 
   /** Works out what others should be told about a user, and when. */
   #reconsider(userId: string, subject: Subject): void {
-    const { status, idleMinutes, key } = this.#target(subject);
-    if (subject.foreground > 0 && this.policy.idle !== 'timestamp') this.#armIdle(userId, subject);
+    const { status, idleMinutes, key } = this.#target(userId, subject);
+    if (this.#audience.isOnline(userId) && this.policy.idle !== 'timestamp') this.#armIdle(userId, subject);
     if (status === subject.announcedStatus && idleMinutes === subject.announcedIdle) {
       this.#cancelPending(subject); // it came back inside the grace: nothing to say
       return;
@@ -374,7 +352,7 @@ export class PresenceService {
     const timer = this.#clock.setTimeout(() => {
       subject.pendingKey = undefined;
       subject.pendingTimer = undefined;
-      const now = this.#target(subject);
+      const now = this.#target(userId, subject);
       // Announced only if it still holds when the grace ends; otherwise start over from what holds now.
       if (now.key === key) this.#announce(userId, subject, status, idleMinutes);
       else this.#reconsider(userId, subject);
@@ -388,19 +366,14 @@ export class PresenceService {
     subject.announcedIdle = idleMinutes;
     const record = this.#save(userId, subject);
     const batch = this.policy.batchWindowMs;
-    let frame: PresenceFrame | undefined;
-    let bytes = 0;
+    const updates = [record];
     for (const key of this.policy.recipients(userId, this.#audience)) {
       if (batch > 0) {
         this.#enqueue(key, record, batch);
         continue;
       }
-      if (frame === undefined) {
-        frame = { type: 'presence', updates: [record] };
-        bytes = utf8Length(JSON.stringify(frame));
-      }
       this.#counters.pushes++;
-      this.#deliver(key, frame, bytes);
+      this.#deliver(key, updates);
     }
   }
 
@@ -418,31 +391,28 @@ export class PresenceService {
     const batch = this.#batches.get(key);
     if (batch === undefined) return;
     this.#batches.delete(key);
-    const frame: PresenceFrame = { type: 'presence', updates: [...batch.values()] };
     this.#counters.pushes += batch.size;
-    this.#deliver(key, frame, utf8Length(JSON.stringify(frame)));
+    this.#deliver(key, [...batch.values()]);
   }
 
-  /** A frame per recipient; a user recipient gets it on each foreground session. */
-  #deliver(key: RecipientKey, frame: PresenceFrame, bytes: number): void {
+  /** One notice per recipient; a user recipient gets it on each foreground session. */
+  #deliver(key: RecipientKey, updates: readonly PresenceRecord[]): void {
+    const notice = { kind: 'presence', updates, snapshot: false } as const;
     this.#counters.frames++;
-    this.#counters.bytes += bytes;
+    this.#counters.bytes += this.#outbox.sizeOf(notice);
     const id = key.slice(2);
-    if (key.startsWith('s:')) {
-      if (this.#sessions.get(id)?.foreground === true) this.#send(id, frame);
-      return;
-    }
-    for (const s of this.#subjects.get(id)?.sessions ?? []) if (s.foreground) this.#send(s.sessionId, frame);
+    if (key.startsWith('u:')) this.#outbox.toUser(id, notice);
+    else if (this.#registry.get(id)?.foreground === true) this.#outbox.toSession(id, notice);
   }
 
-  async #snapshot(session: Session, ids: readonly string[]): Promise<PresenceRecord[]> {
-    const updates = await this.snapshot(session.userId, ids);
-    if (!this.#sessions.has(session.sessionId)) return updates;
-    const frame: PresenceFrame = { type: 'presence', updates, snapshot: true };
+  async #snapshot(interest: Interest, ids: readonly string[]): Promise<PresenceRecord[]> {
+    const updates = await this.snapshot(interest.userId, ids);
+    if (!this.#interests.has(interest.sessionId)) return updates;
+    const notice = { kind: 'presence', updates, snapshot: true } as const;
     this.#counters.snapshotFrames++;
     this.#counters.snapshotEntries += updates.length;
-    this.#counters.snapshotBytes += utf8Length(JSON.stringify(frame));
-    this.#send(session.sessionId, frame);
+    this.#counters.snapshotBytes += this.#outbox.sizeOf(notice);
+    this.#outbox.toSession(interest.sessionId, notice);
     return updates;
   }
 
@@ -453,7 +423,7 @@ export class PresenceService {
       userId,
       status,
       lastActiveAt: subject.lastActiveAt,
-      lastSeenAt: subject.sessions.length > 0 ? this.#clock.now() : subject.lastSeenAt,
+      lastSeenAt: this.#registry.lastSeenAt(userId),
       ...(idleMinutes === undefined ? {} : { idleMinutes }),
     };
     subject.savedActiveAt = subject.lastActiveAt;
@@ -468,7 +438,7 @@ export class PresenceService {
       this.#refreshTimer = undefined;
       let connected = 0;
       for (const [userId, subject] of this.#subjects) {
-        if (subject.sessions.length === 0 || subject.announcedStatus === 'offline') continue;
+        if (this.#registry.sessionsOf(userId).length === 0 || subject.announcedStatus === 'offline') continue;
         connected++;
         this.#track(this.#store.heartbeat(userId, this.#ttlMs));
       }
@@ -486,33 +456,30 @@ export class PresenceService {
     if (next === undefined) return;
     subject.idleTimer = this.#clock.setTimeout(() => {
       subject.idleTimer = undefined;
-      if (subject.foreground > 0) this.#reconsider(userId, subject);
+      if (this.#audience.isOnline(userId)) this.#reconsider(userId, subject);
     }, next - idleFor);
   }
 
-  #setInterest(session: Session, ids: ReadonlySet<string>): void {
-    this.#unfollow(session);
-    session.interest = ids;
-    if (session.foreground) this.#follow(session);
-  }
-
   /** Puts a foreground session among the subscribers of every user it shows. */
-  #follow(session: Session): void {
-    for (const id of session.interest) {
+  #follow(interest: Interest): void {
+    interest.following = true;
+    for (const id of interest.users) {
       let set = this.#subscribers.get(id);
       if (set === undefined) {
         set = new Set();
         this.#subscribers.set(id, set);
       }
-      set.add(session);
+      set.add(interest);
     }
   }
 
   /** Takes a session out of the subscribers of every user it shows; empty sets go. */
-  #unfollow(session: Session): void {
-    for (const id of session.interest) {
+  #unfollow(interest: Interest): void {
+    if (!interest.following) return;
+    interest.following = false;
+    for (const id of interest.users) {
       const set = this.#subscribers.get(id);
-      set?.delete(session);
+      set?.delete(interest);
       if (set?.size === 0) this.#subscribers.delete(id);
     }
   }
@@ -524,19 +491,18 @@ export class PresenceService {
     subject.pendingTimer = undefined;
   }
 
-  #counts(subject: Subject): { foreground: number; background: number } {
-    return { foreground: subject.foreground, background: subject.sessions.length - subject.foreground };
+  #counts(userId: string): { foreground: number; background: number } {
+    const sessions = this.#registry.sessionsOf(userId);
+    const foreground = sessions.filter((s) => s.foreground).length;
+    return { foreground, background: sessions.length - foreground };
   }
 
   #subject(userId: string): Subject {
     let subject = this.#subjects.get(userId);
     if (subject === undefined) {
       subject = {
-        sessions: [],
-        foreground: 0,
         lastActiveAt: 0,
         savedActiveAt: 0,
-        lastSeenAt: 0,
         announcedStatus: 'offline',
         announcedIdle: undefined,
         pendingKey: undefined,
@@ -557,19 +523,4 @@ export class PresenceService {
 function positive(value: number, field: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new ValidationError(`${field} must be a positive number`);
   return value;
-}
-
-/** The UTF-8 length of a string, without allocating. */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

@@ -1,4 +1,4 @@
-import type { MediaInfo, MediaLimits, MediaRef } from '../domain';
+import type { MediaInfo, MediaLimits, MediaRef } from '../../domain';
 import {
   DEFAULT_MEDIA_LIMITS,
   NotFoundError,
@@ -7,11 +7,42 @@ import {
   ValidationError,
   requireId,
   requireMediaId,
+  requireObject,
   requireThreadId,
   sniffImage,
   toMediaRef,
-} from '../domain';
-import type { Clock, EncodedImage, ImageProcessor, MediaStore, StoredMedia } from '../ports';
+} from '../../domain';
+import type {
+  CapturedImage,
+  Clock,
+  EncodedImage,
+  ImageProcessor,
+  MediaStore,
+  StoredMedia,
+} from '../../ports';
+import type { TaskTracker } from '../../util/task-tracker';
+import type { DeliveryService, SendInput, SendOptions, SendResult } from '../delivery';
+import type { ConversationDirectory, UserDirectory } from '../directory';
+
+/** A photo to send; exactly one of `to` and `groupId`. */
+export interface SendPhotoInput {
+  readonly from: string;
+  readonly to?: string;
+  readonly groupId?: string;
+  /** The image: raw bytes, or what the camera or gallery handed over. Its type is told from the bytes. */
+  readonly photo: Uint8Array | CapturedImage;
+  readonly caption?: string;
+  readonly clientMessageId?: string;
+}
+
+/** What the media service needs to send photos as messages and to check who may fetch them. */
+export interface PhotoMessaging {
+  readonly delivery: DeliveryService;
+  readonly conversations: ConversationDirectory;
+  readonly users: UserDirectory;
+  /** Follows the sends it starts, so callers can wait for them. */
+  readonly tasks: TaskTracker;
+}
 
 /** What the media service is built from. */
 export interface MediaServiceOptions {
@@ -25,13 +56,16 @@ export interface MediaServiceOptions {
   readonly newId: () => string;
   /** Limits to change; the others keep {@link DEFAULT_MEDIA_LIMITS}. */
   readonly limits?: Partial<MediaLimits>;
+  /** Delivery and the directory, for `sendPhoto`, `sendUploaded`, `upload` and `fetch`; without them only the pipeline works. */
+  readonly messaging?: PhotoMessaging;
 }
 
 /**
  * Takes photos in and hands them out: untrusted bytes are checked (size, magic bytes, header pixels), made safe
  * (upright, metadata stripped, re-encoded), thumbnailed and stored; photos are linked to the threads they are
- * sent in. It knows users and threads only as ids: who may read a photo (a member of one of its threads) is the
- * caller's check.
+ * sent in. Given the delivery service (`messaging`), it also runs the photo workflow: a photo sent in one step
+ * (`sendPhoto`), one uploaded ahead of its message (`upload`, then `sendUploaded`), and fetching by members only
+ * (`fetch`).
  *
  * The order of the checks is the point: the byte limit before anything is parsed, the type from the magic bytes
  * (`claimedType` is never trusted), and the pixel count from the header before a single pixel is decoded — so a
@@ -55,6 +89,7 @@ export class MediaService {
   readonly #processor: ImageProcessor;
   readonly #clock: Clock;
   readonly #newId: () => string;
+  readonly #messaging: PhotoMessaging | undefined;
 
   /**
    * Creates the service.
@@ -67,6 +102,7 @@ export class MediaService {
     this.#processor = options.processor;
     this.#clock = options.clock;
     this.#newId = options.newId;
+    this.#messaging = options.messaging;
     const limits = { ...DEFAULT_MEDIA_LIMITS, ...options.limits };
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isSafeInteger(value) || value < 1) {
@@ -251,6 +287,121 @@ export class MediaService {
     return this.#store.delete(mediaId);
   }
 
+  /**
+   * Sends a photo: checked (who may send where), then identified by its bytes, limited in size and pixels, made
+   * safe and thumbnailed, stored, and sent as a `photo` message through the same flow and ticks as text. A retry
+   * with the same `clientMessageId` stores nothing new.
+   *
+   * @param input - sender, `to` or `groupId`, the photo, an optional caption and idempotency key
+   * @returns the send, as `DeliveryService.send` answers it
+   * @throws ValidationError for a file that is not a JPEG, PNG, WebP or GIF image, or over the pixel limit
+   * @throws PayloadTooLargeError over the byte limit
+   * @throws NotFoundError, PermissionError as a text send would
+   */
+  async sendPhoto(input: SendPhotoInput): Promise<SendResult> {
+    const { delivery } = this.#requireMessaging();
+    const i = requireObject(input, 'photo message');
+    const from = i.from as string;
+    const target = targetOf(i);
+    const thread = delivery.threadFor(from, target);
+    if (i.clientMessageId !== undefined) {
+      const earlier = await delivery.findSent(from, i.clientMessageId as string);
+      if (earlier !== undefined) return { message: earlier, duplicate: true, routed: Promise.resolve() }; // a retry: stored already
+    }
+    const photo = i.photo as SendPhotoInput['photo'];
+    const bytes = photo instanceof Uint8Array ? photo : photo?.bytes;
+    const claimed = photo instanceof Uint8Array ? undefined : photo?.claimedType;
+    const info = await this.ingest(from, bytes as Uint8Array, claimed);
+    try {
+      // Linked before the message exists, so no message ever points at a photo its members cannot fetch.
+      await this.link(info.mediaId, thread.id);
+      const sent = await this.#send({
+        from,
+        ...target,
+        kind: 'photo',
+        media: toMediaRef(info),
+        text: (i.caption as string | undefined) ?? '',
+        ...(i.clientMessageId === undefined ? {} : { clientMessageId: i.clientMessageId as string }),
+      });
+      if (sent.duplicate) await this.delete(info.mediaId); // a racing retry stored the first upload
+      return sent;
+    } catch (error) {
+      await this.delete(info.mediaId);
+      throw error;
+    }
+  }
+
+  /**
+   * Uploads a photo ahead of its message (the HTTP upload route): checked, made safe and stored as `sendPhoto`
+   * does, owned by the uploader, and fetchable by nobody until a photo message refers to it.
+   *
+   * @param userId - the uploader
+   * @param bytes - the image
+   * @param claimedType - the type the client claims (never trusted)
+   * @throws NotFoundError when the user is unknown
+   * @throws ValidationError, PayloadTooLargeError as `sendPhoto`
+   */
+  upload(userId: string, bytes: Uint8Array, claimedType?: string): Promise<MediaInfo> {
+    this.#requireMessaging().users.get(userId);
+    return this.ingest(userId, bytes, claimedType);
+  }
+
+  /**
+   * Sends a photo its sender uploaded earlier: only the uploader may send it, and what the message carries (type,
+   * size, dimensions) comes from the store, never from the caller.
+   *
+   * @param input - the send, with `media.mediaId` naming the upload
+   * @param options - as `DeliveryService.send` takes them
+   * @throws PermissionError when the sender is not the uploader, or may not send there
+   * @throws NotFoundError when there is no such upload
+   */
+  async sendUploaded(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
+    const { delivery } = this.#requireMessaging();
+    const thread = delivery.threadFor(input.from, { to: input.to, groupId: input.groupId });
+    const mediaId = requireMediaId(input.media?.mediaId, 'media.mediaId');
+    const media = await this.claim(input.from, mediaId, thread.id);
+    return this.#send({ ...input, kind: 'photo', media }, options);
+  }
+
+  /**
+   * A photo's bytes (or its thumbnail's), for a member of a thread it was sent in.
+   *
+   * @param userId - who asks
+   * @param mediaId - the photo's (or the thumbnail's) media id
+   * @throws NotFoundError when there is no such photo
+   * @throws PermissionError when the user is not a member of any thread it was sent in
+   */
+  async fetch(userId: string, mediaId: string): Promise<StoredMedia> {
+    const { users, conversations } = this.#requireMessaging();
+    users.get(userId);
+    const threads = await this.threads(mediaId);
+    const member = threads.some((threadId) => {
+      try {
+        conversations.requireMember(userId, conversations.thread(threadId));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!member) {
+      if ((await this.info(mediaId)) === undefined) throw notFound(mediaId);
+      throw new PermissionError('only members of a conversation it was sent in may fetch this photo');
+    }
+    return this.read(mediaId);
+  }
+
+  #send(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
+    const { delivery, tasks } = this.#requireMessaging();
+    return tasks.track(delivery.send(input, options));
+  }
+
+  #requireMessaging(): PhotoMessaging {
+    if (this.#messaging === undefined) {
+      throw new ValidationError('this media service was built without delivery: give it `messaging`');
+    }
+    return this.#messaging;
+  }
+
   async #info(mediaId: string): Promise<MediaInfo> {
     const info = await this.#store.info(mediaId);
     if (info === undefined) throw notFound(mediaId);
@@ -272,4 +423,11 @@ function infoOf(image: EncodedImage, mediaId: string, ownerId: string, createdAt
 
 function notFound(mediaId: string): NotFoundError {
   return new NotFoundError(`no media ${mediaId}`, { details: { mediaId } });
+}
+
+function targetOf(input: Record<string, unknown>): { to?: string; groupId?: string } {
+  return {
+    ...(input.to === undefined ? {} : { to: input.to as string }),
+    ...(input.groupId === undefined ? {} : { groupId: input.groupId as string }),
+  };
 }

@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain';
+import { ValidationError } from '../../domain';
 
 /** The five fanout policies, each adding one technique to the one before. */
 export type PresencePolicyName = 'naive' | 'online-friends' | 'batched' | 'debounced' | 'interest';

@@ -1,13 +1,17 @@
+/// <reference types="jest" />
 /**
- * The transport conformance suite: the same chat scenarios over every transport (in-memory, WebSocket, HTTP
- * long-poll): delivery, ticks, reconnect and resume, bad frames, limits. Each transport's test file makes a rig —
- * a system with alice, bob and carol, a `ClientTransport` per user, and raw devices that send text as is — and
- * calls `transportSuite`.
+ * The conformance suite of the `Transport` port: the same chat scenarios over every transport (in-memory,
+ * WebSocket, HTTP long-poll, a third party's): delivery, ticks, reconnect and resume, bad frames, limits. Each
+ * transport's test file makes a rig — a system with alice, bob and carol, a `ClientTransport` per user, and raw
+ * devices that send text as is — and calls `transportSuite`.
  *
  * @module
  */
-import type { ChatSystem, ClientTransport, Message, ReceiptData, ServerFrame } from 'chat-room';
-import { ChatSession } from 'chat-room';
+import type { ChatSystem } from '../chat-system';
+import type { Message, ReceiptData } from '../domain';
+import type { ClientTransport } from '../ports';
+import type { ServerFrame } from '../protocol';
+import { ChatSession } from '../session';
 
 /** A device below the session: it sends text exactly as given and records every frame it hears. */
 export interface RawDevice {
@@ -34,7 +38,14 @@ export interface TransportRig {
   close(): Promise<void>;
 }
 
-/** Waits (bounded) until `check` holds. */
+/**
+ * Waits until `check` holds, polling every 5 ms, for a rig that must wait for its device (the `hello`, say).
+ *
+ * @param check - the condition
+ * @param what - what is awaited, for the error
+ * @param ms - how long to wait at most
+ * @throws Error when `check` still fails after `ms`
+ */
 export async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -64,6 +75,18 @@ function device(rig: TransportRig, userId: string, deviceId: string, cursor?: nu
  *
  * @param name - the transport's name, in the titles
  * @param make - makes a fresh rig for each test
+ *
+ * @example
+ * ```ts
+ * import { ChatSystem } from 'chat-room'
+ * import { transportSuite } from 'chat-room/testing'
+ * transportSuite('MyTransport', async () => {
+ *   const system = ChatSystem.create()
+ *   for (const id of ['alice', 'bob', 'carol']) system.registerUser({ id, name: id })
+ *   // attach your transport to `system`, then:
+ *   return { system, client: (userId) => myClientFor(userId), raw: (u, d) => myRawDevice(u, d), close: async () => {} }
+ * })
+ * ```
  */
 export function transportSuite(name: string, make: () => Promise<TransportRig>): void {
   describe(`Transport conformance: ${name}`, () => {

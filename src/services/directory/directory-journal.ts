@@ -1,25 +1,28 @@
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../domain';
-import { ChatRoomError, StorageError } from '../domain';
-import type { DirectoryStore } from '../ports';
-import type { NotificationCenter, RecordKind } from './notification-center';
-import type { TaskTracker } from '../util/task-tracker';
+import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
+import { ChatRoomError, StorageError } from '../../domain';
+import type { DirectoryStore } from '../../ports';
+import type { NotificationCenter, RecordKind } from '../notification-center';
+import type { TaskTracker } from '../../util/task-tracker';
+import type { ConversationDirectory } from './conversation-directory';
+import type { SettingsService } from './settings-service';
+import type { UserDirectory } from './user-directory';
 
-/** How the journal reads the current state of a record when it writes it. */
-export interface DirectoryRecords {
-  user(id: string): UserRecord;
-  group(id: string): GroupRecord;
-  settings(userId: string): SettingsRecord;
-  thread(id: string): DirectThreadRecord;
+/** Where a user's push devices are kept (with the sessions); the journal writes them with the user. */
+export interface PushDeviceList {
+  pushDevices(userId: string): string[];
 }
 
-/** What a `DirectoryJournal` needs. */
+/** What a `DirectoryJournal` needs: the store, and the services whose records it writes. */
 export interface DirectoryJournalDeps {
   readonly store: DirectoryStore;
   /** Where the services announce `record-changed`; write failures are published as `directory-write-failed`. */
   readonly events: NotificationCenter;
-  readonly records: DirectoryRecords;
   /** Tracks the background writes, so `ChatSystem.idle()` waits for them. */
   readonly tasks: TaskTracker;
+  readonly users: UserDirectory;
+  readonly conversations: ConversationDirectory;
+  readonly settings: SettingsService;
+  readonly pushDevices: PushDeviceList;
 }
 
 /**
@@ -125,7 +128,6 @@ export class DirectoryJournal {
   }
 
   #batch(taken: readonly { kind: RecordKind; id: string }[]) {
-    const { records } = this.#d;
     const batch = {
       users: [] as UserRecord[],
       groups: [] as GroupRecord[],
@@ -133,11 +135,21 @@ export class DirectoryJournal {
       threads: [] as DirectThreadRecord[],
     };
     for (const { kind, id } of taken) {
-      if (kind === 'user') batch.users.push(records.user(id));
-      else if (kind === 'group') batch.groups.push(records.group(id));
-      else if (kind === 'settings') batch.settings.push(records.settings(id));
-      else batch.threads.push(records.thread(id));
+      if (kind === 'user') batch.users.push(this.#user(id));
+      else if (kind === 'group') batch.groups.push(this.#d.conversations.group(id).toRecord());
+      else if (kind === 'settings') batch.settings.push(this.#d.settings.record(id));
+      else batch.threads.push(this.#thread(id));
     }
     return batch;
+  }
+
+  #user(id: string): UserRecord {
+    const { name, contacts, blocked } = this.#d.users.get(id);
+    return { id, name, contacts, blocked, pushDevices: this.#d.pushDevices.pushDevices(id) };
+  }
+
+  #thread(id: string): DirectThreadRecord {
+    const [a, b] = this.#d.conversations.thread(id).participantIds as [string, string];
+    return { id, participantIds: [a, b] };
   }
 }

@@ -1,4 +1,4 @@
-import type { DirectThreadRecord, GroupInit, GroupRecord } from '../domain';
+import type { DirectThreadRecord, GroupInit, GroupRecord } from '../../domain';
 import {
   ChatThread,
   Group,
@@ -7,8 +7,8 @@ import {
   PermissionError,
   ValidationError,
   requireId,
-} from '../domain';
-import type { NotificationCenter } from './notification-center';
+} from '../../domain';
+import type { NotificationCenter } from '../notification-center';
 import type { UserDirectory } from './user-directory';
 
 /** What to create a group with; the id is assigned. */

@@ -1,6 +1,6 @@
-import type { UserProfile, UserRecord } from '../domain';
-import { ConflictError, NotFoundError, User, requireId } from '../domain';
-import type { NotificationCenter } from './notification-center';
+import type { UserProfile, UserRecord } from '../../domain';
+import { ConflictError, NotFoundError, User, requireId } from '../../domain';
+import type { NotificationCenter } from '../notification-center';
 
 /**
  * The registered users: register, look up, contacts and blocks.

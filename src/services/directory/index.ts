@@ -1,0 +1,11 @@
+/**
+ * The directory wing: users and contacts, groups and direct threads, settings, contact search, and the journal
+ * that writes them behind to a `DirectoryStore`. It imports no other wing.
+ *
+ * @module
+ */
+export * from './user-directory';
+export * from './conversation-directory';
+export * from './settings-service';
+export * from './contact-directory';
+export * from './directory-journal';
