@@ -6,7 +6,7 @@
  * then sit idle for a moment; two forced collections again, and the delta divided by the number of connections
  * is the figure. Records it in docs/benchmarks-results.json and redraws the charts (bench/chart.ts).
  *
- *   npm run bench:memory -- [--connections 5000] [--rounds 1] [--settle 2] [--servers ...] [--no-record]
+ *   npm run bench:memory -- [--connections 5000] [--rounds 1] [--settle 2] [--servers ...] [--record]
  *
  * @module
  */
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '1' },
       settle: { type: 'string', default: '2' },
       servers: { type: 'string', default: DEFAULT_SERVERS.join(',') },
-      'no-record': { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       ]) +
       '\n',
   );
-  if (values['no-record'] !== true) {
+  if (values.record === true) {
     await recordResults({
       memory: {
         command: [

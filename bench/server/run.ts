@@ -12,7 +12,7 @@
  *
  *   npm run bench:server -- [--rounds 3] [--seconds 10] [--warmup 2] [--paced 5000] [--mode both|throughput|paced]
  *                           [--clients 200] [--in-flight 32] [--servers ours-memory,ours-sqlite,socketio,ws]
- *                           [--no-record] [--root <checkout>] [--node-flag <flag> ...]
+ *                           [--record] [--root <checkout>] [--node-flag <flag> ...]
  *
  * `--servers` also takes `ws-history` and `ws-sqlite`: the raw ws relay keeping each message in its heap, or
  * durably in SQLite, before forwarding it (bench/peers/relay-storage.ts), the floors of a server that stores; and
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '200' },
       'in-flight': { type: 'string', default: '32' },
       servers: { type: 'string', default: DEFAULT_SERVERS.join(',') },
-      'no-record': { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
       root: { type: 'string', default: ROOT },
       'node-flag': { type: 'string', multiple: true, default: [] },
     },
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
       runs,
     };
   }
-  if (values['no-record'] !== true) await recordResults(sections);
+  if (values.record === true) await recordResults(sections);
 }
 
 main()
