@@ -16,8 +16,7 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          // Measured: once the code is optimized, each object frozen this way gets a hidden class (and descriptor
-          // array) of its own in V8; a store of receipts built so kept 60 000 of them (docs/benchmarks.md).
+          // Why: docs/perf-notes.md, "Frozen copies built field by field".
           selector:
             "CallExpression[callee.object.name='Object'][callee.property.name='freeze'] > ObjectExpression > SpreadElement:first-child",
           message:

@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { FsMediaStore } from '../adapters/fs';
 import { SharpImageProcessor } from '../adapters/sharp';
+import { CachingMessageStore } from '../adapters/caching';
 import { openSqliteStores } from '../adapters/sqlite';
 import type * as PostgresEntry from '../adapters/postgres';
 import type { ChatServer } from '../server';
@@ -262,7 +263,7 @@ async function openStorage(values: {
     const media = values.media ?? './chat-room-media';
     return {
       deps: {
-        store: stores.store,
+        store: new CachingMessageStore(stores.store),
         directoryStore: stores.directoryStore,
         mediaStore: new FsMediaStore({ dir: media }),
       },
@@ -275,7 +276,7 @@ async function openStorage(values: {
   const media = values.media ?? `${file}.media`;
   return {
     deps: {
-      store: stores.store,
+      store: new CachingMessageStore(stores.store),
       directoryStore: stores.directoryStore,
       mediaStore: new FsMediaStore({ dir: media }),
     },

@@ -60,6 +60,8 @@ export interface MessageStore {
   listMessages(threadId: string, afterSeq: number, upToSeq: number, limit: number): Promise<MessageData[]>;
   /** The highest seq of a thread (0 when empty). */
   lastSeq(threadId: string): Promise<number>;
+  /** The distinct senders of a thread's messages with `afterSeq < seq ≤ upToSeq`, in any order: whom a receipt tells. */
+  sendersBetween(threadId: string, afterSeq: number, upToSeq: number): Promise<string[]>;
   /** Appends a non-message item (a receipt) to a user's inbox. */
   appendEntry(userId: string, item: InboxItem): Promise<InboxEntry>;
   /**
@@ -70,6 +72,12 @@ export interface MessageStore {
   readInbox(userId: string, after: number, limit: number): Promise<InboxPage>;
   /** The newest `inboxSeq` of a user's inbox (0 when empty). */
   latestInboxSeq(userId: string): Promise<number>;
+  /**
+   * What a `delivered {upTo}` acknowledges: per thread, the highest seq of the messages from others among the
+   * user's entries with `after < inboxSeq ≤ upTo`. Receipts, the user's own messages and entries no longer kept
+   * count for nothing.
+   */
+  highestReceived(userId: string, after: number, upTo: number): Promise<Map<string, number>>;
   /** Saves one member's watermark of a thread; a lower value than the stored one changes nothing. */
   saveWatermark(threadId: string, watermark: Watermark): Promise<void>;
   /** The saved watermarks of a thread's members. */

@@ -374,6 +374,13 @@ export function messageStoreSuite(
         }
       });
 
+      it('counts no trimmed entry among what a delivered ack covers', async () => {
+        const s = await retained(3);
+        for (let i = 0; i < 6; i++) await s.appendMessage(newMessage());
+        expect([...(await s.highestReceived('bob', 0, 6))]).toEqual([[DM, 6]]);
+        expect([...(await s.highestReceived('bob', 0, 3))]).toEqual([]);
+      });
+
       it('keeps everything while an inbox is within the limit', async () => {
         const s = await retained(5);
         for (let i = 0; i < 5; i++) await s.appendMessage(newMessage());
@@ -395,6 +402,51 @@ export function messageStoreSuite(
         expect(await seqs(3, 3, 100)).toEqual([]);
         expect((await store.listMessages(DM, 0, 5, 100)).every((m) => m.threadId === DM)).toBe(true);
         expect(await store.listMessages('dm:nobody:here', 0, 10, 10)).toEqual([]);
+      });
+    });
+
+    describe('what receipts read', () => {
+      it('finds, per thread, the newest message from others among the entries a delivered ack covers', async () => {
+        await store.appendMessage(newMessage()); // bob 1: alice's dm #1
+        await store.appendMessage(newMessage({ senderId: 'bob', recipientIds: ['alice'] })); // bob 2: his own
+        await store.appendMessage(newMessage({ threadId: GROUP, recipientIds: ['bob', 'carol'] })); // bob 3: group #1
+        const receipt: ReceiptData = { threadId: DM, status: 'delivered', upToSeq: 2, at: 5_000 };
+        await store.appendEntry('bob', { type: 'receipt', receipt }); // bob 4
+        await store.appendMessage(newMessage()); // bob 5: alice's dm #3
+        const highest = async (after: number, upTo: number) =>
+          Object.fromEntries(await store.highestReceived('bob', after, upTo));
+        expect(await highest(0, 5)).toEqual({ [DM]: 3, [GROUP]: 1 });
+        expect(await highest(0, 2)).toEqual({ [DM]: 1 });
+        expect(await highest(1, 4)).toEqual({ [GROUP]: 1 });
+        expect(await highest(3, 4)).toEqual({});
+        expect(await highest(5, 5)).toEqual({});
+        expect(await highest(0, 99)).toEqual({ [DM]: 3, [GROUP]: 1 });
+        expect(Object.fromEntries(await store.highestReceived('alice', 0, 10))).toEqual({ [DM]: 2 });
+        expect((await store.highestReceived('nobody', 0, 10)).size).toBe(0);
+      });
+
+      it('counts a message put in an inbox with appendEntry like one appended with appendMessage', async () => {
+        const { message } = await store.appendMessage(newMessage());
+        await store.appendEntry('carol', { type: 'message', message });
+        expect(Object.fromEntries(await store.highestReceived('carol', 0, 1))).toEqual({ [DM]: 1 });
+      });
+
+      it('names each sender of a range of a thread once', async () => {
+        await store.appendMessage(newMessage({ threadId: GROUP, recipientIds: ['bob', 'carol'] }));
+        await store.appendMessage(newMessage({ threadId: GROUP, senderId: 'bob', recipientIds: ['alice'] }));
+        await store.appendMessage(newMessage({ threadId: GROUP, recipientIds: ['bob', 'carol'] }));
+        await store.appendMessage(
+          newMessage({ threadId: GROUP, senderId: 'carol', recipientIds: ['alice'] }),
+        );
+        await store.appendMessage(newMessage({ senderId: 'dave', recipientIds: ['alice'] }));
+        const senders = async (after: number, upTo: number) =>
+          (await store.sendersBetween(GROUP, after, upTo)).sort();
+        expect(await senders(0, 4)).toEqual(['alice', 'bob', 'carol']);
+        expect(await senders(0, 3)).toEqual(['alice', 'bob']);
+        expect(await senders(2, 3)).toEqual(['alice']);
+        expect(await senders(3, 3)).toEqual([]);
+        expect(await senders(0, 99)).toEqual(['alice', 'bob', 'carol']);
+        expect(await store.sendersBetween('dm:nobody:here', 0, 10)).toEqual([]);
       });
     });
 

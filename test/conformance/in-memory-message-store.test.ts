@@ -59,7 +59,8 @@ describe('InMemoryMessageStore idempotency keys', () => {
 });
 
 describe('InMemoryMessageStore lookups by id', () => {
-  it('finds nothing for a malformed id or a seq the thread does not have', async () => {
+  /** A store holding Alice's "hi" to Bob. */
+  async function storeWithOneMessage() {
     const store = new InMemoryMessageStore();
     const { message } = await store.appendMessage({
       threadId: 'dm:alice:bob',
@@ -70,6 +71,11 @@ describe('InMemoryMessageStore lookups by id', () => {
       sentAt: 1,
       recipientIds: ['bob'],
     });
+    return { store, message };
+  }
+
+  it('finds nothing for a malformed id or a seq the thread does not have', async () => {
+    const { store, message } = await storeWithOneMessage();
     expect(message.id).toBe('dm:alice:bob#1');
     expect(await store.getMessage(message.id)).toEqual(message);
     for (const id of [
@@ -86,16 +92,7 @@ describe('InMemoryMessageStore lookups by id', () => {
   });
 
   it('refuses to put in an inbox a message it does not hold', async () => {
-    const store = new InMemoryMessageStore();
-    const { message } = await store.appendMessage({
-      threadId: 'dm:alice:bob',
-      senderId: 'alice',
-      kind: 'text',
-      text: 'hi',
-      clientMessageId: 'c1',
-      sentAt: 1,
-      recipientIds: ['bob'],
-    });
+    const { store, message } = await storeWithOneMessage();
     const entry = await store.appendEntry('carol', { type: 'message', message });
     expect(entry).toEqual({ type: 'message', message, userId: 'carol', inboxSeq: 1 });
     await expect(

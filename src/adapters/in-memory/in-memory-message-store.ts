@@ -110,6 +110,12 @@ export class InMemoryMessageStore implements MessageStore {
     return this.#threads.get(threadId)?.length ?? 0;
   }
 
+  async sendersBetween(threadId: string, afterSeq: number, upToSeq: number): Promise<string[]> {
+    const thread = this.#threads.get(threadId) ?? [];
+    const messages = thread.slice(Math.max(afterSeq, 0), Math.max(upToSeq, 0));
+    return [...new Set(messages.map((m) => m.senderId))];
+  }
+
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
     if (item.type === 'receipt') {
       return this.#append(userId, { type: 'receipt', receipt: frozenReceipt(item.receipt) });
@@ -145,6 +151,21 @@ export class InMemoryMessageStore implements MessageStore {
   async latestInboxSeq(userId: string): Promise<number> {
     const inbox = this.#inboxes.get(userId);
     return inbox === undefined ? 0 : inbox.first + inbox.entries.length - 1;
+  }
+
+  async highestReceived(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
+    const highest = new Map<string, number>();
+    const inbox = this.#inboxes.get(userId);
+    if (inbox === undefined) return highest;
+    const latest = inbox.first + inbox.entries.length - 1;
+    const oldest = Math.max(inbox.first, latest - this.#maxInbox + 1);
+    for (let inboxSeq = Math.max(after + 1, oldest); inboxSeq <= Math.min(upTo, latest); inboxSeq++) {
+      const entry = inbox.entries[inboxSeq - inbox.first] as InboxEntry;
+      if (entry.type !== 'message' || entry.message.senderId === userId) continue;
+      const { threadId, seq } = entry.message;
+      if (seq > (highest.get(threadId) ?? 0)) highest.set(threadId, seq);
+    }
+    return highest;
   }
 
   async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {

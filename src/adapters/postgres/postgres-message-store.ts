@@ -359,6 +359,16 @@ export class PostgresMessageStore implements MessageStore {
     });
   }
 
+  async sendersBetween(threadId: string, afterSeq: number, upToSeq: number): Promise<string[]> {
+    return this.#run('list senders', async () => {
+      const rows = await this.#query<{ sender_id: string }>(
+        `SELECT DISTINCT sender_id FROM ${this.#s}.messages WHERE thread_id = $1 AND seq > $2 AND seq <= $3`,
+        [threadId, bound(afterSeq), bound(upToSeq)],
+      );
+      return rows.map((r) => r.sender_id);
+    });
+  }
+
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
     const payload = copyItem(item);
     return this.#run('append an inbox entry', () =>
@@ -414,6 +424,23 @@ export class PostgresMessageStore implements MessageStore {
         [userId],
       );
       return rows[0] === undefined ? 0 : Number(rows[0].last_seq);
+    });
+  }
+
+  async highestReceived(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
+    return this.#run('read an inbox', async () => {
+      // Entries beyond the retention still in the table (trimming runs in batches) count for nothing.
+      const keep = Number.isFinite(this.#maxInbox) ? this.#maxInbox : Number.MAX_SAFE_INTEGER;
+      const rows = await this.#query<{ thread_id: string; seq: string }>(
+        `SELECT i.payload->'message'->>'threadId' AS thread_id, max((i.payload->'message'->>'seq')::bigint) AS seq
+         FROM ${this.#s}.inbox i JOIN ${this.#s}.inbox_counters c ON c.user_id = i.user_id
+         WHERE i.user_id = $1 AND i.inbox_seq > $2 AND i.inbox_seq <= least($3, c.last_seq)
+           AND i.inbox_seq > c.last_seq - $4
+           AND i.payload->>'type' = 'message' AND i.payload->'message'->>'senderId' <> $1
+         GROUP BY 1`,
+        [userId, bound(after), bound(upTo), keep],
+      );
+      return new Map(rows.map((r) => [r.thread_id, Number(r.seq)]));
     });
   }
 

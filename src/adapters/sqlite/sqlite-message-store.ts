@@ -119,8 +119,10 @@ type Statements = Record<
   | 'messageBySeq'
   | 'listMessages'
   | 'lastSeq'
+  | 'sendersBetween'
   | 'insertEntry'
   | 'latestInboxSeq'
+  | 'highestReceived'
   | 'inboxBounds'
   | 'readInbox'
   | 'pruneInbox'
@@ -285,6 +287,13 @@ export class SqliteMessageStore implements MessageStore {
     return this.#run('reading the last seq', () => (this.#sql.lastSeq.get(threadId) as number | null) ?? 0);
   }
 
+  async sendersBetween(threadId: string, afterSeq: number, upToSeq: number): Promise<string[]> {
+    return this.#run(
+      'listing senders',
+      () => this.#sql.sendersBetween.all(threadId, afterSeq, upToSeq) as string[],
+    );
+  }
+
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
     // The values are taken now, like appendMessage's copy: the caller may change its objects meanwhile.
     if (item.type === 'receipt') {
@@ -328,6 +337,20 @@ export class SqliteMessageStore implements MessageStore {
 
   async latestInboxSeq(userId: string): Promise<number> {
     return this.#run('reading an inbox', () => this.#latestInboxSeq(userId));
+  }
+
+  async highestReceived(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
+    return this.#run('reading an inbox', () => {
+      // With retention, entries past it that a batched trim has not deleted yet count for nothing.
+      const first = Number.isFinite(this.#maxInbox) ? this.#latestInboxSeq(userId) - this.#maxInbox : 0;
+      const rows = this.#sql.highestReceived.all({ userId, after: Math.max(after, first), upTo }) as {
+        thread_id: string;
+        seq: number;
+      }[];
+      const highest = new Map<string, number>();
+      for (const r of rows) highest.set(r.thread_id, r.seq);
+      return highest;
+    });
   }
 
   async saveWatermark(threadId: string, watermark: Watermark): Promise<void> {
@@ -523,6 +546,9 @@ function prepareAll(db: Database.Database): Statements {
        ORDER BY seq LIMIT ?`,
     ),
     lastSeq: p('SELECT max(seq) FROM messages WHERE thread_id = ?').pluck(),
+    sendersBetween: p(
+      'SELECT DISTINCT sender_id FROM messages WHERE thread_id = ? AND seq > ? AND seq <= ?',
+    ).pluck(),
     insertEntry: p(
       `INSERT INTO inbox (user_id, inbox_seq, message_row, receipt_thread_id, receipt_status, receipt_up_to_seq,
                           receipt_at, payload)
@@ -540,6 +566,19 @@ function prepareAll(db: Database.Database): Statements {
               inbox.receipt_up_to_seq, inbox.receipt_at, ${MESSAGE_COLUMNS.replace(/\w+/g, 'm.$&')}
        FROM inbox LEFT JOIN messages AS m ON m.row_no = inbox.message_row
        WHERE inbox.user_id = ? AND inbox.inbox_seq > ? ORDER BY inbox.inbox_seq LIMIT ?`,
+    ),
+    // Messages appended to an inbox by appendEntry are kept as JSON payloads; appendMessage's name their row.
+    highestReceived: p(
+      `SELECT thread_id, max(seq) AS seq FROM (
+         SELECT m.thread_id, m.seq, m.sender_id
+         FROM inbox AS i JOIN messages AS m ON m.row_no = i.message_row
+         WHERE i.user_id = @userId AND i.inbox_seq > @after AND i.inbox_seq <= @upTo
+         UNION ALL
+         SELECT json_extract(payload, '$.message.threadId'), json_extract(payload, '$.message.seq'),
+                json_extract(payload, '$.message.senderId')
+         FROM inbox
+         WHERE user_id = @userId AND inbox_seq > @after AND inbox_seq <= @upTo AND payload ->> '$.type' = 'message')
+       WHERE sender_id <> @userId GROUP BY thread_id`,
     ),
     pruneInbox: p('DELETE FROM inbox WHERE user_id = ? AND inbox_seq <= ?'),
     saveWatermark: p(

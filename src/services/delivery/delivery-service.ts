@@ -15,7 +15,6 @@ import {
   NotFoundError,
   PermissionError,
   ReceiptLedger,
-  ResyncRequiredError,
   ValidationError,
   parseMediaRef,
   requireId,
@@ -108,7 +107,6 @@ export interface DeliveryServiceDeps {
   readonly journal?: DirectoryJournal | undefined;
 }
 
-const LIST_PAGE = 1000;
 /** A promise already settled, for paths with nothing to wait for. */
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -373,37 +371,10 @@ export class DeliveryService {
       store.advanceCursor(userId, `device:${deviceId}`, upTo),
       store.advanceCursor(userId, 'delivered', upTo),
     ]);
-    const highest = await this.#received(userId, from, upTo);
+    const highest = await store.highestReceived(userId, from, upTo);
     await Promise.all(
       [...highest].map(([threadId, seq]) => this.#receipt(userId, threadId, 'delivered', seq)),
     );
-  }
-
-  /** The highest seq per thread of the messages from others in (after, upTo] of a user's inbox. */
-  async #received(userId: string, after: number, upTo: number): Promise<Map<string, number>> {
-    const { store } = this.#d;
-    let from = after;
-    const highest = new Map<string, number>();
-    while (from < upTo) {
-      let page: InboxPage;
-      try {
-        page = await store.readInbox(userId, from, Math.min(LIST_PAGE, upTo - from));
-      } catch (e) {
-        // Entries no longer kept were delivered long ago or never will be; receipts resume at the oldest kept.
-        if (!(e instanceof ResyncRequiredError) || typeof e.details.oldest !== 'number') throw e;
-        from = e.details.oldest - 1;
-        continue;
-      }
-      if (page.entries.length === 0) break;
-      for (const entry of page.entries) {
-        if (entry.inboxSeq > upTo) break;
-        if (entry.type !== 'message' || entry.message.senderId === userId) continue;
-        const { threadId, seq } = entry.message;
-        if (seq > (highest.get(threadId) ?? 0)) highest.set(threadId, seq);
-      }
-      from = page.cursor;
-    }
-    return highest;
   }
 
   /**
@@ -526,13 +497,7 @@ export class DeliveryService {
     for (const move of moves) {
       const upTo = Math.min(move.to, thread.lastSeq);
       if (move.kind === 'read' && !this.#readReceiptsFlow(thread)) continue;
-      const senders = new Set<string>();
-      for (let after = move.from; after < upTo;) {
-        const batch = await store.listMessages(thread.id, after, upTo, LIST_PAGE);
-        if (batch.length === 0) break;
-        for (const m of batch) senders.add(m.senderId);
-        after = (batch[batch.length - 1] as MessageData).seq;
-      }
+      const senders = await store.sendersBetween(thread.id, move.from, upTo);
       const at = clock.now();
       for (const userId of senders) {
         const receipt = { threadId: thread.id, status: move.kind, upToSeq: upTo, at };
