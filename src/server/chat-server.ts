@@ -3,10 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { InboxPage, MediaInfo } from '../domain';
-import { ChatRoomError, ValidationError, requireId } from '../domain';
-import type { Clock, ConnectionIdentity, Transport } from '../ports';
-import { HttpError } from '../util/http-error';
-import { readBody } from '../util/read-body';
+import { ValidationError } from '../domain';
+import type { Clock, Transport } from '../ports';
+import type { Authenticate } from './authenticate';
+import { identify, refusalOf } from './authenticate';
+import { methodNotAllowed, sendError } from './http-answers';
+import type { MediaRouteContext } from './media-routes';
+import { serveMedia } from './media-routes';
 import type { LongPollLimits } from '../adapters/long-poll';
 import { LongPollTransport } from '../adapters/long-poll';
 import type { WebSocketLimits } from '../adapters/ws';
@@ -31,11 +34,7 @@ export interface ChatServerSystem {
   readonly store?: { readInbox(userId: string, after: number, limit: number): Promise<InboxPage> };
 }
 
-/**
- * Turns a bearer token into the id of the user it belongs to; throw (or return `undefined`) to refuse with 401.
- * `createTokenAuth(...).verify` fits.
- */
-export type Authenticate = (token: string) => Promise<string | undefined> | string | undefined;
+export type { Authenticate } from './authenticate';
 
 /** Options of `createChatServer`. */
 export interface ChatServerOptions {
@@ -170,13 +169,15 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
 
   const owned = options.server === undefined;
   let closing = false;
-  const routes: RouteContext = { system, auth, maxUploadBytes, isClosing: () => closing };
+  const media: MediaRouteContext = { system, auth, maxUploadBytes, isClosing: () => closing };
   const handleRequest = (request: IncomingMessage, response: ServerResponse): boolean => {
-    if (longPoll !== undefined && (request.url ?? '/').split('?')[0] === '/poll') {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/health') return serveHealth(request, response);
+    if (longPoll !== undefined && path === '/poll') {
       servePoll(longPoll, request, response);
       return true;
     }
-    return route(routes, request, response);
+    return serveMedia(media, request, response, path);
   };
   const servePoll = (lp: LongPollTransport, request: IncomingMessage, response: ServerResponse): void => {
     if (closing) return sendError(response, 503, 'UNAVAILABLE', 'the chat server is shutting down');
@@ -260,6 +261,15 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
   };
 }
 
+/** `GET /health`: 200 `ok` while the process serves. */
+function serveHealth(request: IncomingMessage, response: ServerResponse): true {
+  const method = request.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
+  response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  response.end(method === 'HEAD' ? undefined : 'ok');
+  return true;
+}
+
 /** Destroys the socket that emitted an error (`this`). */
 function destroySocket(this: Duplex): void {
   this.destroy();
@@ -268,255 +278,3 @@ function destroySocket(this: Duplex): void {
 /** The default of `maxUploadBytes` when the system says nothing: 16 MiB. */
 const DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
 
-/** The headers of every served photo: never sniffed or run as a document, cached privately for good. */
-const MEDIA_HEADERS = Object.freeze({
-  'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; sandbox",
-  'Cache-Control': 'private, max-age=31536000, immutable',
-});
-
-/** The HTTP status of each error code; any other code (or a foreign error) is a 500. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
-  VALIDATION: 400,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-});
-
-/** What the HTTP routes need. */
-interface RouteContext {
-  readonly system: ChatServerSystem;
-  readonly auth: Authenticate;
-  readonly maxUploadBytes: number;
-  isClosing(): boolean;
-}
-
-/** Serves `/health` and `/media`; `false` for any other path. */
-function route(context: RouteContext, request: IncomingMessage, response: ServerResponse): boolean {
-  const path = (request.url ?? '/').split('?')[0] ?? '/';
-  const method = request.method ?? 'GET';
-  if (path === '/health') {
-    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
-    response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-    response.end(method === 'HEAD' ? undefined : 'ok');
-    return true;
-  }
-  if (path === '/media') {
-    if (method !== 'POST') return methodNotAllowed(response, 'POST');
-    void upload(context, request, response).catch((error: unknown) => answerError(request, response, error));
-    return true;
-  }
-  const match = /^\/media\/([^/]+)$/.exec(path);
-  if (match !== null) {
-    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET, HEAD');
-    void download(context, request, response, match[1] ?? '').catch((error: unknown) =>
-      answerError(request, response, error),
-    );
-    return true;
-  }
-  return false;
-}
-
-/** `POST /media`: authenticate, read the body up to the limit, run the pipeline, answer 201 with the media. */
-async function upload(
-  context: RouteContext,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  const { system, maxUploadBytes } = context;
-  if (context.isClosing()) throw new HttpError(503, 'UNAVAILABLE', 'the chat server is shutting down');
-  const userId = await authenticate(request, context.auth);
-  if (typeof system.uploadMedia !== 'function') {
-    throw new HttpError(503, 'UNAVAILABLE', 'this server does not accept uploads');
-  }
-  const declared = request.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxUploadBytes) throw tooLarge(maxUploadBytes);
-  const bytes = await readBody(request, maxUploadBytes, () => tooLarge(maxUploadBytes));
-  if (bytes.byteLength === 0) throw new HttpError(400, 'VALIDATION', 'the body must be the image');
-  const info = await system.uploadMedia(userId, bytes, claimedType(request.headers['content-type']));
-  const body = {
-    mediaId: info.mediaId,
-    thumbnailId: info.thumbnailId,
-    mimeType: info.mimeType,
-    bytes: info.bytes,
-    width: info.width,
-    height: info.height,
-  };
-  sendJson(response, 201, body, { Location: `/media/${encodeURIComponent(info.mediaId)}` });
-}
-
-/** `GET /media/:id`: authenticate, fetch as the user (members only), serve the bytes with safe headers. */
-async function download(
-  context: RouteContext,
-  request: IncomingMessage,
-  response: ServerResponse,
-  rawId: string,
-): Promise<void> {
-  const { system } = context;
-  const userId = await authenticate(request, context.auth);
-  if (typeof system.getMedia !== 'function') {
-    throw new HttpError(503, 'UNAVAILABLE', 'this server does not serve media');
-  }
-  let mediaId: string;
-  try {
-    mediaId = decodeURIComponent(rawId);
-  } catch {
-    throw new HttpError(400, 'VALIDATION', 'malformed media id');
-  }
-  let media: { info: MediaInfo; bytes: Uint8Array };
-  try {
-    media = await system.getMedia(userId, mediaId);
-  } catch (error) {
-    // A non-member learns nothing, not even that the id exists: the same 404 as for a missing photo.
-    if (ChatRoomError.is(error) && (error.code === 'FORBIDDEN' || error.code === 'NOT_FOUND')) {
-      throw new HttpError(404, 'NOT_FOUND', 'no such media');
-    }
-    throw error;
-  }
-  const { info, bytes } = media;
-  response.writeHead(200, {
-    ...MEDIA_HEADERS,
-    'Content-Type': info.mimeType,
-    'Content-Length': String(bytes.byteLength),
-  });
-  response.end(
-    request.method === 'HEAD' ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-  );
-}
-
-/** The token of an `Authorization: Bearer <token>` header; `undefined` when there is none. */
-function bearerToken(header: string | undefined): string | undefined {
-  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-}
-
-/**
- * The user a request's token belongs to. The token comes from `Authorization: Bearer <token>`, or else, when
- * `query` is given (upgrades and long-poll: a browser cannot set headers on a WebSocket), from `?token=`.
- *
- * @param request - the request
- * @param auth - checks the token
- * @param query - the request's query parameters, where a token may also be
- * @throws HttpError 401 `UNAUTHORIZED` when there is no token or `auth` refuses it
- */
-async function authenticate(
-  request: IncomingMessage,
-  auth: Authenticate,
-  query?: URLSearchParams,
-): Promise<string> {
-  const token = bearerToken(request.headers.authorization) ?? query?.get('token') ?? undefined;
-  if (token === undefined || token.length === 0) {
-    throw unauthorized(query === undefined ? 'missing bearer token' : 'missing token');
-  }
-  let userId: string | undefined;
-  try {
-    userId = await auth(token);
-  } catch {
-    throw unauthorized('unauthorized');
-  }
-  if (typeof userId !== 'string' || userId.length === 0) throw unauthorized('unauthorized');
-  return userId;
-}
-
-function unauthorized(message: string): HttpError {
-  return new HttpError(401, 'UNAUTHORIZED', message, { 'WWW-Authenticate': 'Bearer' });
-}
-
-/** The refusal to answer a failed `identify` with: its own, or 401 for anything unexpected. */
-function refusalOf(error: unknown): HttpError {
-  return error instanceof HttpError ? error : unauthorized('unauthorized');
-}
-
-/** The media type a client claims, without parameters; `undefined` when it claims nothing specific. */
-function claimedType(header: string | undefined): string | undefined {
-  const type = header?.split(';')[0]?.trim().toLowerCase();
-  return type === undefined || type.length === 0 || type === 'application/octet-stream' ? undefined : type;
-}
-
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the upload is over ${limit} bytes`);
-}
-
-/** Answers an error as JSON `{ code, message }`; the message of an unexpected error is never shown. */
-function answerError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
-  if (response.headersSent) {
-    response.destroy();
-    return;
-  }
-  const headers: Record<string, string> = {};
-  let status: number;
-  let code: string;
-  let message: string;
-  if (error instanceof HttpError) {
-    ({ status, code, message } = error);
-    Object.assign(headers, error.headers);
-  } else if (ChatRoomError.is(error) && STATUS_BY_CODE[error.code] !== undefined) {
-    status = STATUS_BY_CODE[error.code] ?? 500;
-    code = error.code;
-    message = error.message;
-    if (error.details.reason === 'NO_IMAGE_PROCESSOR') [status, code] = [503, 'UNAVAILABLE'];
-    const retryAfterMs = error.details.retryAfterMs;
-    if (typeof retryAfterMs === 'number')
-      headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  } else {
-    [status, code, message] = [500, 'INTERNAL', 'internal error'];
-  }
-  // A body left unread (401 before reading, 413 past the limit) is not drained: the connection closes instead.
-  if (!request.complete) headers.Connection = 'close';
-  sendError(response, status, code, message, headers);
-  if (!request.complete) response.once('finish', () => request.destroy());
-}
-
-/** Answers 405 naming the allowed methods; returns `true` (the request is handled). */
-function methodNotAllowed(response: ServerResponse, allow: string): true {
-  sendError(response, 405, 'METHOD_NOT_ALLOWED', `use ${allow}`, { Allow: allow });
-  return true;
-}
-
-function sendError(
-  response: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  sendJson(response, status, { code, message }, headers);
-}
-
-function sendJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const json = JSON.stringify(body);
-  response.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': String(Buffer.byteLength(json)),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  response.end(json);
-}
-
-/** Authenticates an upgrade or a long-poll request and reads the device from the query. */
-async function identify(request: IncomingMessage, auth: Authenticate): Promise<ConnectionIdentity> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  const userId = await authenticate(request, auth, url.searchParams);
-  const deviceId = url.searchParams.get('deviceId') ?? 'default';
-  try {
-    requireId(deviceId, 'deviceId');
-  } catch {
-    throw new HttpError(
-      400,
-      'VALIDATION',
-      'deviceId must be 1-128 characters of letters, digits and _ . : @ -',
-    );
-  }
-  const foreground = url.searchParams.get('foreground') ?? 'true';
-  if (foreground !== 'true' && foreground !== 'false') {
-    throw new HttpError(400, 'VALIDATION', 'foreground must be true or false');
-  }
-  return { userId, deviceId, foreground: foreground === 'true' };
-}
