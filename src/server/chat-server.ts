@@ -277,4 +277,3 @@ function destroySocket(this: Duplex): void {
 
 /** The default of `maxUploadBytes` when the system says nothing: 16 MiB. */
 const DEFAULT_MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
-

@@ -73,4 +73,3 @@ export function sendJson(
   });
   response.end(json);
 }
-

@@ -128,4 +128,3 @@ function claimedType(header: string | undefined): string | undefined {
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'PAYLOAD_TOO_LARGE', `the upload is over ${limit} bytes`);
 }
-
