@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { ChatSystem } from 'chat-room';
 import { ChatClient } from 'chat-room/client';
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
   const system = ChatSystem.create();
   system.registerUser({ id: 'alice', name: 'Alice' });
   system.registerUser({ id: 'bob', name: 'Bob' });
-  const tokens = createTokenAuth({ secret: 'an example secret that is long enough!!' });
+  // A secret of this process alone: a secret written in code is public, and createTokenAuth refuses known ones.
+  const tokens = createTokenAuth({ secret: randomBytes(32).toString('base64url') });
   const server = await createChatServer({ system, auth: (token) => tokens.verify(token), port: 0 });
   console.log('server listening on 127.0.0.1 (a free port)');
 

@@ -159,20 +159,23 @@ export class ChatSystem {
   /**
    * Searches people to start a chat with: a case- and accent-insensitive prefix search over name words and
    * handles ("jo" finds "José Álvarez" and "Mary Jones"), exact matches first. Only the user's own contacts,
-   * unless `global` asks for the whole directory.
+   * unless `global` asks for everyone who chose to be discoverable (`settings(id).setDiscoverable(true)`), except
+   * whoever blocked the searcher; a global query needs a word of at least 3 characters, returns at most 20 people
+   * and is limited to 30 a minute per user.
    *
    * @param userId - who searches
    * @param query - what they typed
-   * @param options - `limit` (1–100, default 20) and `global`
+   * @param options - `limit` (1–100, default 20; for global any, clamped to 20) and `global`
    * @throws NotFoundError when the user is unknown
-   * @throws ValidationError when the query is blank or too long, or the limit out of range
+   * @throws ValidationError when the query is blank, too long or (global) too short, or the limit out of range
+   * @throws RateLimitError (`details.retryAfterMs`) past the user's budget of global searches
    */
   searchContacts(
     userId: string,
     query: string,
     options: { limit?: number; global?: boolean } = {},
   ): ContactMatch[] {
-    return this.#parts.contacts.searchAs(this.#parts.users.get(userId), query, options);
+    return this.#parts.people.search(userId, query, options);
   }
 
   /**
@@ -316,11 +319,14 @@ export class ChatSystem {
    * Sends a message as `from` (the caller vouches for who `from` is). Resolves once the message is stored
    * and in-process delivery has settled; its `status` keeps moving as receipts arrive.
    *
-   * @param input - sender, `to` or `groupId`, text, optional idempotency key
-   * @throws ValidationError, NotFoundError, PermissionError, ConflictError — see `DeliveryService.send`
+   * @param input - sender, `to` or `groupId`, text, optional idempotency key; a `photo` names an upload of the
+   *   sender's (`uploadMedia`), which is then kept for good
+   * @throws ValidationError, NotFoundError, PermissionError, ConflictError — see `DeliveryService.send`; and
+   *   NotFoundError for a photo whose upload expired
    */
   async sendMessage(input: SendInput): Promise<Message> {
-    return this.#handle(this.#parts.delivery.send(input));
+    const media = input?.kind === 'photo' ? this.#parts.media : undefined;
+    return this.#handle(media ? media.sendUploaded(input) : this.#parts.delivery.send(input));
   }
 
   /** A live handle on a sent message, once in-process delivery has settled: its status follows receipts. */
@@ -358,7 +364,8 @@ export class ChatSystem {
 
   /**
    * Uploads a photo ahead of its message (the HTTP upload route): checked, made safe and stored as `sendPhoto`
-   * does, owned by the uploader, and fetchable by nobody until a photo message refers to it.
+   * does, owned by the uploader, and fetchable by the uploader alone until a photo message refers to it; one not
+   * sent within `uploadTtlMs` (default one hour) expires.
    *
    * @param userId - the uploader
    * @param bytes - the image
@@ -370,12 +377,12 @@ export class ChatSystem {
   }
 
   /**
-   * A photo's bytes (or its thumbnail's), for a member of a thread it was sent in.
+   * A photo's bytes (or its thumbnail's), for its uploader or a member of a thread it was sent in.
    *
    * @param userId - who asks
    * @param mediaId - the photo's (or the thumbnail's) media id
-   * @throws NotFoundError when there is no such photo
-   * @throws PermissionError when the user is not a member of any thread it was sent in
+   * @throws NotFoundError when there is no such photo, or it expired unsent
+   * @throws PermissionError when the user neither uploaded it nor is a member of any thread it was sent in
    */
   getMedia(userId: string, mediaId: string): Promise<{ info: MediaInfo; bytes: Uint8Array }> {
     return this.#requireMedia().fetch(userId, mediaId);
@@ -387,7 +394,8 @@ export class ChatSystem {
    * @param userId - the reader
    * @param threadId - the thread
    * @param upToSeq - the highest seq seen
-   * @throws NotFoundError, PermissionError, ValidationError
+   * @throws NotFoundError when the thread is unknown or the user not in it (the same error either way)
+   * @throws ValidationError when the seq is malformed or beyond the newest message
    */
   async markRead(userId: string, threadId: string, upToSeq: number): Promise<void> {
     await this.#parts.tasks.track(this.#parts.delivery.markRead(userId, threadId, upToSeq));
@@ -521,5 +529,6 @@ export class ChatSystem {
     await this.idle();
     await this.transport.close();
     this.presence.close();
+    await this.#parts.media?.close();
   }
 }

@@ -19,7 +19,7 @@ import {
   InMemoryTransport,
   SystemClock,
 } from './adapters/in-memory';
-import type { DeliveryLimits, PresencePolicy, PresencePolicyName } from './services';
+import type { DeliveryLimits, GlobalSearchLimits, PresencePolicy, PresencePolicyName } from './services';
 import {
   ContactDirectory,
   ConversationDirectory,
@@ -30,12 +30,14 @@ import {
   LiveMessages,
   MediaService,
   NotificationCenter,
+  PeopleSearch,
   PresenceService,
   RestoreService,
   SessionGateway,
   SessionOutbox,
   SessionRegistry,
   SettingsService,
+  TypingRelay,
   UserDirectory,
   createPresencePolicy,
 } from './services';
@@ -75,8 +77,12 @@ export interface ChatSystemDeps {
   readonly imageProcessor?: ImageProcessor;
   /** Limits on photos (bytes, pixels, thumbnail size). */
   readonly mediaLimits?: Partial<MediaLimits>;
+  /** How long an uploaded photo no message refers to is kept, in ms (default one hour); sent photos stay. */
+  readonly uploadTtlMs?: number;
   /** The device camera and gallery the app uses (the seed's camera access control). */
   readonly camera?: CameraController;
+  /** Limits on global contact search (shortest word, most results, searches per user per minute). */
+  readonly globalSearch?: Partial<GlobalSearchLimits>;
 }
 
 /** Every part of a composed system: the ports it runs on and the services built over them. */
@@ -90,6 +96,8 @@ export interface SystemParts {
   readonly tasks: TaskTracker;
   readonly users: UserDirectory;
   readonly contacts: ContactDirectory;
+  /** Who may find whom: a user's contacts, or the discoverable users (global). */
+  readonly people: PeopleSearch;
   readonly conversations: ConversationDirectory;
   readonly settings: SettingsService;
   /** Writes the directory behind the services, when there is a directory store. */
@@ -104,6 +112,8 @@ export interface SystemParts {
   /** Puts back what the stores hold, when there is a directory store. */
   readonly restorer: RestoreService | undefined;
   readonly gateway: SessionGateway;
+  /** Forwards typing (blocks, expiry, throttle). */
+  readonly typing: TypingRelay;
   readonly devices: LocalDevices;
 }
 
@@ -139,6 +149,13 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
   const contacts = new ContactDirectory();
   const conversations = new ConversationDirectory(users, events, newId);
   const settings = new SettingsService(clock, users, events);
+  const people = new PeopleSearch({
+    contacts,
+    users,
+    settings,
+    clock,
+    ...(deps.globalSearch === undefined ? {} : { limits: deps.globalSearch }),
+  });
 
   // The presence wing: who is connected, and who hears of it.
   const sessions = new SessionRegistry(clock, events, deps.awayWindowMs ?? 10 * 60_000);
@@ -215,17 +232,20 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
           clock,
           newId: () => randomUUID(),
           ...(deps.mediaLimits === undefined ? {} : { limits: deps.mediaLimits }),
+          ...(deps.uploadTtlMs === undefined ? {} : { uploadTtlMs: deps.uploadTtlMs }),
           messaging: { delivery, conversations, users, tasks },
         });
 
   // The sessions wing: the edge that speaks frames, and the devices connected in process.
+  const typing = new TypingRelay({ clock, conversations, settings, sessions, outbox, events });
   const gateway = new SessionGateway({
     delivery,
     presence,
     conversations,
     settings,
     feeds,
-    contacts,
+    people,
+    typing,
     media,
     sessions,
     outbox,
@@ -246,6 +266,7 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
     tasks,
     users,
     contacts,
+    people,
     conversations,
     settings,
     journal,
@@ -257,6 +278,7 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
     media,
     restorer,
     gateway,
+    typing,
     devices,
   };
 }

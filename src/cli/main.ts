@@ -3,10 +3,15 @@
  * PostgreSQL, or memory), `token` prints a bearer token for a user. Not reachable from the package's entries;
  * `bin/chat-room.js` runs it.
  *
- *   npx chat-room serve [--port 8080] [--host 127.0.0.1] [--users alice,bob,carol] [--secret <s>]
+ *   npx chat-room serve [--port 8080] [--host 127.0.0.1] [--users alice,bob,carol]
  *                       [--data ./chat-room.db | --database-url postgres://... | --memory] [--media <dir>]
- *                       [--rate <frames/s>]
- *   npx chat-room token <userId> [--secret <s>] [--expires-in 1h]
+ *                       [--rate <frames/s>] [--secret-file <file>] [--max-token-lifetime 24h]
+ *   npx chat-room token <userId> [--data ./chat-room.db | --secret-file <file>] [--expires-in 1h]
+ *                       [--max-token-lifetime 24h]
+ *
+ * The token secret is $CHAT_ROOM_SECRET, else a random one kept in `<data file>.secret` (mode 0600, made by the
+ * first `serve`), or for `--memory` a random one that lives as long as the process. No secret published with
+ * chat-room is accepted.
  *
  * @module
  */
@@ -16,18 +21,18 @@ import { SharpImageProcessor } from '../adapters/sharp';
 import { CachingMessageStore } from '../adapters/caching';
 import { openSqliteStores } from '../adapters/sqlite';
 import type * as PostgresEntry from '../adapters/postgres';
-import type { ChatServer } from '../server';
+import type { ChatServer, ChatServerOptions } from '../server';
+import type { TokenAuth } from '../adapters/ws';
 import { createTokenAuth } from '../adapters/ws';
 import { createChatServer } from '../server';
 import type { ChatSystemDeps } from '../compose-system';
 import { ChatSystem } from '../chat-system';
 import { ChatRoomError } from '../domain';
+import { SetupError, UsageError } from './errors';
+import type { Secret } from './secret-file';
+import { SECRET_ENV, existingSecretFile, givenSecret, serverSecret } from './secret-file';
 
-/** The environment variable holding the token secret. */
-export const SECRET_ENV = 'CHAT_ROOM_SECRET';
-
-/** The secret used when none is given: public, so for development only. */
-export const DEVELOPMENT_SECRET = 'chat-room-development-secret-not-for-production';
+export { SECRET_ENV } from './secret-file';
 
 /** The issuer written into and required of every token, so tokens of another app with the same secret fail. */
 export const TOKEN_ISSUER = 'chat-room';
@@ -56,6 +61,10 @@ export interface RunResult {
   readonly serving?: Serving;
 }
 
+const SECRET_OPTIONS_USAGE = `  --secret-file <f>   the file the token secret is kept in (instead of <data file>.secret)
+  --secret <s>        the token secret itself, at least 32 bytes; prefer $${SECRET_ENV}: arguments
+                      show in ps and in the shell's history`;
+
 const USAGE = `Usage: chat-room <command> [options]
 
 Commands:
@@ -69,29 +78,56 @@ const SERVE_USAGE = `Usage: chat-room serve [options]
 Runs a WebSocket chat server (photos included). Messages, users, groups, settings and receipts are kept
 in a SQLite file by default, so a restart carries on where it stopped.
 
+Tokens are signed with --secret or the secret in --secret-file when given, else with $${SECRET_ENV} when
+it is set, else with a random secret kept in <data file>.secret (./chat-room.secret with --database-url),
+made with mode 0600 by the first start and reused by the next ones and by "chat-room token". With --memory
+the random secret lives as long as the server, and a token for each of --users is printed (valid for
+--max-token-lifetime). Several servers on one database must share ${SECRET_ENV} or the same secret file.
+No published secret is accepted.
+
 Options:
   --port <n>          the port to listen on (default 8080; 0 picks a free one)
   --host <h>          the interface to listen on (default 127.0.0.1)
   --users <ids>       users registered at start, comma-separated (default alice,bob,carol)
-  --secret <s>        the token secret, at least 32 bytes (default: $${SECRET_ENV}, else a
-                      development secret); prefer the environment variable: arguments show in ps
   --data <file>       the SQLite file to keep everything in (default ./chat-room.db)
   --database-url <u>  keep everything in PostgreSQL instead (postgres://user@host:5432/db)
   --memory            keep everything in memory: gone when the server stops
   --media <dir>       where photos are kept (default: <data file>.media, or ./chat-room-media
                       with --database-url; in memory with --memory)
+  --allowed-origins <list>
+                      browser origins allowed besides the server's own, comma-separated
+                      (https://chat.example.com); * allows any. Default: the own origin only
   --rate <n>          frames a connection may send per second; beyond that they are refused
                       with RATE_LIMITED (default 50; raise it for load tests)
+  --user-rate <n>     frames one user may send per second over all connections (default
+                      twice --rate, at least 100)
+  --max-connections-per-user <n>
+                      connections one user may have open; the next gets 429 (default 16)
+  --max-connections-per-address <n>
+                      connections one client address may have open (default: no cap)
+  --max-uploads-per-user <n>
+                      photo uploads one user may have in flight; the next gets 429 (default 2)
+  --upload-mib-per-minute <n>
+                      MiB of uploads one user may send per minute (default 64)
+  --upload-ttl <t>    how long an upload no message refers to is kept (default 1h)
+${SECRET_OPTIONS_USAGE}
+  --max-token-lifetime <t>
+                      tokens that live longer than this are refused (default 24h)
   --users are registered at start unless they already exist.
   -h, --help          show this help`;
 
 const TOKEN_USAGE = `Usage: chat-room token <userId> [options]
 
-Prints a bearer token for a user, signed with the secret the server uses.
+Prints a bearer token for a user, signed with the secret the server uses: --secret or --secret-file when
+given, else $${SECRET_ENV} when it is set, else the secret file "chat-room serve" made beside its data
+(<--data file>.secret). It never makes a secret file.
 
 Options:
-  --secret <s>        the token secret (default: $${SECRET_ENV}, else the development secret)
+  --data <file>       the server's SQLite file; its secret is <file>.secret (default ./chat-room.db)
+${SECRET_OPTIONS_USAGE}
   --expires-in <t>    how long it lives: seconds, or a span such as 30m, 12h, 7d (default 1h)
+  --max-token-lifetime <t>
+                      the server's maximum token lifetime; --expires-in may not exceed it (default 24h)
   -h, --help          show this help`;
 
 const defaultIo: CliIo = {
@@ -99,11 +135,6 @@ const defaultIo: CliIo = {
   err: (line) => process.stderr.write(`${line}\n`),
   env: process.env,
 };
-
-/** A usage error: the message, then exit code 2. */
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /**
  * Runs the command line. `serve` resolves once the server listens and leaves it running (see `main` for signals).
@@ -136,13 +167,24 @@ export async function run(argv: readonly string[], io: CliIo = defaultIo): Promi
       io.err(`chat-room: ${(error as Error).message}`);
       return { exitCode: 2 };
     }
-    if (ChatRoomError.is(error)) {
+    if (ChatRoomError.is(error) || error instanceof SetupError) {
       io.err(`chat-room: ${error.message}`);
       return { exitCode: 1 };
     }
     throw error;
   }
 }
+
+/** The options `serve` and `token` share: where the token secret is, and how long a token may live. */
+const SECRET_OPTIONS = {
+  secret: { type: 'string' },
+  'secret-file': { type: 'string' },
+  'max-token-lifetime': { type: 'string', default: '24h' },
+} as const;
+
+/** The default SQLite file, and the secret file of servers on PostgreSQL. */
+const DEFAULT_DATA = './chat-room.db';
+const DEFAULT_SHARED_SECRET_FILE = './chat-room.secret';
 
 async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   const { values } = parseArgs({
@@ -151,12 +193,19 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       users: { type: 'string', default: 'alice,bob,carol' },
-      secret: { type: 'string' },
       data: { type: 'string' },
       'database-url': { type: 'string' },
       memory: { type: 'boolean' },
       media: { type: 'string' },
       rate: { type: 'string' },
+      'allowed-origins': { type: 'string' },
+      'user-rate': { type: 'string' },
+      'max-connections-per-user': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'max-uploads-per-user': { type: 'string' },
+      'upload-mib-per-minute': { type: 'string' },
+      'upload-ttl': { type: 'string' },
+      ...SECRET_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -170,22 +219,35 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   if (!/^\d+$/.test(values.port) || !Number.isSafeInteger(port) || port > 65535) {
     throw new UsageError(`--port must be an integer from 0 to 65535 (got '${values.port}')`);
   }
-  const rate = values.rate === undefined ? undefined : Number(values.rate);
-  if (rate !== undefined && (!/^\d+$/.test(values.rate ?? '') || !Number.isSafeInteger(rate) || rate < 1)) {
-    throw new UsageError(`--rate must be a positive integer of frames per second (got '${values.rate}')`);
-  }
+  const rate = positiveOption(values.rate, '--rate');
+  const edge = serverLimits(values);
+  const uploadTtl =
+    values['upload-ttl'] === undefined ? undefined : spanSeconds(values['upload-ttl'], '--upload-ttl');
   const users = values.users
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id.length > 0);
-  const secret = resolveSecret(values.secret, io);
-  const tokens = createTokenAuth({ secret: secret.value, issuer: TOKEN_ISSUER });
+  const maxLifetime = spanSeconds(values['max-token-lifetime'], '--max-token-lifetime');
+  const place = storagePlace(values);
+  // Before anything opens or listens: a refused secret leaves no database behind and nothing listening.
+  const defaultFile =
+    place.kind === 'memory'
+      ? undefined
+      : place.kind === 'sqlite'
+        ? `${place.file}.secret`
+        : DEFAULT_SHARED_SECRET_FILE;
+  const secret = serverSecret(values, defaultFile, io.env);
+  const tokens = tokenAuth(secret, { maxLifetime, expiresIn: maxLifetime });
 
-  const storage = await openStorage(values);
+  const storage = await openStorage(place, values.media);
   let system: ChatSystem | undefined;
   let server: ChatServer;
   try {
-    system = await ChatSystem.open({ imageProcessor: new SharpImageProcessor(), ...storage.deps });
+    system = await ChatSystem.open({
+      imageProcessor: new SharpImageProcessor(),
+      ...(uploadTtl === undefined ? {} : { uploadTtlMs: uploadTtl * 1_000 }),
+      ...storage.deps,
+    });
     for (const id of users) {
       if (!system.hasUser(id)) system.registerUser({ id, name: capitalize(id) });
     }
@@ -197,6 +259,7 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
       port,
       host: values.host,
       ...(rate === undefined ? {} : { limits, longPollLimits: limits }),
+      ...edge,
     });
   } catch (error) {
     await system?.close();
@@ -206,23 +269,20 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   }
   const url = server.url.replace(/\/$/, '');
   const http = url.replace(/^ws:/, 'http:');
-  const example = users[0] ?? 'alice';
   io.out(`chat-room listening on ${url}`);
   io.out(`data: ${storage.description}`);
+  io.out(`secret: ${secret.description}`);
   io.out(`users: ${users.length === 0 ? '(none)' : users.join(', ')}`);
-  io.out(
-    `get a token: npx chat-room token ${example}` +
-      (secret.source === 'option' ? ' --secret <the same secret>' : ''),
-  );
+  if (secret.kind === 'memory') {
+    // Nothing else can sign for this secret: these tokens are the only way in.
+    for (const id of users) io.out(`token for ${id}: ${tokens.sign(id)}`);
+  } else {
+    io.out(`get a token: ${tokenCommand(users[0] ?? 'alice', secret, place, values)}`);
+  }
   io.out(
     `connect: ${url}/?token=<token>&deviceId=phone (or long-poll: ${http}/poll?link=<id>&deviceId=phone)`,
   );
   io.out(`photos: POST ${http}/media, GET ${http}/media/<id> (Authorization: Bearer <token>)`);
-  if (secret.source === 'development' && !isLoopback(values.host)) {
-    io.err(
-      `chat-room: warning: listening on ${values.host} with the public development secret: anyone can sign in`,
-    );
-  }
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= server
@@ -235,52 +295,126 @@ async function serve(args: readonly string[], io: CliIo): Promise<RunResult> {
   return { exitCode: 0, serving: { server, system: running, close } };
 }
 
+/** The server options `serve`'s flags set: origins, per-user and per-address limits, upload limits. */
+function serverLimits(values: {
+  'allowed-origins'?: string | undefined;
+  'user-rate'?: string | undefined;
+  'max-connections-per-user'?: string | undefined;
+  'max-connections-per-address'?: string | undefined;
+  'max-uploads-per-user'?: string | undefined;
+  'upload-mib-per-minute'?: string | undefined;
+}): Partial<ChatServerOptions> {
+  const origins = values['allowed-origins']
+    ?.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  const userRate = positiveOption(values['user-rate'], '--user-rate');
+  const perUser = positiveOption(values['max-connections-per-user'], '--max-connections-per-user');
+  const perAddress = positiveOption(values['max-connections-per-address'], '--max-connections-per-address');
+  const uploads = positiveOption(values['max-uploads-per-user'], '--max-uploads-per-user');
+  const mib = positiveOption(values['upload-mib-per-minute'], '--upload-mib-per-minute');
+  return {
+    ...(origins === undefined ? {} : { allowedOrigins: origins }),
+    userLimits: {
+      ...(userRate === undefined ? {} : { rate: { frames: userRate, perMs: 1_000 } }),
+      ...(perUser === undefined ? {} : { maxConnectionsPerUser: perUser }),
+      ...(perAddress === undefined ? {} : { maxConnectionsPerAddress: perAddress }),
+    },
+    uploadLimits: {
+      ...(uploads === undefined ? {} : { maxInFlightPerUser: uploads }),
+      ...(mib === undefined ? {} : { maxBytesPerMinutePerUser: mib * 1024 * 1024 }),
+    },
+  };
+}
+
+/** A flag that takes a positive integer; `undefined` when it is not given. */
+function positiveOption(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`${option} must be a positive integer (got '${value}')`);
+  }
+  return n;
+}
+
+/** The `chat-room token` command that signs with the secret `serve` uses. */
+function tokenCommand(
+  user: string,
+  secret: Secret,
+  place: StoragePlace,
+  values: { 'max-token-lifetime': string },
+): string {
+  let command = `npx chat-room token ${user}`;
+  if (secret.kind === 'option') command += ' --secret <the same secret>';
+  if (secret.kind === 'file') {
+    const isDefault = place.kind === 'sqlite' && secret.file === `${place.file}.secret`;
+    command += isDefault ? ` --data ${place.file}` : ` --secret-file ${secret.file}`;
+  }
+  // `token` signs for 1 h by default: below that the server would refuse its tokens.
+  const max = values['max-token-lifetime'];
+  if (spanSeconds(max, '--max-token-lifetime') < 3_600) command += ` --expires-in ${max}`;
+  return command;
+}
+
 /** Where `serve` keeps its data, as the options chose. */
+type StoragePlace =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'sqlite'; readonly file: string };
+
+function storagePlace(values: {
+  data?: string | undefined;
+  'database-url'?: string | undefined;
+  memory?: boolean | undefined;
+  media?: string | undefined;
+}): StoragePlace {
+  const url = values['database-url'];
+  const chosen = [values.data !== undefined, url !== undefined, values.memory === true].filter(Boolean);
+  if (chosen.length > 1) throw new UsageError('give at most one of --data, --database-url and --memory');
+  if (values.memory === true) {
+    if (values.media !== undefined) throw new UsageError('--media keeps photos on disk; drop it or --memory');
+    return { kind: 'memory' };
+  }
+  if (url !== undefined) return { kind: 'postgres', url };
+  return { kind: 'sqlite', file: values.data ?? DEFAULT_DATA };
+}
+
+/** The stores of a place, opened. */
 interface Storage {
   readonly deps: Partial<ChatSystemDeps>;
   readonly description: string;
   close(): Promise<void>;
 }
 
-async function openStorage(values: {
-  data?: string | undefined;
-  'database-url'?: string | undefined;
-  memory?: boolean | undefined;
-  media?: string | undefined;
-}): Promise<Storage> {
-  const url = values['database-url'];
-  const chosen = [values.data !== undefined, url !== undefined, values.memory === true].filter(Boolean);
-  if (chosen.length > 1) throw new UsageError('give at most one of --data, --database-url and --memory');
-  if (values.memory === true) {
-    if (values.media !== undefined) throw new UsageError('--media keeps photos on disk; drop it or --memory');
+async function openStorage(place: StoragePlace, mediaDir: string | undefined): Promise<Storage> {
+  if (place.kind === 'memory') {
     return { deps: {}, description: 'in memory (gone when the server stops)', close: async () => undefined };
   }
-  if (url !== undefined) {
+  if (place.kind === 'postgres') {
     // Loaded only here: pg is an optional dependency.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { openPostgresStores } = require('../adapters/postgres') as typeof PostgresEntry;
-    const stores = await openPostgresStores(url);
-    const media = values.media ?? './chat-room-media';
+    const stores = await openPostgresStores(place.url);
+    const media = mediaDir ?? './chat-room-media';
     return {
       deps: {
         store: new CachingMessageStore(stores.store),
         directoryStore: stores.directoryStore,
         mediaStore: new FsMediaStore({ dir: media }),
       },
-      description: `PostgreSQL at ${redact(url)}, photos in ${media}`,
+      description: `PostgreSQL at ${redact(place.url)}, photos in ${media}`,
       close: stores.close,
     };
   }
-  const file = values.data ?? './chat-room.db';
-  const stores = openSqliteStores(file);
-  const media = values.media ?? `${file}.media`;
+  const stores = openSqliteStores(place.file);
+  const media = mediaDir ?? `${place.file}.media`;
   return {
     deps: {
       store: new CachingMessageStore(stores.store),
       directoryStore: stores.directoryStore,
       mediaStore: new FsMediaStore({ dir: media }),
     },
-    description: `SQLite file ${file}, photos in ${media}`,
+    description: `SQLite file ${place.file}, photos in ${media}`,
     close: stores.close,
   };
 }
@@ -300,8 +434,9 @@ function token(args: readonly string[], io: CliIo): RunResult {
   const { values, positionals } = parseArgs({
     args: [...args],
     options: {
-      secret: { type: 'string' },
+      data: { type: 'string' },
       'expires-in': { type: 'string', default: '1h' },
+      ...SECRET_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -312,50 +447,47 @@ function token(args: readonly string[], io: CliIo): RunResult {
     return { exitCode: 0 };
   }
   if (positionals.length !== 1) throw new UsageError(`token takes one user id\n\n${TOKEN_USAGE}`);
-  const expires = values['expires-in'];
-  const span = /^\d+$/.test(expires) ? Number(expires) : /^\d+[smhd]$/.test(expires) ? expires : undefined;
-  if (span === undefined || span === 0) {
-    throw new UsageError(`--expires-in must be seconds or a span such as 30m, 12h, 7d (got '${expires}')`);
+  const expiresIn = spanSeconds(values['expires-in'], '--expires-in');
+  const maxLifetime = spanSeconds(values['max-token-lifetime'], '--max-token-lifetime');
+  if (expiresIn > maxLifetime) {
+    throw new UsageError(
+      `--expires-in ${values['expires-in']} is above the maximum token lifetime, ` +
+        `${values['max-token-lifetime']} (--max-token-lifetime)`,
+    );
   }
-  const secret = resolveSecret(values.secret, io);
-  const tokens = createTokenAuth({
-    secret: secret.value,
-    issuer: TOKEN_ISSUER,
-    expiresIn: span as number | `${number}${'s' | 'm' | 'h' | 'd'}`,
-  });
-  io.out(tokens.sign(positionals[0] ?? ''));
+  const data = values.data ?? DEFAULT_DATA;
+  const secret =
+    givenSecret(values, io.env, (file) => existingSecretFile(file, `--secret-file ${file}`)) ??
+    existingSecretFile(`${data}.secret`, `--data ${data}`);
+  io.out(tokenAuth(secret, { maxLifetime, expiresIn }).sign(positionals[0] ?? ''));
   return { exitCode: 0 };
 }
 
-/** The secret to use and where it came from; warns (stderr) when falling back to the development secret. */
-function resolveSecret(
-  option: string | undefined,
-  io: CliIo,
-): { value: string; source: 'option' | 'env' | 'development' } {
-  if (option !== undefined) return checked(option, '--secret', 'option');
-  const env = io.env[SECRET_ENV];
-  if (env !== undefined && env.length > 0) return checked(env, SECRET_ENV, 'env');
-  io.err(
-    `chat-room: warning: no --secret or ${SECRET_ENV}; using the public development secret (for development only)`,
-  );
-  return { value: DEVELOPMENT_SECRET, source: 'development' };
+/** `createTokenAuth` for a secret; a refused secret is a usage error (a secret file's, a setup error). */
+function tokenAuth(secret: Secret, lifetimes: { maxLifetime: number; expiresIn: number }): TokenAuth {
+  try {
+    return createTokenAuth({ secret: secret.value, issuer: TOKEN_ISSUER, ...lifetimes });
+  } catch (error) {
+    if (!ChatRoomError.is(error) || error.details['field'] !== 'secret') throw error;
+    const message = `${secret.from}: ${error.message}`;
+    throw secret.kind === 'file' ? new SetupError(message) : new UsageError(message);
+  }
 }
 
-function checked<S extends 'option' | 'env'>(
-  value: string,
-  from: string,
-  source: S,
-): { value: string; source: S } {
-  if (Buffer.byteLength(value) < 32) throw new UsageError(`${from} must be at least 32 bytes`);
-  return { value, source };
+const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** The seconds of a span option: `90`, `30m`, `12h`, `7d`; 0 and anything else are usage errors. */
+function spanSeconds(value: string, option: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(value);
+  const seconds = match === null ? 0 : Number(match[1]) * (UNIT_SECONDS[match[2] ?? ''] ?? 0);
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new UsageError(`${option} must be seconds or a span such as 30m, 12h, 7d (got '${value}')`);
+  }
+  return seconds;
 }
 
 function capitalize(id: string): string {
   return id.charAt(0).toUpperCase() + id.slice(1);
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 // Duck-typed rather than `instanceof Error`: errors of Node's internals may come from another realm (jest).

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ChatRoomError, PresenceRecord } from '../domain';
-import { ChatFeed, TransportError, ValidationError } from '../domain';
+import type { ChatRoomError, ErrorCode, PresenceRecord } from '../domain';
+import { ChatFeed, TransportError, ValidationError, errorFromCode, requireMediaId } from '../domain';
 import type { ClientLink, ClientLinkHandler, ClientTransport, Clock, TimerHandle } from '../ports';
 import type { ServerFrame } from '../protocol';
 import type { Ack, ChatSessionEvents } from '../session';
@@ -16,6 +16,9 @@ import type { FetchLike } from './long-poll-client-transport';
 import { LongPollClientTransport, resolveFetch } from './long-poll-client-transport';
 import type { WebSocketConstructor } from './websocket-client-transport';
 import { WebSocketClientTransport, resolveWebSocket } from './websocket-client-transport';
+
+/** How many times `fetchMedia` asks when the server answers 429. */
+const MEDIA_ATTEMPTS = 3;
 
 /** A way a `ChatClient` reaches the server. */
 export type TransportKind = 'websocket' | 'long-poll';
@@ -317,6 +320,43 @@ export class ChatClient extends Observable<ChatClientEvents> {
       this.#record(ack.threadId, { seq: ack.seq, at: ack.sentAt, preview: request.text, incoming: false });
       return ack;
     });
+  }
+
+  /**
+   * A photo's bytes, for a member of a conversation it was sent in, or its uploader. The token goes in the
+   * `Authorization` header, never in the URL; in a browser, show the photo with
+   * `URL.createObjectURL(new Blob([bytes], { type: mimeType }))` (the server answers CORS for allowed origins). A
+   * `429` is waited out (`Retry-After`) and retried, a few times.
+   *
+   * @param mediaId - the photo's (or its thumbnail's) id, from a message
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when there is no such photo, or this user may not see it (the same answer)
+   * @throws TypeError when there is no `fetch`
+   */
+  async fetchMedia(mediaId: string): Promise<{ bytes: Uint8Array; mimeType: string }> {
+    requireMediaId(mediaId);
+    const fetchMedia = this.#fetch ?? resolveFetch();
+    const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
+    const url = new URL(`media/${encodeURIComponent(mediaId)}`, this.#httpUrl);
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetchMedia(url, { headers: { Authorization: `Bearer ${token}` } });
+      if (response.ok) {
+        const mimeType = response.headers.get('content-type') ?? 'application/octet-stream';
+        return { bytes: new Uint8Array(await response.arrayBuffer()), mimeType };
+      }
+      const body = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
+      const retryAfterS = Number(response.headers.get('retry-after'));
+      if (response.status === 429 && attempt < MEDIA_ATTEMPTS && retryAfterS > 0) {
+        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, retryAfterS * 1_000));
+        continue;
+      }
+      const code = (typeof body.code === 'string' ? body.code : 'TRANSPORT') as ErrorCode;
+      throw errorFromCode(
+        code,
+        typeof body.message === 'string' ? body.message : `HTTP ${response.status}`,
+        {},
+      );
+    }
   }
 
   /**

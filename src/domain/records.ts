@@ -39,6 +39,11 @@ export interface SettingsRecord {
   readonly readReceipts: boolean;
   readonly previews: boolean;
   readonly lastSeen: LastSeenVisibility;
+  /**
+   * Whether strangers may find the user with a global search. Absent means false, which is how records written
+   * before the setting existed read.
+   */
+  readonly discoverable?: boolean;
   readonly mutes: readonly MuteRecord[];
 }
 
@@ -84,6 +89,9 @@ export function requireSettingsRecord(value: unknown): SettingsRecord {
     if (typeof r[field] !== 'boolean')
       throw new ValidationError(`settings record ${field} must be a boolean`);
   }
+  if (r.discoverable !== undefined && typeof r.discoverable !== 'boolean') {
+    throw new ValidationError('settings record discoverable must be a boolean when present');
+  }
   if (!LAST_SEEN.includes(r.lastSeen as LastSeenVisibility)) {
     throw new ValidationError(`settings record lastSeen must be one of ${LAST_SEEN.join(', ')}`);
   }
@@ -104,6 +112,7 @@ export function requireSettingsRecord(value: unknown): SettingsRecord {
     readReceipts: r.readReceipts as boolean,
     previews: r.previews as boolean,
     lastSeen: r.lastSeen as LastSeenVisibility,
+    ...(r.discoverable === undefined ? {} : { discoverable: r.discoverable as boolean }),
     mutes: Object.freeze(mutes),
   });
 }

@@ -19,6 +19,7 @@ export interface StoredMedia {
  *   createdAt: Date.now() }, new Uint8Array([1, 2, 3]))
  * await store.link('m1', 'dm:alice:bob')
  * await store.threads('m1') // ['dm:alice:bob']
+ * await store.unlinked(Date.now(), 100) // []: m1 was sent
  * ```
  */
 export interface MediaStore {
@@ -61,4 +62,15 @@ export interface MediaStore {
    * @throws ValidationError when the id is malformed
    */
   threads(mediaId: string): Promise<string[]>;
+  /**
+   * The ids of images linked to no thread and stored before a time (`info.createdAt < createdBefore`), oldest
+   * first (ties in any order), at most `limit`: uploads never sent, which the media service expires. The answer
+   * comes from what is stored, so it is the same after a restart.
+   *
+   * @param createdBefore - the time (ms since the epoch) an image must be older than
+   * @param limit - the most ids answered, a positive integer
+   * @throws ValidationError when `createdBefore` is not a number or `limit` not a positive integer
+   * @throws StorageError when the store fails
+   */
+  unlinked(createdBefore: number, limit: number): Promise<string[]>;
 }

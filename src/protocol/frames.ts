@@ -87,7 +87,12 @@ export interface PingFrame {
   readonly ref?: string;
 }
 
-/** The user started (`typing: true`) or stopped typing in a thread; the other members see a `typing` frame. */
+/**
+ * The user started (`typing: true`) or stopped typing in a thread; the other members see a `typing` frame, except
+ * across a block. Repeat `typing: true` every few seconds while typing: a state ends by itself 5 s after the last
+ * one (the others then get `typing: false`), and repeats within 2 s are not forwarded. A thread one is not in is
+ * `NOT_FOUND`, as one that does not exist.
+ */
 export interface TypingFrame {
   readonly type: 'typing';
   readonly ref?: string;
@@ -142,7 +147,11 @@ export interface ContactsAddFrame {
   readonly userId: string;
 }
 
-/** Search users by name or handle: within the user's contacts, or everyone with `global`. The answer is `contacts`. */
+/**
+ * Search users by name or handle: within the user's contacts, or with `global` among the users who chose to be
+ * discoverable (a word of at least 3 characters, at most 20 results, 30 global searches a minute). The answer is
+ * `contacts`.
+ */
 export interface ContactsSearchFrame {
   readonly type: 'contacts.search';
   readonly ref: string;
@@ -167,6 +176,8 @@ export interface SettingsSetFrame {
   readonly readReceipts?: boolean;
   readonly previews?: boolean;
   readonly lastSeen?: LastSeenVisibility;
+  /** Let people who do not have this user as a contact find them with a global search (off by default). */
+  readonly discoverable?: boolean;
   /** Mute a thread until `until` (ms since the epoch), or forever without it. */
   readonly mute?: { readonly threadId: string; readonly until?: number };
   readonly unmute?: { readonly threadId: string };
@@ -283,7 +294,10 @@ export interface PongFrame {
   readonly ref?: string;
 }
 
-/** A member of a thread started or stopped typing (sent to the other members, never to the typist). */
+/**
+ * A member of a thread started or stopped typing (sent to the other members, never to the typist). `typing: false`
+ * also comes when the typist went quiet for 5 s, sent a message in the thread, or closed their last session.
+ */
 export interface UserTypingFrame {
   readonly type: 'typing';
   readonly threadId: string;
@@ -332,6 +346,8 @@ export interface SettingsSnapshot {
   readonly readReceipts: boolean;
   readonly previews: boolean;
   readonly lastSeen: LastSeenVisibility;
+  /** Whether strangers may find this user with a global search. */
+  readonly discoverable: boolean;
   /** The muted threads; `until` is absent for a mute without end. */
   readonly muted: readonly { readonly threadId: string; readonly until?: number }[];
   /** The blocked users. */

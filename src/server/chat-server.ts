@@ -9,6 +9,11 @@ import type { Authenticate } from './authenticate';
 import { identify, refusalOf } from './authenticate';
 import { methodNotAllowed, sendError } from './http-answers';
 import type { MediaRouteContext } from './media-routes';
+import type { UploadLimits } from './upload-limits';
+import { UploadLimiter } from './upload-limits';
+import { OriginPolicy } from './origins';
+import type { UserLimitsOptions } from '../util/user-limits';
+import { UserLimits } from '../util/user-limits';
 import { serveMedia } from './media-routes';
 import type { LongPollLimits } from '../adapters/long-poll';
 import { LongPollTransport } from '../adapters/long-poll';
@@ -26,7 +31,7 @@ export interface ChatServerSystem {
    * stores it, owned by the user. Without it, `POST /media` answers 503.
    */
   uploadMedia?(userId: string, bytes: Uint8Array, claimedType?: string): Promise<MediaInfo>;
-  /** A photo's bytes for a member of a thread it was sent in. Without it, `GET /media/:id` answers 503. */
+  /** A photo's bytes for its uploader or a member of a thread it was sent in. Without it, `GET /media/:id` answers 503. */
   getMedia?(userId: string, mediaId: string): Promise<{ info: MediaInfo; bytes: Uint8Array }>;
   /** The system's media limits; `maxBytes` bounds an upload's body when `maxUploadBytes` is not given. */
   readonly mediaLimits?: { readonly maxBytes: number } | undefined;
@@ -35,6 +40,7 @@ export interface ChatServerSystem {
 }
 
 export type { Authenticate } from './authenticate';
+export type { UploadLimits } from './upload-limits';
 
 /** Options of `createChatServer`. */
 export interface ChatServerOptions {
@@ -51,10 +57,20 @@ export interface ChatServerOptions {
    * `upgrade` event is handled, its requests are left alone, and `close()` does not close it.
    */
   readonly server?: http.Server;
-  /** When given, an upgrade whose `Origin` header is not in the list is refused with 403. */
+  /**
+   * Browser origins allowed besides the server's own (`https://app.example.com`; `'*'` for any). A request whose
+   * `Origin` is not allowed is refused with 403 at the upgrade, on `/poll` and on `/media`; one without `Origin` (a
+   * native client) passes. Allowed origins get CORS answers on `/poll` and `/media`. Default: the own origin only.
+   */
   readonly allowedOrigins?: readonly string[];
   /** Limits per connection: frame size, buffered bytes, heartbeat, rate. */
   readonly limits?: WebSocketLimits;
+  /**
+   * Limits per user across all of their connections and both transports: at most `maxConnectionsPerUser` open
+   * (default 16; the next gets 429 at the upgrade, or on the link's first request), a frame budget `rate` (default
+   * twice the per-connection rate), and optionally `maxConnectionsPerAddress` per client address (off by default).
+   */
+  readonly userLimits?: UserLimitsOptions;
   /**
    * Which transports to serve. Default: WebSocket, and long-poll when the system has a `store`. Without WebSocket,
    * every upgrade is refused with 426.
@@ -67,6 +83,12 @@ export interface ChatServerOptions {
    * limit. Default: the system's `mediaLimits.maxBytes`, else 16 MiB.
    */
   readonly maxUploadBytes?: number;
+  /**
+   * Limits of `POST /media` per user: `maxInFlightPerUser` uploads at once (default 2) and
+   * `maxBytesPerMinutePerUser` (default 64 MiB, refilled continuously); past either, 429 with `Retry-After`,
+   * before the body is read. They run on the system's clock.
+   */
+  readonly uploadLimits?: UploadLimits;
 }
 
 /** A running chat server. */
@@ -92,9 +114,11 @@ export interface ChatServer {
 
 /**
  * Starts a WebSocket chat server: an HTTP server that authenticates each upgrade (`Authorization: Bearer <token>`
- * or `?token=`), checks its `Origin`, and hands the socket to a `WebSocketTransport` attached to the system. A
- * refused upgrade gets 401, 403 or 400 before any WebSocket exists. The query parameters `deviceId` (default
- * `'default'`) and `foreground` (`true`/`false`, default `true`) describe the device.
+ * or `?token=`), checks its `Origin` (the server's own, or `allowedOrigins`) and the user's connection count, and
+ * hands the socket to a `WebSocketTransport` attached to the system. A refused upgrade gets 401, 403, 429 or 400
+ * before any WebSocket exists. The query parameters `deviceId` (default `'default'`) and `foreground`
+ * (`true`/`false`, default `true`) describe the device. `/poll` and `/media` check the `Origin` the same way and
+ * answer CORS (preflights included) for allowed origins; `docs/security.md` lists every limit.
  *
  * HTTP routes (on the server it creates; with your own `server`, route requests to `handleRequest`):
  * - `GET /health` → 200 `ok`.
@@ -104,8 +128,8 @@ export interface ChatServer {
  *   to share it.
  * - `GET /media/:id` (`Authorization: Bearer <token>`) → 200 with the bytes, their sniffed `Content-Type`,
  *   `X-Content-Type-Options: nosniff`, `Content-Security-Policy: default-src 'none'; sandbox` and a private,
- *   immutable `Cache-Control`. Only members of a thread the photo was sent in get it: anyone else gets 404, the
- *   same answer as for an id that does not exist, so ids cannot be probed.
+ *   immutable `Cache-Control`. Its uploader and the members of a thread it was sent in get it: anyone else gets
+ *   404, the same answer as for an id that does not exist, so ids cannot be probed.
  *
  * - `/poll`: HTTP long-poll (`LongPollTransport`, `chat-room/long-poll`) for networks that block WebSockets, with
  *   the same token (header or `?token=`), `deviceId` and `foreground`, plus a `link` id the client makes up:
@@ -134,23 +158,25 @@ export interface ChatServer {
  * ```
  */
 export async function createChatServer(options: ChatServerOptions): Promise<ChatServer> {
-  const { system, auth, allowedOrigins } = options;
+  const { system, auth } = options;
   if (typeof auth !== 'function') throw new ValidationError('auth must be a function');
-  if (allowedOrigins !== undefined && !Array.isArray(allowedOrigins)) {
-    throw new ValidationError('allowedOrigins must be an array of origins');
-  }
+  const origins = new OriginPolicy(options.allowedOrigins);
   const maxUploadBytes = options.maxUploadBytes ?? system.mediaLimits?.maxBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   if (!Number.isSafeInteger(maxUploadBytes) || maxUploadBytes < 1) {
     throw new ValidationError('maxUploadBytes must be a positive integer', {
       details: { field: 'maxUploadBytes' },
     });
   }
+  const uploads = new UploadLimiter(options.uploadLimits, system.clock);
   const serveWebSocket = options.transports?.websocket ?? true;
   // Long-poll reads inboxes from the store: on by default when the system has one.
   const serveLongPoll = options.transports?.longPoll ?? system.store !== undefined;
   const clock = system.clock === undefined ? {} : { clock: system.clock };
+  const now = (): number => system.clock?.now() ?? Date.now();
+  const userLimits = new UserLimits({ ...userRateFor(options.limits?.rate), ...options.userLimits }, now);
   const transport = new WebSocketTransport({
     ...clock,
+    userLimits,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   if (serveWebSocket) system.attach(transport);
@@ -162,6 +188,7 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     longPoll = new LongPollTransport({
       ...clock,
       readInbox: (userId, after, limit) => store.readInbox(userId, after, limit),
+      userLimits,
       ...(options.longPollLimits === undefined ? {} : { limits: options.longPollLimits }),
     });
     system.attach(longPoll);
@@ -169,10 +196,21 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
 
   const owned = options.server === undefined;
   let closing = false;
-  const media: MediaRouteContext = { system, auth, maxUploadBytes, isClosing: () => closing };
+  const media: MediaRouteContext = { system, auth, maxUploadBytes, uploads, isClosing: () => closing };
   const handleRequest = (request: IncomingMessage, response: ServerResponse): boolean => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (path === '/health') return serveHealth(request, response);
+    const methods = corsMethods(path, longPoll !== undefined);
+    if (methods === undefined) return false;
+    if (request.method === 'OPTIONS') {
+      origins.preflight(request, response, methods);
+      return true;
+    }
+    if (!origins.allows(request)) {
+      sendError(response, 403, 'FORBIDDEN', 'origin not allowed');
+      return true;
+    }
+    origins.expose(request, response);
     if (longPoll !== undefined && path === '/poll') {
       servePoll(longPoll, request, response);
       return true;
@@ -181,10 +219,6 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
   };
   const servePoll = (lp: LongPollTransport, request: IncomingMessage, response: ServerResponse): void => {
     if (closing) return sendError(response, 503, 'UNAVAILABLE', 'the chat server is shutting down');
-    const origin = request.headers.origin;
-    if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.includes(origin)) {
-      return sendError(response, 403, 'FORBIDDEN', 'origin not allowed');
-    }
     void identify(request, auth).then(
       (identity) => lp.handle(request, response, identity),
       (error: unknown) => {
@@ -205,13 +239,19 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
     socket.on('error', destroySocket);
     if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
     if (!serveWebSocket) return refuseUpgrade(socket, 426, 'this server speaks long-poll: use /poll');
-    const origin = request.headers.origin;
-    if (allowedOrigins !== undefined && origin !== undefined && !allowedOrigins.includes(origin)) {
-      return refuseUpgrade(socket, 403, 'origin not allowed');
-    }
+    if (!origins.allows(request)) return refuseUpgrade(socket, 403, 'origin not allowed');
     void identify(request, auth).then(
       (identity) => {
         if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
+        const slot = userLimits.admit(identity.userId, request.socket.remoteAddress);
+        if (slot === 'user' || slot === 'address') {
+          const whose = slot === 'user' ? 'this user' : 'this address';
+          return refuseUpgrade(socket, 429, `too many connections for ${whose}: close one first`, {
+            'Retry-After': '5',
+          });
+        }
+        // The socket closes when the connection ends, or when the handshake fails: either way the place is free.
+        socket.once('close', () => slot.release());
         transport.handleUpgrade(request, socket, head, identity);
         // Once ws has the socket it listens for errors itself (and destroys the socket on one).
         if (socket.listenerCount('error') > 1) socket.off('error', destroySocket);
@@ -259,6 +299,20 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
       }
     },
   };
+}
+
+/** A user's default frame budget: twice a connection's rate when that is raised (load tests raise both). */
+function userRateFor(connection: WebSocketLimits['rate']): { rate?: { frames: number; perMs: number } } {
+  const frames = connection?.frames;
+  if (connection === undefined || typeof frames !== 'number' || !Number.isSafeInteger(frames * 2)) return {};
+  return { rate: { frames: Math.max(frames * 2, 100), perMs: connection.perMs } };
+}
+
+/** The methods a path with CORS takes (`/poll`, `/media`, `/media/:id`); `undefined` for any other path. */
+function corsMethods(path: string, longPoll: boolean): string | undefined {
+  if (path === '/poll') return longPoll ? 'GET, POST, DELETE' : undefined;
+  if (path === '/media') return 'POST';
+  return /^\/media\/[^/]+$/.test(path) ? 'GET, HEAD' : undefined;
 }
 
 /** `GET /health`: 200 `ok` while the process serves. */

@@ -7,6 +7,7 @@ import type { Authenticate } from './authenticate';
 import { authenticate } from './authenticate';
 import type { ChatServerSystem } from './chat-server';
 import { answerError, methodNotAllowed, sendJson } from './http-answers';
+import type { UploadLimiter } from './upload-limits';
 
 /** The headers of every served photo: never sniffed or run as a document, cached privately for good. */
 const MEDIA_HEADERS = Object.freeze({
@@ -20,6 +21,8 @@ export interface MediaRouteContext {
   readonly system: ChatServerSystem;
   readonly auth: Authenticate;
   readonly maxUploadBytes: number;
+  /** Uploads in flight and bytes per minute, per user. */
+  readonly uploads: UploadLimiter;
   isClosing(): boolean;
 }
 
@@ -52,23 +55,42 @@ export function serveMedia(
   return true;
 }
 
-/** `POST /media`: authenticate, read the body up to the limit, run the pipeline, answer 201 with the media. */
+/**
+ * `POST /media`: authenticate, admit under the user's limits (before reading a byte), read the body up to the
+ * limit, run the pipeline, answer 201 with the media. The upload holds its place in flight until the pipeline has
+ * finished or failed; the bytes read are charged to the user's budget whatever the outcome.
+ */
 async function upload(
   context: MediaRouteContext,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const { system, maxUploadBytes } = context;
+  const { system, maxUploadBytes, uploads } = context;
   if (context.isClosing()) throw new HttpError(503, 'UNAVAILABLE', 'the chat server is shutting down');
   const userId = await authenticate(request, context.auth);
   if (typeof system.uploadMedia !== 'function') {
     throw new HttpError(503, 'UNAVAILABLE', 'this server does not accept uploads');
   }
-  const declared = request.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxUploadBytes) throw tooLarge(maxUploadBytes);
-  const bytes = await readBody(request, maxUploadBytes, () => tooLarge(maxUploadBytes));
-  if (bytes.byteLength === 0) throw new HttpError(400, 'VALIDATION', 'the body must be the image');
-  const info = await system.uploadMedia(userId, bytes, claimedType(request.headers['content-type']));
+  const header = request.headers['content-length'];
+  const declared = header === undefined ? undefined : Number(header);
+  if (declared !== undefined && declared > maxUploadBytes) throw tooLarge(maxUploadBytes);
+  const ticket = uploads.admit(userId, declared, maxUploadBytes);
+  let read = 0;
+  const count = (chunk: Buffer): void => {
+    read += chunk.byteLength;
+  };
+  request.on('data', count);
+  let info: MediaInfo;
+  try {
+    const bytes = await readBody(request, ticket.maxBodyBytes, () => tooLarge(ticket.maxBodyBytes));
+    ticket.bodyRead(read);
+    if (bytes.byteLength === 0) throw new HttpError(400, 'VALIDATION', 'the body must be the image');
+    info = await system.uploadMedia(userId, bytes, claimedType(request.headers['content-type']));
+  } finally {
+    request.off('data', count);
+    ticket.bodyRead(read);
+    ticket.release();
+  }
   const body = {
     mediaId: info.mediaId,
     thumbnailId: info.thumbnailId,
@@ -80,7 +102,7 @@ async function upload(
   sendJson(response, 201, body, { Location: `/media/${encodeURIComponent(info.mediaId)}` });
 }
 
-/** `GET /media/:id`: authenticate, fetch as the user (members only), serve the bytes with safe headers. */
+/** `GET /media/:id`: authenticate, fetch as the user (its uploader or members), serve the bytes with safe headers. */
 async function download(
   context: MediaRouteContext,
   request: IncomingMessage,

@@ -83,11 +83,15 @@ export interface ChatSessionOptions {
 interface Pending {
   resolve(frame: ServerFrame): void;
   reject(error: Error): void;
+  /** The frame as sent, to send again when the server asks to slow down. */
+  readonly frame: ClientFrame & { ref: string };
+  /** Its place among the frames this session sent, so a frame sent again keeps its order. */
+  readonly order: number;
   /** For a send: its text, to apply the sender's own entry from the ack. */
   readonly text?: string;
 }
 
-const SYNC_PAGE = 100;
+const SYNC_PAGE = 500;
 
 /**
  * How long an entry that makes no tick (a receipt, the user's own message) may wait before its `delivered` goes
@@ -140,6 +144,11 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   #again = false;
   #ackScheduled = false;
   #cursorAck: TimerHandle | undefined;
+  /** Frames waiting for the pause the server asked for (`RATE_LIMITED`) to end, in the order first sent. */
+  readonly #held: { readonly order: number; readonly frame: ClientFrame }[] = [];
+  /** While the server asked to slow down: the timer of the next frame let out, and the spacing (ms). */
+  #pause: { timer: TimerHandle; spacingMs: number } | undefined;
+  #sent = 0;
   /** Entries that arrived ahead of a gap (the sender's own, from an ack, or live ones), kept until it is filled. */
   readonly #early = new Map<number, InboxEntry>();
   #greeted!: () => void;
@@ -281,7 +290,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
 
   /** Tells the server the user is active (scrolling, typing), so friends do not see them idle. */
   active(): void {
-    if (this.#link.open) this.#link.send({ type: 'active' });
+    if (this.#link.open) this.#out({ type: 'active' });
   }
 
   /**
@@ -369,6 +378,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         this.emit('presence', frame.updates, frame.snapshot === true);
         return;
       case 'error':
+        if (frame.code === 'RATE_LIMITED') return this.#slowDown(frame);
         if (frame.ref !== undefined && this.#settle(frame.ref, undefined, frame)) return;
         this.emit('error', errorFromCode(frame.code, frame.message, { ...frame.details }));
         return;
@@ -493,7 +503,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
     const upTo = this.cursor;
     this.#acked = upTo;
     if (wait) await this.#request({ type: 'delivered', ref: this.#ref(), upTo });
-    else this.#link.send({ type: 'delivered', upTo });
+    else this.#out({ type: 'delivered', upTo });
   }
 
   #request(frame: ClientFrame & { ref: string }, text?: string): Promise<ServerFrame> {
@@ -510,15 +520,58 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       this.#pending.set(frame.ref, {
         resolve: (f) => (done(), resolve(f)),
         reject: (e) => (done(), reject(e)),
+        frame,
+        order: this.#sent + 1,
         ...(text === undefined ? {} : { text }),
       });
     });
-    this.#link.send(frame);
+    this.#out(frame);
     // A caller may fire and forget (`markRead(...); disconnect()`): the server still applies what it received,
     // so an unanswered request must not crash the process as an unhandled rejection. Awaiting callers still
     // see the error.
     answer.catch(() => undefined);
     return this.#track(answer);
+  }
+
+  /** Sends a frame now, or holds it while the server asked this session to slow down. */
+  #out(frame: ClientFrame, order = ++this.#sent): void {
+    if (this.#pause === undefined) return this.#link.send(frame);
+    const at = this.#held.findIndex((h) => h.order > order);
+    this.#held.splice(at === -1 ? this.#held.length : at, 0, { order, frame });
+  }
+
+  /**
+   * The server refused a frame with `RATE_LIMITED`: it goes again, unchanged (a send keeps its `clientMessageId`),
+   * and from now frames leave one per `retryAfterMs` until none are held, so a burst never reaches the app as an
+   * error. A refused frame without a `ref` cannot be named; if it was a `delivered`, the next one covers it.
+   */
+  #slowDown(error: Extract<ServerFrame, { type: 'error' }>): void {
+    const wait = Number(error.details?.retryAfterMs);
+    const spacingMs = Number.isFinite(wait) && wait > 0 ? Math.min(wait, 60_000) : 1_000;
+    const pending = error.ref === undefined ? undefined : this.#pending.get(error.ref);
+    if (this.#pause === undefined) {
+      this.#pause = { timer: this.#clock.setTimeout(() => this.#release(), spacingMs), spacingMs };
+    } else {
+      this.#pause.spacingMs = spacingMs;
+    }
+    if (pending !== undefined) return this.#out(pending.frame, pending.order);
+    // Held once: a later `delivered` covers every earlier one.
+    const covered = this.#held.some((h) => h.frame.type === 'delivered' && h.frame.ref === undefined);
+    if (this.#autoDelivered && this.#acked > 0 && !covered)
+      this.#out({ type: 'delivered', upTo: this.#acked });
+  }
+
+  /** Lets the next held frame out, and ends the pause once none are left. */
+  #release(): void {
+    const next = this.#held.shift();
+    if (next === undefined || !this.#link.open) {
+      this.#pause = undefined;
+      this.#held.length = 0;
+      return;
+    }
+    this.#link.send(next.frame);
+    const spacingMs = this.#pause?.spacingMs ?? 1_000;
+    this.#pause = { timer: this.#clock.setTimeout(() => this.#release(), spacingMs), spacingMs };
   }
 
   #settle(ref: string, frame?: ServerFrame, error?: Extract<ServerFrame, { type: 'error' }>): boolean {
@@ -532,6 +585,9 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   #closed(reason: string): void {
     if (this.#cursorAck !== undefined) this.#clock.clearTimeout(this.#cursorAck);
     this.#cursorAck = undefined;
+    if (this.#pause !== undefined) this.#clock.clearTimeout(this.#pause.timer);
+    this.#pause = undefined;
+    this.#held.length = 0;
     this.#early.clear();
     for (const p of [...this.#pending.values()]) p.reject(new TransportError(`disconnected: ${reason}`));
     this.#greeted();

@@ -222,6 +222,46 @@ export function mediaStoreSuite(
       expect(await store.threads('m1')).toEqual([]);
     });
 
+    test('unlinked answers media sent nowhere and created before the time, oldest first, at most limit', async () => {
+      const bytes = payload(10);
+      // Stored out of order, so an answer in insertion order shows.
+      for (const [id, minutes] of [
+        ['m3', 3],
+        ['m1', 1],
+        ['m4', 4],
+        ['m2', 2],
+        ['t1', 1.5],
+      ] as const) {
+        await store.put(info(id, bytes, { createdAt: T0 + minutes * 60_000 }), bytes);
+      }
+      await store.link('m2', 'dm:alice:bob');
+      expect(await store.unlinked(T0 + 10 * 60_000, 100)).toEqual(['m1', 't1', 'm3', 'm4']);
+      expect(await store.unlinked(T0 + 3 * 60_000, 100)).toEqual(['m1', 't1']); // created at the time: not before
+      expect(await store.unlinked(T0 + 10 * 60_000, 2)).toEqual(['m1', 't1']);
+      expect(await store.unlinked(T0, 100)).toEqual([]);
+    });
+
+    test('a link or a delete takes media off the unlinked list; a put puts it on', async () => {
+      const bytes = payload(10);
+      await store.put(info('m1', bytes), bytes);
+      await store.put(info('m2', bytes, { createdAt: T0 + 1 }), bytes);
+      expect(await store.unlinked(T0 + 10, 10)).toEqual(['m1', 'm2']);
+      await store.link('m1', 'group-42');
+      expect(await store.unlinked(T0 + 10, 10)).toEqual(['m2']);
+      await store.delete('m2');
+      expect(await store.unlinked(T0 + 10, 10)).toEqual([]);
+      await store.put(info('m2', bytes), bytes);
+      expect(await store.unlinked(T0 + 10, 10)).toEqual(['m2']);
+      await store.delete('m1');
+      expect(await store.unlinked(T0 + 10, 10)).toEqual(['m2']);
+    });
+
+    test('unlinked refuses a limit that is not a positive integer, or a time that is not a number', async () => {
+      expect(await codeOf(store.unlinked(T0, 0))).toBe('VALIDATION');
+      expect(await codeOf(store.unlinked(T0, 1.5))).toBe('VALIDATION');
+      expect(await codeOf(store.unlinked(Number.NaN, 10))).toBe('VALIDATION');
+    });
+
     test('deleting one media leaves the others alone', async () => {
       const a = payload(10, 1);
       const b = payload(10, 2);

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { WebSocket } from 'ws';
 import { createTokenAuth } from 'chat-room/ws';
 import type { CliIo, Serving } from '../../src/cli/main';
-import { DEVELOPMENT_SECRET, TOKEN_ISSUER, run } from '../../src/cli/main';
+import { TOKEN_ISSUER, run } from '../../src/cli/main';
 import { postgresOrSkip } from '../support/services';
 
 jest.setTimeout(30_000);
@@ -49,17 +49,7 @@ afterEach(async () => {
 });
 
 describe('chat-room token', () => {
-  test('prints a token the server accepts (the development secret, with a warning)', async () => {
-    const io = capture();
-    expect(await run(['token', 'alice'], io)).toEqual({ exitCode: 0 });
-    expect(io.stdout).toHaveLength(1);
-    expect(io.stderr.join('\n')).toMatch(/development secret \(for development only\)/);
-    const auth = createTokenAuth({ secret: DEVELOPMENT_SECRET, issuer: TOKEN_ISSUER });
-    expect(auth.verify(io.stdout[0] ?? '')).toBe('alice');
-    expect(Buffer.byteLength(DEVELOPMENT_SECRET)).toBeGreaterThanOrEqual(32);
-  });
-
-  test('uses CHAT_ROOM_SECRET, then --secret, without a warning', async () => {
+  test('uses CHAT_ROOM_SECRET, and --secret over it, without a warning', async () => {
     const io = capture({ CHAT_ROOM_SECRET: SECRET });
     await run(['token', 'bob', '--expires-in', '2h'], io);
     await run(['token', 'carol', '--secret', `${SECRET}-other`], io);
@@ -75,12 +65,15 @@ describe('chat-room token', () => {
       [['token'], 2, /one user id/],
       [['token', 'alice', '--secret', 'short'], 2, /at least 32 bytes/],
       [['token', 'alice', '--expires-in', 'soon'], 2, /--expires-in/],
+      [['token', 'alice', '--expires-in', '25h'], 2, /above the maximum token lifetime/],
+      [['token', 'alice', '--secret', SECRET, '--secret-file', 'x.secret'], 2, /at most one of --secret/],
       [['token', 'alice', '--nope'], 2, /--nope/],
       [['token', 'bad id!'], 1, /userId/],
       [['launch'], 2, /unknown command 'launch'/],
       [[], 2, /Usage: chat-room/],
       [['serve', '--port', 'http'], 2, /--port must be an integer/],
       [['serve', '--port', '70000'], 2, /--port must be an integer/],
+      [['serve', '--max-token-lifetime', '1y'], 2, /--max-token-lifetime must be seconds/],
     ];
     for (const [argv, exitCode, message] of cases) {
       const io = capture({ CHAT_ROOM_SECRET: SECRET });
@@ -270,6 +263,34 @@ describe('chat-room serve', () => {
     expect(frames.filter((f) => f.type === 'pong')).toHaveLength(200);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     ws.close();
+  });
+
+  test('--allowed-origins and --max-connections-per-user set the edge; bad values exit 2', async () => {
+    for (const flag of ['--max-connections-per-user', '--user-rate', '--max-uploads-per-user']) {
+      const io = capture({ CHAT_ROOM_SECRET: SECRET });
+      expect(await run(['serve', '--port', '0', '--memory', flag, '0'], io)).toEqual({ exitCode: 2 });
+      expect(io.stderr.join('\n')).toContain(`${flag} must be a positive integer`);
+    }
+    const io = capture({ CHAT_ROOM_SECRET: SECRET });
+    const args = ['--allowed-origins', 'https://chat.example.com', '--max-connections-per-user', '2'];
+    const result = await run(['serve', '--port', '0', '--memory', ...args], io);
+    const s = result.serving;
+    if (s === undefined) throw new Error('not serving');
+    serving.push(s);
+    const tokenIo = capture({ CHAT_ROOM_SECRET: SECRET });
+    await run(['token', 'alice'], tokenIo);
+    const url = `${s.server.url}?token=${tokenIo.stdout[0] ?? ''}`;
+    const status = (origin?: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url, origin === undefined ? {} : { headers: { Origin: origin } });
+        ws.once('open', () => resolve(101)); // left open: it counts against the user's connections
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('error', reject);
+      });
+    expect(await status('https://evil.example')).toBe(403);
+    expect(await status('https://chat.example.com')).toBe(101);
+    expect(await status()).toBe(101);
+    expect(await status()).toBe(429);
   });
 
   test('refuses more than one of --data, --database-url and --memory', async () => {

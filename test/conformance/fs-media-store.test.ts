@@ -57,6 +57,40 @@ describe('FsMediaStore on disk', () => {
     expect(await files(dir)).toEqual([]);
   });
 
+  test('unsent media are listed by a new store over the same directory (expiry survives a restart)', async () => {
+    const before = new FsMediaStore({ dir });
+    await before.put(info, new Uint8Array([1, 2, 3]));
+    await before.put({ ...info, mediaId: 'sent-photo', bytes: 1 }, new Uint8Array([4]));
+    await before.link('sent-photo', 'dm:alice:bob');
+    const after = new FsMediaStore({ dir });
+    expect(await after.unlinked(1, 10)).toEqual(['holiday-photo']);
+    await after.delete('holiday-photo');
+    expect(await new FsMediaStore({ dir }).unlinked(1, 10)).toEqual([]);
+    // Only the sent photo is left: its two files, and no marker.
+    expect((await files(dir)).filter((n) => !n.endsWith('.indexed'))).toHaveLength(2);
+  });
+
+  test('a directory written before unsent media were indexed is indexed on the first unlinked()', async () => {
+    const store = new FsMediaStore({ dir });
+    await store.put(info, new Uint8Array([1, 2, 3]));
+    await store.put({ ...info, mediaId: 'sent-photo', bytes: 1 }, new Uint8Array([4]));
+    await store.link('sent-photo', 'dm:alice:bob');
+    await rm(join(dir, 'unlinked'), { recursive: true }); // as an older version left it
+    expect(await new FsMediaStore({ dir }).unlinked(1, 10)).toEqual(['holiday-photo']);
+  });
+
+  test('a marker a crash left behind (its image gone, or linked) is removed when met', async () => {
+    const store = new FsMediaStore({ dir });
+    await store.put(info, new Uint8Array([1, 2, 3]));
+    expect(await store.unlinked(1, 10)).toEqual(['holiday-photo']);
+    const marker = (await files(dir)).find((n) => n.startsWith('unlinked') && !n.endsWith('.indexed'))!;
+    await store.link('holiday-photo', 'dm:alice:bob');
+    await writeFile(join(dir, marker), ''); // the link's removal of the marker was lost
+    await writeFile(join(dir, 'unlinked', `${'0'.repeat(16)}-${'a'.repeat(64)}`), ''); // a put that never finished
+    expect(await store.unlinked(1, 10)).toEqual([]);
+    expect((await files(dir)).filter((n) => n.startsWith('unlinked') && !n.endsWith('.indexed'))).toEqual([]);
+  });
+
   test('the directory is created when missing', async () => {
     const store = new FsMediaStore({ dir: join(dir, 'nested', 'media') });
     await store.put(info, new Uint8Array([1, 2, 3]));

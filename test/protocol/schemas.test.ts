@@ -339,6 +339,8 @@ describe('parseClientFrame: refusals', () => {
         { readReceipts: false },
         { previews: true },
         { lastSeen: 'contacts' },
+        { discoverable: true },
+        { discoverable: false },
         { mute: { threadId: 'dm:alice:bob' } },
         { unmute: { threadId: 'dm:alice:bob' } },
         { block: 'bob' },
@@ -355,6 +357,11 @@ describe('parseClientFrame: refusals', () => {
       expectRefused({ type: 'settings.set', ref: 'r', mute: {} }, 'mute.threadId');
       expectRefused({ type: 'settings.set', ref: 'r', block: 'not an id' }, 'block');
       expectRefused({ type: 'settings.set', ref: 'r', previews: 'on' }, 'previews');
+      expectRefused({ type: 'settings.set', ref: 'r', discoverable: 'yes' }, 'discoverable');
+      expectRefused(
+        { type: 'settings.set', ref: 'r', discoverable: true, lastSeen: 'nobody' },
+        'discoverable',
+      );
     });
   });
 
@@ -471,6 +478,7 @@ function generator(seed: number) {
         () => ({ readReceipts: maybe() }),
         () => ({ previews: maybe() }),
         () => ({ lastSeen: pick(['everyone', 'contacts', 'nobody']) }),
+        () => ({ discoverable: maybe() }),
         () => ({ mute: { threadId: threadId(), ...opt('until', seq) } }),
         () => ({ unmute: { threadId: threadId() } }),
         () => ({ block: id() }),

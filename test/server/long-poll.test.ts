@@ -104,6 +104,19 @@ describe('long-poll', () => {
     expect(system.presenceOf('bob')).toBe('online');
   });
 
+  test('a device with a backlog gets its hello and the first page (up to 500 entries) in its first answer', async () => {
+    const { server, system } = await start();
+    for (let i = 1; i <= 700; i++) await system.sendMessage({ from: 'alice', to: 'bob', text: `m${i}` });
+    const bob = device(server, 'bob');
+    const first = await bob.poll();
+    expect(first.frames[0]).toEqual(expect.objectContaining({ type: 'hello', cursor: 0, latest: 700 }));
+    const seqs = first.frames.slice(1).map((f) => (f.type === 'entry' ? f.entry.inboxSeq : f.type));
+    expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    // The rest follows in the next answer.
+    const second = await bob.poll({ after: 500 });
+    expect(second.frames).toHaveLength(200);
+  });
+
   test('a held poll is answered as soon as a message is stored (well within a second), with the entry', async () => {
     const { server, system } = await start();
     const bob = device(server, 'bob');

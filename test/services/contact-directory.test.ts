@@ -170,7 +170,7 @@ describe('ContactDirectory', () => {
     });
   });
 
-  describe('limit and within', () => {
+  describe('limit, within and where', () => {
     const many = (): ContactDirectory => {
       const directory = new ContactDirectory();
       for (let i = 0; i < 150; i++)
@@ -191,6 +191,18 @@ describe('ContactDirectory', () => {
       expect(ids(directory.search('kim', { within }))).toEqual(['user3', 'user7', 'user120']);
       expect(ids(directory.search('kim 12', { within }))).toEqual(['user120']);
       expect(directory.search('kim', { within: new Set() })).toEqual([]);
+    });
+
+    it('leaves out whoever `where` refuses, with or without `within`, and still fills the limit', () => {
+      const directory = many();
+      const odd = (id: string): boolean => Number(id.slice(4)) % 2 === 1;
+      expect(ids(directory.search('kim', { limit: 3, where: odd }))).toEqual(['user1', 'user3', 'user5']);
+      const within = new Set(['user7', 'user3', 'user120', 'ghost']);
+      expect(ids(directory.search('kim', { within, where: odd }))).toEqual(['user3', 'user7']);
+      expect(directory.search('kim', { where: () => false })).toEqual([]);
+      expect(() => directory.search('kim', { where: 'odd' as never })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', details: { field: 'where' } }),
+      );
     });
 
     it('answers the same with a large `within` as with a small one', () => {
@@ -328,11 +340,13 @@ describe('ContactDirectory', () => {
       query: string,
       limit: number,
       within?: ReadonlySet<string>,
+      admitted?: ReadonlySet<string>,
     ): ContactMatch[] {
       const words = normalizeForSearch(query).split(' ');
       const hits: (ContactMatch & { key: string })[] = [];
       for (const row of rows) {
         if (within !== undefined && !within.has(row.id)) continue;
+        if (admitted !== undefined && !admitted.has(row.id)) continue;
         const tokens = row.tokens;
         if (!words.every((w) => tokens.some((t) => t.startsWith(w)))) continue;
         const exact = words.every((w) => tokens.includes(w));
@@ -401,6 +415,13 @@ describe('ContactDirectory', () => {
           const within = new Set(everyone.filter(() => rand() < pick([0.01, 0.5])));
           got.push(`${q} / ${limit} within ${within.size}\n${show(directory.search(q, { limit, within }))}`);
           want.push(`${q} / ${limit} within ${within.size}\n${show(naive(rows.values(), q, limit, within))}`);
+          // `where` filters as `within` does, whether the search walks the index or the given ids.
+          const admitted = new Set(everyone.filter(() => rand() < pick([0.05, 0.7])));
+          const where = (id: string): boolean => admitted.has(id);
+          got.push(`${q} / ${limit} where\n${show(directory.search(q, { limit, where }))}`);
+          want.push(`${q} / ${limit} where\n${show(naive(rows.values(), q, limit, undefined, admitted))}`);
+          got.push(`${q} / ${limit} both\n${show(directory.search(q, { limit, within, where }))}`);
+          want.push(`${q} / ${limit} both\n${show(naive(rows.values(), q, limit, within, admitted))}`);
         }
         expect(got).toEqual(want);
       };

@@ -354,8 +354,8 @@ describe('bad input gets a typed error with a stable code and changes nothing', 
     [
       'a group one is not in',
       (c, g) => c.sendMessage({ from: 'dave', groupId: g, text: 'hi' }),
-      PermissionError,
-      'FORBIDDEN',
+      NotFoundError,
+      'NOT_FOUND',
     ],
     [
       'an unknown group',
@@ -415,8 +415,8 @@ describe('bad input gets a typed error with a stable code and changes nothing', 
     [
       'reading a thread one is not in',
       (c) => c.markRead('dave', c.directThreadId('alice', 'bob'), 1),
-      PermissionError,
-      'FORBIDDEN',
+      NotFoundError,
+      'NOT_FOUND',
     ],
   ];
 
@@ -619,7 +619,7 @@ describe('groups', () => {
     expect(c.messages.map((m) => m.text)).toEqual(['one']);
     await expect(
       chat.sendMessage({ from: 'carol', groupId: g.id, text: 'let me back' }),
-    ).rejects.toBeInstanceOf(PermissionError);
+    ).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 

@@ -97,12 +97,24 @@ describe('the protocol frames beyond messaging', () => {
       { type: 'typing', threadId: 'dm:alice:bob', userId: 'alice', typing: true },
     ]);
     expect(alice.heard.filter((f) => f.type === 'typing')).toEqual([]);
+    // A stranger is told the thread does not exist, whether or not it does.
     const carol = rawDevice(chat, 'carol');
-    expect(
-      await carol.answer({ type: 'typing', ref: 't2', threadId: 'dm:alice:bob', typing: true }),
-    ).toMatchObject({
-      code: 'FORBIDDEN',
+    const existing = await carol.answer({
+      type: 'typing',
+      ref: 't2',
+      threadId: 'dm:alice:bob',
+      typing: true,
     });
+    const unused = await carol.answer({ type: 'typing', ref: 't3', threadId: 'dm:alice:dave', typing: true });
+    expect(existing).toEqual({
+      type: 'error',
+      ref: 't2',
+      code: 'NOT_FOUND',
+      message: 'no thread dm:alice:bob',
+      details: { threadId: 'dm:alice:bob' },
+    });
+    expect(unused).toMatchObject({ code: 'NOT_FOUND', message: 'no thread dm:alice:dave' });
+    expect(bob.heard.filter((f) => f.type === 'typing')).toHaveLength(1);
   });
 
   test('contacts, settings and the feed', async () => {
@@ -116,9 +128,16 @@ describe('the protocol frames beyond messaging', () => {
       results: [{ id: 'bob', name: 'Bob', rank: 'exact' }],
     });
     expect(await alice.answer({ type: 'settings.set', ref: 's1', lastSeen: 'nobody' })).toMatchObject({
-      settings: { lastSeen: 'nobody', readReceipts: true },
+      settings: { lastSeen: 'nobody', readReceipts: true, discoverable: false },
     });
     expect(chat.settings('alice').lastSeen).toBe('nobody');
+    expect(await alice.answer({ type: 'settings.set', ref: 's2', discoverable: true })).toMatchObject({
+      settings: { lastSeen: 'nobody', discoverable: true },
+    });
+    expect(chat.settings('alice').discoverable).toBe(true);
+    expect(await alice.answer({ type: 'settings.get', ref: 's3' })).toMatchObject({
+      settings: { discoverable: true },
+    });
     await chat.sendMessage({ from: 'bob', to: 'alice', text: 'hi' });
     expect(await alice.answer({ type: 'feed.top', ref: 'f1', limit: 5 })).toMatchObject({
       entries: [{ title: 'Bob', unread: 1, preview: 'hi' }],
@@ -137,6 +156,15 @@ describe('the protocol frames beyond messaging', () => {
       code: 'VALIDATION',
     });
     expect(chat.settings('alice').lastSeen).toBe('everyone');
+    // A change with another one riding along is refused whole: neither is applied.
+    expect(
+      await alice.answer({ type: 'settings.set', ref: 'x3', discoverable: true, previews: false }),
+    ).toMatchObject({ code: 'VALIDATION' });
+    expect(await alice.answer({ type: 'settings.set', ref: 'x4', discoverable: 'yes' })).toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'discoverable' },
+    });
+    expect(chat.settings('alice')).toMatchObject({ discoverable: false, previews: true });
   });
 });
 

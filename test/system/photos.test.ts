@@ -9,11 +9,12 @@ import {
   PermissionError,
   ValidationError,
   sniffImage,
+  toMediaRef,
 } from 'chat-room';
 import { SharpImageProcessor } from 'chat-room/sharp';
 import { T0 } from './helpers';
 
-function makeChat() {
+function makeChat(options: { uploadTtlMs?: number } = {}) {
   const clock = new ManualClock(T0);
   const push = new InMemoryPushNotifier();
   const mediaStore = new InMemoryMediaStore();
@@ -22,6 +23,7 @@ function makeChat() {
     pushNotifier: push,
     mediaStore,
     imageProcessor: new SharpImageProcessor(),
+    ...options,
   });
   for (const [id, name] of [
     ['alice', 'Alice'],
@@ -30,7 +32,7 @@ function makeChat() {
   ] as const) {
     chat.registerUser({ id, name });
   }
-  return { chat, push, mediaStore };
+  return { chat, push, mediaStore, clock };
 }
 
 /** A 600 × 400 JPEG with GPS in its EXIF, as a phone camera writes it. */
@@ -134,6 +136,48 @@ describe('photos through the chat', () => {
     chat.settings('bob').mute(chat.directThreadId('alice', 'bob'));
     await chat.sendPhoto({ from: 'alice', to: 'bob', photo: await cameraJpeg() });
     expect(push.sent).toHaveLength(1);
+  });
+
+  test('the uploader can fetch its own upload before it is sent; nobody else can', async () => {
+    const { chat } = makeChat();
+    const upload = await chat.uploadMedia('alice', await cameraJpeg());
+    const own = await chat.getMedia('alice', upload.mediaId);
+    expect([own.info.ownerId, sniffImage(own.bytes)]).toEqual(['alice', 'image/jpeg']);
+    await expect(chat.getMedia('alice', upload.thumbnailId!)).resolves.toBeDefined();
+    await expect(chat.getMedia('bob', upload.mediaId)).rejects.toBeInstanceOf(PermissionError);
+    await expect(chat.getMedia('bob', upload.thumbnailId!)).rejects.toBeInstanceOf(PermissionError);
+  });
+
+  test('an upload not sent within uploadTtlMs expires; one sent with sendMessage stays', async () => {
+    const { chat, clock, mediaStore } = makeChat({ uploadTtlMs: 10 * 60_000 });
+    const unsent = await chat.uploadMedia('alice', await cameraJpeg());
+    const sent = await chat.uploadMedia('alice', await cameraJpeg());
+    const m = await chat.sendMessage({ from: 'alice', to: 'bob', kind: 'photo', media: toMediaRef(sent) });
+    expect(m.media?.mediaId).toBe(sent.mediaId);
+    clock.advance(10 * 60_000); // the sweep runs on the clock
+    await chat.idle();
+    await expect(chat.getMedia('alice', unsent.mediaId)).rejects.toBeInstanceOf(NotFoundError);
+    expect(mediaStore.size).toBe(2); // the sent photo and its thumbnail
+    await expect(chat.getMedia('bob', sent.mediaId)).resolves.toBeDefined();
+    await expect(chat.getMedia('bob', sent.thumbnailId!)).resolves.toBeDefined();
+  });
+
+  test('sending an expired upload fails with NOT_FOUND and stores no message', async () => {
+    const { chat, clock } = makeChat();
+    const upload = await chat.uploadMedia('alice', await cameraJpeg());
+    clock.advance(60 * 60_000);
+    const error = await chat
+      .sendMessage({ from: 'alice', to: 'bob', kind: 'photo', media: toMediaRef(upload) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as Error).message).toMatch(/expired.*upload it again/);
+    await chat.idle();
+    expect(chat.getFeed('bob').size).toBe(0);
+    expect(chat.getFeed('alice').size).toBe(0);
+  });
+
+  test('uploadTtlMs must be a positive integer', () => {
+    expect(() => makeChat({ uploadTtlMs: 0 })).toThrow(ValidationError);
   });
 
   test('without an image processor, sendPhoto says how to get one', async () => {

@@ -4,6 +4,7 @@ import {
   InMemoryDirectoryStore,
   InMemoryMessageStore,
   ManualClock,
+  NotFoundError,
   PermissionError,
 } from 'chat-room';
 import { T0 } from './helpers';
@@ -121,7 +122,7 @@ describe('a restart on the same stores', () => {
     const third = await second.sendMessage({ from: 'bob', groupId: group.id, text: 'three' });
     expect(third.seq).toBe(3);
     await expect(second.sendMessage({ from: 'alice', groupId: group.id, text: 'back?' })).rejects.toThrow(
-      PermissionError,
+      NotFoundError,
     );
     await second.close();
   });

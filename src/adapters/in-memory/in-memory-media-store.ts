@@ -1,5 +1,13 @@
 import type { MediaInfo } from '../../domain';
-import { ConflictError, NotFoundError, ValidationError, requireMediaId, requireThreadId } from '../../domain';
+import {
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  requireMediaId,
+  requirePositiveInt,
+  requireThreadId,
+  requireTime,
+} from '../../domain';
 import type { MediaStore, StoredMedia } from '../../ports';
 
 interface Entry {
@@ -67,4 +75,17 @@ export class InMemoryMediaStore implements MediaStore {
   async threads(mediaId: string): Promise<string[]> {
     return [...(this.#entries.get(requireMediaId(mediaId))?.threads ?? [])];
   }
+
+  async unlinked(createdBefore: number, limit: number): Promise<string[]> {
+    requireTime(createdBefore, 'createdBefore');
+    requirePositiveInt(limit, 'limit', MAX_UNLINKED_PAGE);
+    return [...this.#entries.values()]
+      .filter((entry) => entry.threads.length === 0 && entry.info.createdAt < createdBefore)
+      .sort((a, b) => a.info.createdAt - b.info.createdAt)
+      .slice(0, limit)
+      .map((entry) => entry.info.mediaId);
+  }
 }
+
+/** The most ids one `unlinked` call answers. */
+const MAX_UNLINKED_PAGE = 10_000;

@@ -18,6 +18,7 @@ import { readBody } from '../../util/read-body';
 import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
 import { TokenBucket } from '../../util/token-bucket';
+import type { ConnectionSlot, UserLimits } from '../../util/user-limits';
 
 /** How a held poll reads the user's inbox: any node that can read the store can answer any poll. */
 export type InboxReader = (userId: string, after: number, limit: number) => Promise<InboxPage>;
@@ -56,13 +57,18 @@ export interface LongPollTransportOptions {
   readonly limits?: LongPollLimits;
   /** Makes connection ids (a random UUID by default). */
   readonly newId?: () => string;
+  /**
+   * Connections per user (and address) and a frame budget per user, shared with the server's other transports: a
+   * new link takes a place (429 when full), every posted frame is charged.
+   */
+  readonly userLimits?: UserLimits;
 }
 
 /** The most hung-up links remembered at once. */
 const MAX_HUNG_UP = 10_000;
 
 /** Entries a poll returns at most; a device with more polls again at once. */
-const POLL_PAGE = 100;
+const POLL_PAGE = 500;
 
 const DEFAULT_LIMITS: Required<LongPollLimits> = {
   pollTimeoutMs: 25_000,
@@ -108,6 +114,7 @@ export class LongPollTransport implements Transport {
   readonly #clock: Clock;
   readonly #limits: Required<LongPollLimits>;
   readonly #newId: () => string;
+  readonly #userLimits: UserLimits | undefined;
   /** Open links by `userId \0 deviceId \0 linkId`. */
   readonly #links = new Map<string, LongPollLink>();
   /** Links their devices hung up, with when: requests still on their way for them are refused (410). */
@@ -129,6 +136,7 @@ export class LongPollTransport implements Transport {
     this.#clock = options.clock ?? new SystemClock();
     this.#newId = options.newId ?? randomUUID;
     this.#limits = resolveLongPollLimits(options.limits);
+    this.#userLimits = options.userLimits;
   }
 
   /** The limits in force, defaults filled in. */
@@ -187,7 +195,7 @@ export class LongPollTransport implements Transport {
           Allow: 'GET, POST, DELETE',
         });
       }
-      const link = this.#linkFor(key, identity, handler);
+      const link = this.#linkFor(key, identity, handler, request.socket.remoteAddress);
       if (method === 'GET') await link.poll(url, request, response);
       else await link.post(request, response);
     } catch (error) {
@@ -200,6 +208,14 @@ export class LongPollTransport implements Transport {
     this.#closing = true;
     for (const link of [...this.#links.values()]) link.close('server shutting down');
     this.#handler = undefined;
+  }
+
+  /** A place for a new link under the shared per-user limits, or a 429 when the user (or address) is full. */
+  #admit(userId: string, address: string | undefined): ConnectionSlot | undefined {
+    const slot = this.#userLimits?.admit(userId, address);
+    if (slot === 'user') throw tooManyConnections('this user');
+    if (slot === 'address') throw tooManyConnections('this address');
+    return slot;
   }
 
   #hungUp(key: string): void {
@@ -217,14 +233,24 @@ export class LongPollTransport implements Transport {
     return at !== undefined && this.#clock.now() - at < this.#limits.leaseMs;
   }
 
-  #linkFor(key: string, identity: ConnectionIdentity, handler: TransportHandler): LongPollLink {
+  #linkFor(
+    key: string,
+    identity: ConnectionIdentity,
+    handler: TransportHandler,
+    address: string | undefined,
+  ): LongPollLink {
     let link = this.#links.get(key);
     if (link === undefined) {
+      const slot = this.#admit(identity.userId, address);
       link = new LongPollLink(this.#newId(), identity, handler, {
         clock: this.#clock,
         limits: this.#limits,
         readInbox: this.#readInbox,
-        forget: () => this.#links.delete(key),
+        userWait: () => this.#userLimits?.takeFrame(identity.userId) ?? 0,
+        forget: () => {
+          this.#links.delete(key);
+          slot?.release();
+        },
       });
       this.#links.set(key, link);
       handler.opened(link);
@@ -237,6 +263,8 @@ interface LinkDeps {
   readonly clock: Clock;
   readonly limits: Required<LongPollLimits>;
   readonly readInbox: InboxReader;
+  /** Charges a frame to the user's shared budget: 0, or how long to wait (ms). */
+  readonly userWait: () => number;
   readonly forget: () => void;
 }
 
@@ -273,6 +301,10 @@ class LongPollLink implements Connection {
   #lease: TimerHandle | undefined;
   #closed = false;
   readonly #bucket: TokenBucket;
+  /** Until when every posted frame is refused, after one was (ms). */
+  #slowUntil = 0;
+  /** The longest wait a refusal of the `POST` being handled asked for (ms). */
+  #refusedMs = 0;
 
   constructor(id: string, identity: ConnectionIdentity, handler: TransportHandler, deps: LinkDeps) {
     this.id = id;
@@ -333,7 +365,9 @@ class LongPollLink implements Connection {
     try {
       for (;;) {
         const seen = this.#version;
-        const entries = after === undefined ? [] : await this.#entries(after);
+        // A device's first poll has no cursor: the hello names it, and the first page goes along with the hello.
+        const from = after ?? this.#helloCursor();
+        const entries = from === undefined ? [] : await this.#entries(from);
         if (generation !== this.#generation || this.#closed) return sendFrames(response, []);
         const frames = [...this.#takeOutbox(), ...entries];
         if (frames.length > 0) return sendFrames(response, frames);
@@ -408,9 +442,18 @@ class LongPollLink implements Connection {
         return answer === undefined ? [] : [answer];
       });
       sendFrames(response, [...answers, ...loose]);
+      // The device learns of a refusal only now: the wait counts from here.
+      if (this.#refusedMs > 0) this.#slowUntil = Math.max(this.#slowUntil, clock.now() + this.#refusedMs);
     } finally {
+      this.#refusedMs = 0;
       this.#end();
     }
+  }
+
+  /** The cursor of a `hello` waiting in the outbox, if one is. */
+  #helloCursor(): number | undefined {
+    for (const frame of this.#outbox) if (frame.type === 'hello') return frame.cursor;
+    return undefined;
   }
 
   #takeOutbox(): ServerFrame[] {
@@ -466,8 +509,16 @@ class LongPollLink implements Connection {
         details: { maxFrameBytes: limits.maxFrameBytes },
       };
     }
-    const retryAfterMs = this.#bucket.take(clock.now());
+    const now = clock.now();
+    // Refused frames are sent again after the wait: until then later frames are refused too, so a frame already
+    // on its way (in the next POST) cannot overtake the one refused before it.
+    let retryAfterMs = Math.max(0, this.#slowUntil - now);
+    if (retryAfterMs === 0) {
+      retryAfterMs = this.#bucket.take(now) || this.#d.userWait();
+      if (retryAfterMs > 0) this.#slowUntil = now + retryAfterMs;
+    }
     if (retryAfterMs === 0) return undefined;
+    this.#refusedMs = Math.max(this.#refusedMs, retryAfterMs);
     return {
       code: 'RATE_LIMITED',
       message: `too many frames: retry after ${retryAfterMs} ms`,
@@ -492,6 +543,12 @@ class LongPollLink implements Connection {
       if (this.#active === 0) this.close('lease expired');
     }, this.#d.limits.leaseMs);
   }
+}
+
+function tooManyConnections(whose: string): HttpError {
+  return new HttpError(429, 'RATE_LIMITED', `too many connections for ${whose}: close one first`, {
+    'Retry-After': '5',
+  });
 }
 
 function tooLarge(limit: number): HttpError {

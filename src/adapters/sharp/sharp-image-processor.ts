@@ -8,6 +8,7 @@ import type {
   NormalizedImage,
   NormalizeOptions,
 } from '../../ports';
+import { DecodeQueue } from './decode-queue';
 
 /** Options of the sharp image processor. */
 export interface SharpImageProcessorOptions {
@@ -19,6 +20,17 @@ export interface SharpImageProcessorOptions {
   readonly failOn?: 'none' | 'truncated' | 'error' | 'warning';
   /** JPEG and WebP quality, 1–100 (default 85). */
   readonly quality?: number;
+  /**
+   * Images this processor decodes at once (default 2). Decoding is what costs memory and CPU: each image decodes
+   * to width × height × channels bytes, and libvips already spreads one image over every core. The others wait
+   * their turn, in arrival order. Share one processor between the systems of a process to bound the process.
+   */
+  readonly maxConcurrent?: number;
+  /**
+   * Images that may wait for a turn (default 64); one more is refused at once with a `RateLimitError` whose
+   * `details.retryAfterMs` says when to try again (the HTTP route answers 429 with `Retry-After`).
+   */
+  readonly maxQueued?: number;
 }
 
 type Format = 'jpeg' | 'png' | 'webp' | 'gif';
@@ -45,23 +57,27 @@ interface Header extends ImageProbe {
  * type and its animation (a GIF becomes a WebP only with a libvips that cannot write GIF; the prebuilt sharp
  * binaries can); an animated image with an EXIF orientation becomes a still of its first frame, because libvips
  * cannot rotate several frames. Thumbnails are stills of the first frame, of the same type as the image.
+ * At most `maxConcurrent` images are decoded at once (default 2); up to `maxQueued` more wait their turn in
+ * order, and past that `normalize` refuses with a `RateLimitError`. Reading a header (`probe`) never waits.
  *
  * @example
  * ```ts
  * import { ChatSystem } from 'chat-room'
  * import { SharpImageProcessor } from 'chat-room/sharp'
- * const processor = new SharpImageProcessor({ failOn: 'error' })
+ * const processor = new SharpImageProcessor({ failOn: 'error', maxConcurrent: 2 })
  * const { image, thumbnail } = await processor.normalize(bytes, { maxPixels: 40_000_000, thumbnailSide: 320 })
  * ```
  */
 export class SharpImageProcessor implements ImageProcessor {
   readonly #failOn: 'none' | 'truncated' | 'error' | 'warning';
   readonly #quality: number;
+  readonly #queue: DecodeQueue;
 
   /**
    * Creates a processor.
    *
-   * @param options - how strict decoding is, and the lossy quality
+   * @param options - how strict decoding is, the lossy quality, and how many images decode at once
+   * @throws ValidationError when `quality` is not 1–100, or `maxConcurrent` or `maxQueued` not a positive integer
    */
   constructor(options: SharpImageProcessorOptions = {}) {
     this.#failOn = options.failOn ?? 'error';
@@ -72,6 +88,10 @@ export class SharpImageProcessor implements ImageProcessor {
       });
     }
     this.#quality = quality;
+    this.#queue = new DecodeQueue({
+      maxConcurrent: options.maxConcurrent ?? 2,
+      maxQueued: options.maxQueued ?? 64,
+    });
   }
 
   async probe(bytes: Uint8Array): Promise<ImageProbe> {
@@ -79,6 +99,12 @@ export class SharpImageProcessor implements ImageProcessor {
     return Object.freeze({ format, width, height, frames });
   }
 
+  /**
+   * Decodes, turns upright, strips and re-encodes an image and makes its thumbnail, when a decoding place is free.
+   *
+   * @throws RateLimitError (`details.retryAfterMs`) at once when `maxQueued` images already wait
+   * @throws ValidationError, StorageError as the port says
+   */
   async normalize(bytes: Uint8Array, options: NormalizeOptions): Promise<NormalizedImage> {
     const { maxPixels, thumbnailSide } = options;
     if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) {
@@ -89,6 +115,10 @@ export class SharpImageProcessor implements ImageProcessor {
         details: { field: 'thumbnailSide' },
       });
     }
+    return this.#queue.run(() => this.#normalize(bytes, maxPixels, thumbnailSide));
+  }
+
+  async #normalize(bytes: Uint8Array, maxPixels: number, thumbnailSide: number): Promise<NormalizedImage> {
     const header = await this.#header(bytes);
     const pixels = header.width * header.height * header.frames;
     if (pixels > maxPixels) {

@@ -18,6 +18,7 @@ import { resolveLimits } from '../../util/limits';
 import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
 import { TokenBucket } from '../../util/token-bucket';
+import type { UserLimits } from '../../util/user-limits';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
 export type RateLimit = Rate;
@@ -42,6 +43,8 @@ export interface WebSocketTransportOptions {
   readonly limits?: WebSocketLimits;
   /** Makes connection ids (a random UUID by default). */
   readonly newId?: () => string;
+  /** A frame budget per user shared across connections (and transports); every frame is charged to it too. */
+  readonly userLimits?: UserLimits;
 }
 
 /** The close code for a slow consumer: try again later (reconnect and sync; the messages wait in the inbox). */
@@ -79,6 +82,7 @@ export class WebSocketTransport implements Transport {
   readonly #clock: Clock;
   readonly #limits: Required<WebSocketLimits>;
   readonly #newId: () => string;
+  readonly #userLimits: UserLimits | undefined;
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<WebSocketConnection>();
   #handler: TransportHandler | undefined;
@@ -95,6 +99,7 @@ export class WebSocketTransport implements Transport {
     this.#clock = options.clock ?? new SystemClock();
     this.#newId = options.newId ?? newUuid;
     this.#limits = resolveLimits(options.limits, DEFAULT_LIMITS);
+    this.#userLimits = options.userLimits;
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.#limits.maxFrameBytes,
@@ -164,6 +169,11 @@ export class WebSocketTransport implements Transport {
     return this.#clock;
   }
 
+  /** @internal How long a frame of `userId` must wait under the shared per-user budget (0: it may pass). */
+  userWait(userId: string): number {
+    return this.#userLimits?.takeFrame(userId) ?? 0;
+  }
+
   /** @internal */
   forget(connection: WebSocketConnection): void {
     this.#connections.delete(connection);
@@ -187,6 +197,8 @@ class WebSocketConnection implements Connection {
   readonly #handler: TransportHandler;
   readonly #transport: WebSocketTransport;
   readonly #bucket: TokenBucket;
+  /** Until when every frame is refused, after one was (ms). */
+  #slowUntil = 0;
   /** Whether the peer answered (or sent something) since the last heartbeat. */
   #alive = true;
   #corked = false;
@@ -233,8 +245,10 @@ class WebSocketConnection implements Connection {
       this.#socket.cork();
       process.nextTick(this.#uncork);
     }
+    // What was queued before this frame decides: one large frame (a full sync page) is not a slow consumer.
+    const backlog = this.#ws.bufferedAmount;
     this.#ws.send(JSON.stringify(frame));
-    if (this.#ws.bufferedAmount > this.#transport.limits.maxBufferedBytes) {
+    if (backlog > this.#transport.limits.maxBufferedBytes) {
       // A slow consumer: cut it off rather than buffer without bound; what it missed waits in its inbox.
       void this.shutDown(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer');
     }
@@ -280,7 +294,14 @@ class WebSocketConnection implements Connection {
     // Malformed JSON and binary frames reach the gateway as `undefined`, which it refuses with VALIDATION, in
     // order with the connection's other frames.
     const frame = isBinary ? undefined : parseJson(rawText(data));
-    const retryAfterMs = this.#bucket.take(this.#transport.clock.now());
+    const now = this.#transport.clock.now();
+    // Refused frames are sent again after the wait: until then later frames are refused too, so a frame already
+    // on its way cannot overtake the one refused before it.
+    let retryAfterMs = Math.max(0, this.#slowUntil - now);
+    if (retryAfterMs === 0) {
+      retryAfterMs = this.#bucket.take(now) || this.#transport.userWait(this.identity.userId);
+      if (retryAfterMs > 0) this.#slowUntil = now + retryAfterMs;
+    }
     if (retryAfterMs > 0) {
       const ref = refOf(frame);
       this.send({
@@ -333,6 +354,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
+  429: 'Too Many Requests',
   426: 'Upgrade Required',
   503: 'Service Unavailable',
 };
@@ -343,13 +365,23 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
  * @param socket - the upgrade's socket
  * @param status - the HTTP status
  * @param message - the body (never a secret)
+ * @param headers - more response headers (`Retry-After`)
  */
-export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+export function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (socket.destroyed) return;
   const body = `${message}\n`;
   socket.once('finish', () => socket.destroy());
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
+      extra +
       'Connection: close\r\n' +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -179,8 +179,9 @@ export class DeliveryService {
    * @returns the stored message (the first one, for a retry) and `routed`, which settles once every recipient's
    *   route has run
    * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
-   * @throws NotFoundError for an unknown sender, recipient or group
-   * @throws PermissionError when the sender is not a member of the group, or a block stands between them
+   * @throws NotFoundError for an unknown sender or recipient, or a group the sender is not in (which answers as
+   *   one that does not exist)
+   * @throws PermissionError when a block stands between them
    * @throws ConflictError when the idempotency key was used for a different message
    */
   async send(input: SendInput, options: SendOptions = {}): Promise<SendResult> {
@@ -284,9 +285,9 @@ export class DeliveryService {
       }
       return conversations.directThread(senderId, recipient.id);
     }
-    const thread = conversations.groupThread(groupId as string);
-    conversations.requireMember(senderId, thread);
-    return thread;
+    // A group one is not in answers as one that does not exist.
+    conversations.memberGroup(senderId, groupId as string);
+    return conversations.groupThread(groupId as string);
   }
 
   /** What follows storing: feeds, the sender's own watermark, routing to every inbox, receipts it completes. */
@@ -383,15 +384,13 @@ export class DeliveryService {
    * @param userId - the reader
    * @param threadId - the thread
    * @param upToSeq - the highest seq seen
-   * @throws NotFoundError when the thread is unknown
-   * @throws PermissionError when the user is not a member
-   * @throws ValidationError when the seq is beyond the thread's newest message
+   * @throws NotFoundError when the thread is unknown or the user not a member (the same error either way)
+   * @throws ValidationError when the seq is malformed or beyond the thread's newest message
    */
   async markRead(userId: string, threadId: string, upToSeq: number): Promise<void> {
     this.#d.users.get(userId);
-    const thread = this.#d.conversations.thread(threadId);
-    this.#d.conversations.requireMember(userId, thread);
     requireSeq(upToSeq, 'upToSeq');
+    this.#d.conversations.memberThread(userId, threadId);
     const last = await this.#d.store.lastSeq(threadId);
     if (upToSeq > last)
       throw new ValidationError(`upToSeq ${upToSeq} is beyond the thread's newest message (${last})`);

@@ -67,6 +67,8 @@ export interface ContactSearchOptions {
   readonly limit?: number;
   /** Only these ids may match (a user's contacts); ids not in the directory are ignored. */
   readonly within?: ReadonlySet<string>;
+  /** Only ids this admits may match (say, not someone who blocked the searcher); asked only of candidates. */
+  readonly where?: (id: string) => boolean;
 }
 
 /** The query words as searched for in a haystack. */
@@ -244,37 +246,13 @@ export class ContactDirectory {
   }
 
   /**
-   * Searches as a user does: among their contacts, or the whole directory with `global`.
-   *
-   * @param user - who searches (their contacts)
-   * @param query - what they typed
-   * @param options - `limit` and `global`
-   * @throws ValidationError for a blank or too long query, a limit out of range, or a non-boolean `global`
-   */
-  searchAs(
-    user: { readonly contacts: readonly string[] },
-    query: string,
-    options: { limit?: number; global?: boolean } = {},
-  ): ContactMatch[] {
-    if (typeof options !== 'object' || options === null)
-      throw new ValidationError('options must be an object');
-    if (options.global !== undefined && typeof options.global !== 'boolean') {
-      throw new ValidationError('global must be true or false');
-    }
-    return this.search(query, {
-      ...(options.limit === undefined ? {} : { limit: options.limit }),
-      ...(options.global === true ? {} : { within: new Set(user.contacts) }),
-    });
-  }
-
-  /**
    * Finds the users whose tokens begin with every word of the query, best first.
    *
    * A query that folds to nothing (only accents or invisible characters) matches no one. A search first sorts
    * the changes made since the last one into the index (see {@link ContactDirectory.flush}).
    *
    * @param query - what the user typed: 1–100 characters once trimmed; several words must all match
-   * @param options - `limit` (1–100, default 20) and `within` (restrict to these ids)
+   * @param options - `limit` (1–100, default 20), `within` (restrict to these ids) and `where` (a filter)
    * @throws ValidationError when the query is not a string, is blank or too long, or an option is malformed
    * @example
    * ```ts
@@ -285,8 +263,8 @@ export class ContactDirectory {
    * ```
    */
   search(query: string, options?: ContactSearchOptions): ContactMatch[] {
-    const words = parseQuery(query);
-    const { limit, within } = parseOptions(options);
+    const words = parseContactQuery(query);
+    const { limit, within, where } = parseOptions(options);
     if (words.length === 0) return [];
     this.#prepare();
 
@@ -305,7 +283,8 @@ export class ContactDirectory {
       // Fewer contacts than index entries to visit: check the contacts' tokens directly.
       for (const id of within) {
         const slot = this.#slotOf.get(id);
-        if (slot !== undefined) best.offer(slot, this.#match(slot, needles));
+        if (slot !== undefined && (where === undefined || where(id)))
+          best.offer(slot, this.#match(slot, needles));
       }
     } else {
       const epoch = this.#nextEpoch();
@@ -314,6 +293,7 @@ export class ContactDirectory {
         if (this.#seen[slot] === epoch || this.#alive[slot] === 0) return;
         let rank = words.length === 1 ? pass : this.#match(slot, needles);
         if (within !== undefined && !within.has(this.#ids[slot]!)) rank = NO_MATCH;
+        else if (where !== undefined && rank !== NO_MATCH && !where(this.#ids[slot]!)) rank = NO_MATCH;
         if (rank === PREFIX && pass === EXACT) return;
         this.#seen[slot] = epoch;
         best.offer(slot, rank);
@@ -559,8 +539,19 @@ export class ContactDirectory {
   }
 }
 
-/** The distinct folded words of a query, after checking it. */
-function parseQuery(query: unknown): string[] {
+/**
+ * Checks a contact search query and returns its distinct folded words (none when it folds to nothing), as
+ * {@link ContactDirectory.search} reads it.
+ *
+ * @param query - what the user typed
+ * @throws ValidationError (`details.field` is `query`) when it is not a string, is blank or too long
+ * @example
+ * ```ts
+ * import { parseContactQuery } from 'chat-room'
+ * parseContactQuery('  MARY  Jó ') // ['mary', 'jo']
+ * ```
+ */
+export function parseContactQuery(query: unknown): string[] {
   if (typeof query !== 'string') {
     throw new ValidationError(`query must be a string (got ${typeof query})`, {
       details: { field: 'query' },
@@ -580,15 +571,27 @@ function parseQuery(query: unknown): string[] {
   return folded === '' ? [] : [...new Set(folded.split(' '))];
 }
 
-function parseOptions(options: unknown): { limit: number; within: ReadonlySet<string> | undefined } {
-  if (options === undefined) return { limit: DEFAULT_CONTACT_SEARCH_LIMIT, within: undefined };
+interface ParsedOptions {
+  limit: number;
+  within: ReadonlySet<string> | undefined;
+  where: ((id: string) => boolean) | undefined;
+}
+
+function parseOptions(options: unknown): ParsedOptions {
+  if (options === undefined)
+    return { limit: DEFAULT_CONTACT_SEARCH_LIMIT, within: undefined, where: undefined };
   const o = requireObject(options, 'search options');
   const limit =
     o.limit === undefined
       ? DEFAULT_CONTACT_SEARCH_LIMIT
       : requirePositiveInt(o.limit, 'limit', MAX_CONTACT_SEARCH_LIMIT);
+  const where = o.where;
+  if (where !== undefined && typeof where !== 'function') {
+    throw new ValidationError('where must be a function of a user id', { details: { field: 'where' } });
+  }
+  const filter = where as ((id: string) => boolean) | undefined;
   const within = o.within;
-  if (within === undefined) return { limit, within: undefined };
+  if (within === undefined) return { limit, within: undefined, where: filter };
   const set = within as Partial<ReadonlySet<string>> | null;
   if (
     typeof set !== 'object' ||
@@ -599,5 +602,5 @@ function parseOptions(options: unknown): { limit: number; within: ReadonlySet<st
   ) {
     throw new ValidationError('within must be a set of user ids', { details: { field: 'within' } });
   }
-  return { limit, within: set as ReadonlySet<string> };
+  return { limit, within: set as ReadonlySet<string>, where: filter };
 }

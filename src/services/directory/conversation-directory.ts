@@ -4,7 +4,6 @@ import {
   Group,
   MAX_THREAD_ID_LENGTH,
   NotFoundError,
-  PermissionError,
   ValidationError,
   requireId,
 } from '../../domain';
@@ -15,7 +14,9 @@ import type { UserDirectory } from './user-directory';
 export type NewGroup = Omit<GroupInit, 'id'>;
 
 /**
- * Groups and threads: creates them, changes membership, and answers who belongs to a thread.
+ * Groups and threads: creates them, changes membership, and answers who belongs to a thread. Every request a
+ * user makes about a thread or a group goes through `memberThread` or `memberGroup`: one that the user is not
+ * in answers exactly as one that does not exist, so existence never leaks (who talks to whom, which groups exist).
  *
  * @example
  * ```ts
@@ -75,7 +76,24 @@ export class ConversationDirectory {
   group(groupId: string): Group {
     requireId(groupId, 'group id');
     const group = this.#groups.get(groupId);
-    if (group === undefined) throw new NotFoundError(`no group ${groupId}`, { details: { groupId } });
+    if (group === undefined) throw noGroup(groupId);
+    return group;
+  }
+
+  /**
+   * A group as one of its members may see it. A group the user is not in answers exactly as one that does not
+   * exist, so nobody learns which groups exist or who is in them.
+   *
+   * @param userId - who asks
+   * @param groupId - the group
+   * @throws ValidationError when an id is malformed
+   * @throws NotFoundError when there is no such group or the user is not a member (the same error either way)
+   */
+  memberGroup(userId: string, groupId: string): Group {
+    requireId(userId, 'user id');
+    requireId(groupId, 'group id');
+    const group = this.#groups.get(groupId);
+    if (group === undefined || !group.isMember(userId)) throw noGroup(groupId);
     return group;
   }
 
@@ -85,11 +103,11 @@ export class ConversationDirectory {
    * @param actorId - the admin
    * @param groupId - the group
    * @param userIds - who joins
-   * @throws NotFoundError when the group or a user is unknown
-   * @throws PermissionError when the actor is not an admin
+   * @throws NotFoundError when a user is unknown, or the group is (or the actor is not in it)
+   * @throws PermissionError when the actor is a member but not an admin
    */
   addMembers(actorId: string, groupId: string, userIds: readonly string[]): readonly string[] {
-    const group = this.group(groupId);
+    const group = this.memberGroup(actorId, groupId);
     if (Array.isArray(userIds)) for (const id of userIds) this.#users.get(id);
     const added = group.add(actorId, userIds);
     if (added.length > 0) this.#groupChanged(groupId);
@@ -103,11 +121,11 @@ export class ConversationDirectory {
    * @param actorId - the admin
    * @param groupId - the group
    * @param userId - who is removed
-   * @throws NotFoundError when the group is unknown or the user not a member
+   * @throws NotFoundError when the group is unknown (or the actor is not in it), or the user not a member
    * @throws PermissionError when the actor may not remove them
    */
   removeMember(actorId: string, groupId: string, userId: string): void {
-    this.group(groupId).remove(actorId, userId);
+    this.memberGroup(actorId, groupId).remove(actorId, userId);
     this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
   }
@@ -117,10 +135,10 @@ export class ConversationDirectory {
    *
    * @param userId - who leaves
    * @param groupId - the group
-   * @throws NotFoundError when the group is unknown or the user not a member
+   * @throws NotFoundError when the group is unknown or the user not a member (the same error either way)
    */
   leave(userId: string, groupId: string): void {
-    this.group(groupId).leave(userId);
+    this.memberGroup(userId, groupId).leave(userId);
     this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added: [], removed: [userId] });
   }
@@ -131,11 +149,11 @@ export class ConversationDirectory {
    * @param actorId - the admin
    * @param groupId - the group
    * @param userId - the member
-   * @throws NotFoundError when the group is unknown or the user not a member
-   * @throws PermissionError when the actor is not an admin
+   * @throws NotFoundError when the group is unknown (or the actor is not in it), or the user not a member
+   * @throws PermissionError when the actor is a member but not an admin
    */
   promote(actorId: string, groupId: string, userId: string): boolean {
-    const promoted = this.group(groupId).promote(actorId, userId);
+    const promoted = this.memberGroup(actorId, groupId).promote(actorId, userId);
     if (promoted) this.#groupChanged(groupId);
     return promoted;
   }
@@ -176,12 +194,6 @@ export class ConversationDirectory {
   }
 
   /**
-   * A group's thread.
-   *
-   * @param groupId - the group
-   * @throws NotFoundError when the group is unknown
-   */
-  /**
    * Puts back a group loaded from the directory store, with its thread; announces nothing.
    *
    * @param record - the stored group
@@ -215,6 +227,12 @@ export class ConversationDirectory {
     return this.#threads.values();
   }
 
+  /**
+   * A group's thread.
+   *
+   * @param groupId - the group
+   * @throws NotFoundError when the group is unknown
+   */
   groupThread(groupId: string): ChatThread {
     this.group(groupId);
     return this.#threads.get(ChatThread.group(groupId).id) as ChatThread;
@@ -227,11 +245,27 @@ export class ConversationDirectory {
    * @throws NotFoundError when there is no such thread
    */
   thread(threadId: string): ChatThread {
-    if (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > MAX_THREAD_ID_LENGTH) {
-      throw new ValidationError('threadId must be a non-empty string');
-    }
+    requireThreadKey(threadId);
     const thread = this.#threads.get(threadId);
-    if (thread === undefined) throw new NotFoundError(`no thread ${threadId}`, { details: { threadId } });
+    if (thread === undefined) throw noThread(threadId);
+    return thread;
+  }
+
+  /**
+   * A thread as one of its members may see it: the check every request naming a thread goes through. A thread
+   * the user is not in answers exactly as one that does not exist (same code, message and details), so a
+   * stranger cannot learn that two people talk, or that a group exists.
+   *
+   * @param userId - who asks
+   * @param threadId - the thread
+   * @throws ValidationError when an id is malformed
+   * @throws NotFoundError when there is no such thread or the user is not a member (the same error either way)
+   */
+  memberThread(userId: string, threadId: string): ChatThread {
+    requireId(userId, 'user id');
+    requireThreadKey(threadId);
+    const thread = this.#threads.get(threadId);
+    if (thread === undefined || !this.#isMember(userId, thread)) throw noThread(threadId);
     return thread;
   }
 
@@ -245,18 +279,20 @@ export class ConversationDirectory {
   }
 
   /**
-   * Checks that a user belongs to a thread.
+   * Checks that a user belongs to a thread; a non-member is told the thread does not exist, as `memberThread`
+   * does.
    *
    * @param userId - the user
    * @param thread - the thread
-   * @throws PermissionError when the user is not a member
+   * @throws NotFoundError when the user is not a member
    */
   requireMember(userId: string, thread: ChatThread): void {
-    const member =
-      thread.kind === 'direct'
-        ? thread.participantIds.includes(userId)
-        : this.group(thread.groupId as string).isMember(userId);
-    if (!member) throw new PermissionError(`${userId} is not a member of ${thread.id}`);
+    if (!this.#isMember(userId, thread)) throw noThread(thread.id);
+  }
+
+  #isMember(userId: string, thread: ChatThread): boolean {
+    if (thread.kind === 'direct') return thread.participantIds.includes(userId);
+    return this.#groups.get(thread.groupId as string)?.isMember(userId) ?? false;
   }
 
   /**
@@ -273,5 +309,23 @@ export class ConversationDirectory {
 
   #groupChanged(groupId: string): void {
     this.#events.publish('record-changed', { kind: 'group', id: groupId });
+  }
+}
+
+/**
+ * The one answer to a thread one may not see, whether it exists or not: it carries only what the caller sent.
+ */
+function noThread(threadId: string): NotFoundError {
+  return new NotFoundError(`no thread ${threadId}`, { details: { threadId } });
+}
+
+/** The one answer to a group one may not see, whether it exists or not. */
+function noGroup(groupId: string): NotFoundError {
+  return new NotFoundError(`no group ${groupId}`, { details: { groupId } });
+}
+
+function requireThreadKey(threadId: unknown): void {
+  if (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > MAX_THREAD_ID_LENGTH) {
+    throw new ValidationError('threadId must be a non-empty string');
   }
 }

@@ -8,11 +8,13 @@ interface UserSettings {
   readReceipts: boolean;
   previews: boolean;
   lastSeen: LastSeenVisibility;
+  discoverable: boolean;
   readonly mutedUntil: Map<string, number>;
 }
 
 /**
- * One user's settings: read receipts (reciprocal in direct chats), notification previews, muted threads, blocks.
+ * One user's settings: read receipts (reciprocal in direct chats), notification previews, last-seen visibility,
+ * whether strangers may find them (global search), muted threads, blocks.
  *
  * @example
  * ```ts
@@ -33,6 +35,10 @@ export interface SettingsController {
   readonly lastSeen: LastSeenVisibility;
   /** Sets who may see this user's status and last-seen time: everyone, contacts or nobody. */
   setLastSeen(visibility: LastSeenVisibility): void;
+  /** Whether people who do not have this user as a contact may find them with a global search (default false). */
+  readonly discoverable: boolean;
+  /** Lets strangers find this user with a global search, or stops it. */
+  setDiscoverable(enabled: boolean): void;
   /** Turns read receipts on or off. */
   setReadReceipts(enabled: boolean): void;
   /** Turns message previews in push notifications on or off. */
@@ -43,7 +49,7 @@ export interface SettingsController {
   unmute(threadId: string): void;
   /** Whether a thread is muted now. */
   isMuted(threadId: string): boolean;
-  /** Blocks a user: they can no longer message this user directly. */
+  /** Blocks a user: they can no longer message this user directly, see them type, or find them globally. */
   block(userId: string): void;
   /** Lifts a block. */
   unblock(userId: string): void;
@@ -56,6 +62,8 @@ export class SettingsService {
   readonly #clock: Clock;
   readonly #users: UserDirectory;
   readonly #settings = new Map<string, UserSettings>();
+  /** The users who chose to be discoverable: what a global search looks through. */
+  readonly #discoverable = new Set<string>();
   readonly #events: NotificationCenter | undefined;
 
   /**
@@ -83,6 +91,7 @@ export class SettingsService {
     const clock = this.#clock;
     const users = this.#users;
     const changed = (): void => this.#events?.publish('record-changed', { kind: 'settings', id: userId });
+    const discoverable = this.#discoverable;
     return {
       userId,
       get readReceipts() {
@@ -94,11 +103,20 @@ export class SettingsService {
       get lastSeen() {
         return s.lastSeen;
       },
+      get discoverable() {
+        return s.discoverable;
+      },
       setLastSeen(visibility: LastSeenVisibility): void {
         if (visibility !== 'everyone' && visibility !== 'contacts' && visibility !== 'nobody') {
           throw new ValidationError(`lastSeen must be 'everyone', 'contacts' or 'nobody'`);
         }
         s.lastSeen = visibility;
+        changed();
+      },
+      setDiscoverable(enabled: boolean): void {
+        s.discoverable = requireBoolean(enabled, 'enabled');
+        if (enabled) discoverable.add(userId);
+        else discoverable.delete(userId);
         changed();
       },
       setReadReceipts(enabled: boolean): void {
@@ -162,6 +180,35 @@ export class SettingsService {
   }
 
   /**
+   * Whether strangers may find a user with a global search.
+   *
+   * @param userId - the user
+   */
+  discoverable(userId: string): boolean {
+    return this.#discoverable.has(userId);
+  }
+
+  /** The users who chose to be discoverable, live (read it, never change it): what a global search looks through. */
+  discoverableUsers(): ReadonlySet<string> {
+    return this.#discoverable;
+  }
+
+  /**
+   * Whether a block stands between two users, either way: then neither reaches the other (direct messages,
+   * typing).
+   *
+   * @param a - one user
+   * @param b - the other
+   */
+  blockedBetween(a: string, b: string): boolean {
+    return this.#blocks(a, b) || this.#blocks(b, a);
+  }
+
+  #blocks(userId: string, otherId: string): boolean {
+    return this.#users.has(userId) && this.#users.get(userId).hasBlocked(otherId);
+  }
+
+  /**
    * A user's settings as they stand now (mutes that ended are left out).
    *
    * @param userId - the user
@@ -171,6 +218,7 @@ export class SettingsService {
     readReceipts: boolean;
     previews: boolean;
     lastSeen: LastSeenVisibility;
+    discoverable: boolean;
     muted: { threadId: string; until?: number }[];
     blocked: string[];
   } {
@@ -180,6 +228,7 @@ export class SettingsService {
       readReceipts: this.readReceipts(userId),
       previews: this.previews(userId),
       lastSeen: this.lastSeen(userId),
+      discoverable: this.discoverable(userId),
       muted,
       blocked: [...user.blocked],
     };
@@ -196,7 +245,8 @@ export class SettingsService {
   }
 
   /**
-   * A user's settings as the directory store keeps them (mutes that have ended are left out).
+   * A user's settings as the directory store keeps them (mutes that have ended are left out; `discoverable` only
+   * when true, so a record reads the same as one written before the setting existed).
    *
    * @param userId - the user
    */
@@ -207,6 +257,7 @@ export class SettingsService {
       readReceipts: this.readReceipts(userId),
       previews: this.previews(userId),
       lastSeen: this.lastSeen(userId),
+      ...(this.discoverable(userId) ? { discoverable: true } : {}),
       mutes: [...(this.#settings.get(userId)?.mutedUntil ?? [])]
         .filter(([, until]) => until > now)
         .map(([threadId, until]) => (Number.isFinite(until) ? { threadId, until } : { threadId })),
@@ -219,10 +270,13 @@ export class SettingsService {
    * @param record - the stored settings
    */
   restore(record: SettingsRecord): void {
+    if (record.discoverable === true) this.#discoverable.add(record.userId);
+    else this.#discoverable.delete(record.userId);
     this.#settings.set(record.userId, {
       readReceipts: record.readReceipts,
       previews: record.previews,
       lastSeen: record.lastSeen,
+      discoverable: record.discoverable === true,
       mutedUntil: new Map(record.mutes.map((m) => [m.threadId, m.until ?? Number.POSITIVE_INFINITY])),
     });
   }
@@ -230,7 +284,13 @@ export class SettingsService {
   #of(userId: string): UserSettings {
     let s = this.#settings.get(userId);
     if (s === undefined) {
-      s = { readReceipts: true, previews: true, lastSeen: 'everyone', mutedUntil: new Map() };
+      s = {
+        readReceipts: true,
+        previews: true,
+        lastSeen: 'everyone',
+        discoverable: false,
+        mutedUntil: new Map(),
+      };
       this.#settings.set(userId, s);
     }
     return s;

@@ -1,5 +1,6 @@
 import type { MediaInfo, MediaLimits, MediaRef } from '../../domain';
 import {
+  ChatRoomError,
   DEFAULT_MEDIA_LIMITS,
   NotFoundError,
   PayloadTooLargeError,
@@ -23,6 +24,9 @@ import type {
 import type { TaskTracker } from '../../util/task-tracker';
 import type { DeliveryService, SendInput, SendOptions, SendResult } from '../delivery';
 import type { ConversationDirectory, UserDirectory } from '../directory';
+import { DEFAULT_UPLOAD_TTL_MS, UploadExpiry } from './upload-expiry';
+
+export { DEFAULT_UPLOAD_TTL_MS } from './upload-expiry';
 
 /** A photo to send; exactly one of `to` and `groupId`. */
 export interface SendPhotoInput {
@@ -58,18 +62,29 @@ export interface MediaServiceOptions {
   readonly limits?: Partial<MediaLimits>;
   /** Delivery and the directory, for `sendPhoto`, `sendUploaded`, `upload` and `fetch`; without them only the pipeline works. */
   readonly messaging?: PhotoMessaging;
+  /**
+   * How long an upload that no message refers to is kept (ms): past it, it cannot be sent or fetched any more and
+   * the sweep deletes it with its thumbnail. Media sent in a message never expires. Default one hour.
+   */
+  readonly uploadTtlMs?: number;
 }
 
 /**
  * Takes photos in and hands them out: untrusted bytes are checked (size, magic bytes, header pixels), made safe
  * (upright, metadata stripped, re-encoded), thumbnailed and stored; photos are linked to the threads they are
  * sent in. Given the delivery service (`messaging`), it also runs the photo workflow: a photo sent in one step
- * (`sendPhoto`), one uploaded ahead of its message (`upload`, then `sendUploaded`), and fetching by members only
- * (`fetch`).
+ * (`sendPhoto`), one uploaded ahead of its message (`upload`, then `sendUploaded`), and fetching by its uploader
+ * and the members of a thread it was sent in only (`fetch`).
  *
  * The order of the checks is the point: the byte limit before anything is parsed, the type from the magic bytes
  * (`claimedType` is never trusted), and the pixel count from the header before a single pixel is decoded — so a
  * small file that would decode to a huge image costs microseconds, not gigabytes.
+ *
+ * An upload no message refers to expires after `uploadTtlMs`: its uploader may fetch it until then, nobody may
+ * send it after, and a sweep on the clock (every `uploadTtlMs`, at most five minutes apart) deletes it and its
+ * thumbnail (`UploadExpiry`). Which uploads are unsent is asked of the store (`MediaStore.unlinked`), so expiry
+ * survives a restart. A send and the sweep never race: the sweep skips an upload being sent, and checks its links
+ * again just before deleting it; `close()` stops the sweep.
  *
  * @example
  * ```ts
@@ -90,12 +105,13 @@ export class MediaService {
   readonly #clock: Clock;
   readonly #newId: () => string;
   readonly #messaging: PhotoMessaging | undefined;
+  readonly #expiry: UploadExpiry;
 
   /**
-   * Creates the service.
+   * Creates the service, and starts the sweep of expired uploads on its clock.
    *
-   * @param options - store, processor, clock, id maker and limits
-   * @throws ValidationError when a limit is not a positive integer
+   * @param options - store, processor, clock, id maker, limits and how long unsent uploads are kept
+   * @throws ValidationError when a limit or `uploadTtlMs` is not a positive integer
    */
   constructor(options: MediaServiceOptions) {
     this.#store = options.store;
@@ -112,6 +128,23 @@ export class MediaService {
       }
     }
     this.limits = Object.freeze(limits);
+    const ttl = options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
+    if (!Number.isSafeInteger(ttl) || ttl < 1) {
+      throw new ValidationError('uploadTtlMs must be a positive integer', {
+        details: { field: 'uploadTtlMs' },
+      });
+    }
+    this.#expiry = new UploadExpiry({
+      store: this.#store,
+      clock: this.#clock,
+      ttlMs: ttl,
+      tasks: this.#messaging?.tasks,
+    });
+  }
+
+  /** How long an unsent upload is kept (ms). */
+  get uploadTtlMs(): number {
+    return this.#expiry.ttlMs;
   }
 
   /**
@@ -206,10 +239,7 @@ export class MediaService {
    * @throws NotFoundError when there is no such photo
    */
   async link(mediaId: string, threadId: string): Promise<void> {
-    const info = await this.#info(mediaId);
-    requireThreadId(threadId);
-    if (info.thumbnailId !== undefined) await this.#store.link(info.thumbnailId, threadId);
-    await this.#store.link(mediaId, threadId);
+    await this.#link(mediaId, threadId, () => undefined);
   }
 
   /**
@@ -220,16 +250,39 @@ export class MediaService {
    * @param ownerId - who sends it
    * @param mediaId - the uploaded photo
    * @param threadId - where it goes
-   * @throws NotFoundError when there is no such photo
+   * @throws NotFoundError when there is no such photo: it never existed, or it expired unsent (the message says to
+   *   upload it again)
    * @throws PermissionError when someone else uploaded it
    * @throws ValidationError for a thumbnail
    */
   async claim(ownerId: string, mediaId: string, threadId: string): Promise<MediaRef> {
-    const info = await this.#info(mediaId);
-    if (info.ownerId !== ownerId) throw new PermissionError('only its uploader may send this photo');
-    if (info.thumbnailId === undefined) throw new ValidationError('a thumbnail cannot be sent as a photo');
-    await this.link(mediaId, threadId);
+    const check = (found: MediaInfo, threads: readonly string[]): void => {
+      if (found.ownerId !== ownerId) throw new PermissionError('only its uploader may send this photo');
+      if (found.thumbnailId === undefined) throw new ValidationError('a thumbnail cannot be sent as a photo');
+      if (this.#expiry.isExpired(found, threads)) throw expired(mediaId);
+    };
+    // Swept already, it is simply missing: say what most likely happened.
+    const info = await this.#link(mediaId, threadId, check, () =>
+      expired(mediaId, 'no such upload: it expired or never existed; upload it again'),
+    );
     return toMediaRef(info);
+  }
+
+  /**
+   * Deletes the uploads no message refers to that are older than `uploadTtlMs`, with their thumbnails. The clock
+   * runs it on its own; call it to sweep now. Only one sweep runs at a time: a call during one gets a promise for
+   * it, and it sweeps once more before settling.
+   *
+   * @returns how many stored media (photos and thumbnails) were deleted
+   * @throws StorageError when the store fails (what was deleted before stays deleted)
+   */
+  sweep(): Promise<number> {
+    return this.#expiry.sweep();
+  }
+
+  /** Stops the sweep's timer and waits for a sweep that is running. */
+  close(): Promise<void> {
+    return this.#expiry.close();
   }
 
   /**
@@ -333,7 +386,8 @@ export class MediaService {
 
   /**
    * Uploads a photo ahead of its message (the HTTP upload route): checked, made safe and stored as `sendPhoto`
-   * does, owned by the uploader, and fetchable by nobody until a photo message refers to it.
+   * does, owned by the uploader, and fetchable by the uploader alone until a photo message refers to it. Not sent
+   * within `uploadTtlMs`, it expires.
    *
    * @param userId - the uploader
    * @param bytes - the image
@@ -364,12 +418,13 @@ export class MediaService {
   }
 
   /**
-   * A photo's bytes (or its thumbnail's), for a member of a thread it was sent in.
+   * A photo's bytes (or its thumbnail's), for its uploader or a member of a thread it was sent in. An upload not
+   * sent within `uploadTtlMs` is gone, for its uploader too.
    *
    * @param userId - who asks
    * @param mediaId - the photo's (or the thumbnail's) media id
-   * @throws NotFoundError when there is no such photo
-   * @throws PermissionError when the user is not a member of any thread it was sent in
+   * @throws NotFoundError when there is no such photo, or it expired unsent
+   * @throws PermissionError when the user neither uploaded it nor is a member of any thread it was sent in
    */
   async fetch(userId: string, mediaId: string): Promise<StoredMedia> {
     const { users, conversations } = this.#requireMessaging();
@@ -384,8 +439,12 @@ export class MediaService {
       }
     });
     if (!member) {
-      if ((await this.info(mediaId)) === undefined) throw notFound(mediaId);
-      throw new PermissionError('only members of a conversation it was sent in may fetch this photo');
+      const info = await this.info(mediaId);
+      if (info === undefined) throw notFound(mediaId);
+      if (this.#expiry.isExpired(info, threads)) throw expired(mediaId);
+      if (info.ownerId !== userId) {
+        throw new PermissionError('only members of a conversation it was sent in may fetch this photo');
+      }
     }
     return this.read(mediaId);
   }
@@ -407,6 +466,42 @@ export class MediaService {
     if (info === undefined) throw notFound(mediaId);
     return info;
   }
+
+  /**
+   * Links a photo and its thumbnail to a thread once `check` passes, marking both as being linked so the sweep
+   * leaves them alone; one the sweep is already deleting fails as expired.
+   */
+  async #link(
+    mediaId: string,
+    threadId: string,
+    check: (info: MediaInfo, threads: readonly string[]) => void,
+    missing: () => NotFoundError = () => notFound(mediaId),
+  ): Promise<MediaInfo> {
+    requireMediaId(mediaId);
+    requireThreadId(threadId);
+    const held = [mediaId];
+    // Kept off the sweep while linking; one the sweep is deleting already is gone.
+    if (!this.#expiry.hold(mediaId)) throw expired(mediaId);
+    try {
+      const info = await this.#store.info(mediaId);
+      if (info === undefined) throw missing();
+      check(info, await this.#store.threads(mediaId));
+      const thumbnailId = info.thumbnailId;
+      if (thumbnailId !== undefined) {
+        if (!this.#expiry.hold(thumbnailId)) throw expired(mediaId);
+        held.push(thumbnailId);
+        // The thumbnail first: a photo linked to a thread always has its thumbnail linked there too.
+        await this.#store.link(thumbnailId, threadId).catch((error: unknown) => {
+          // Swept between our look and our link: the upload is gone.
+          throw ChatRoomError.is(error) && error.code === 'NOT_FOUND' ? missing() : error;
+        });
+      }
+      await this.#store.link(mediaId, threadId);
+      return info;
+    } finally {
+      for (const id of held) this.#expiry.release(id);
+    }
+  }
 }
 
 function infoOf(image: EncodedImage, mediaId: string, ownerId: string, createdAt: number): MediaInfo {
@@ -423,6 +518,10 @@ function infoOf(image: EncodedImage, mediaId: string, ownerId: string, createdAt
 
 function notFound(mediaId: string): NotFoundError {
   return new NotFoundError(`no media ${mediaId}`, { details: { mediaId } });
+}
+
+function expired(mediaId: string, message = 'the upload expired; upload it again'): NotFoundError {
+  return new NotFoundError(message, { details: { mediaId } });
 }
 
 function targetOf(input: Record<string, unknown>): { to?: string; groupId?: string } {

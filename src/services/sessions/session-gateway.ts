@@ -6,15 +6,16 @@ import type { Connection, TransportHandler } from '../../ports';
 import type { TaskTracker } from '../../util/task-tracker';
 import type { DeliveryService, FeedService, SendOptions } from '../delivery';
 import type {
-  ContactDirectory,
   ConversationDirectory,
   DirectoryJournal,
+  PeopleSearch,
   SettingsService,
   UserDirectory,
 } from '../directory';
 import type { MediaService } from '../media';
 import type { PresenceService, SessionRecord, SessionRegistry } from '../presence';
 import type { SessionOutbox } from './session-outbox';
+import type { TypingRelay } from './typing-relay';
 
 /** What the gateway composes. */
 export interface SessionGatewayDeps {
@@ -23,7 +24,10 @@ export interface SessionGatewayDeps {
   readonly conversations: ConversationDirectory;
   readonly settings: SettingsService;
   readonly feeds: FeedService;
-  readonly contacts: ContactDirectory;
+  /** Contact search: the user's contacts, or the discoverable users with `global`. */
+  readonly people: PeopleSearch;
+  /** Forwards typing to the other members (blocks, expiry, throttle). */
+  readonly typing: TypingRelay;
   /** The photo service, when the system has an image processor. */
   readonly media: MediaService | undefined;
   readonly sessions: SessionRegistry;
@@ -196,16 +200,11 @@ export class SessionGateway implements TransportHandler {
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
       case 'ping':
         return frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref };
-      case 'typing': {
-        const thread = this.#d.conversations.thread(frame.threadId);
-        this.#d.conversations.requireMember(userId, thread);
+      case 'typing':
+        // Answered `ok` even when the relay forwards nothing (a block, a throttled repeat): blocks stay private.
+        this.#d.typing.update(userId, frame.threadId, frame.typing);
         this.#d.presence.activity(userId);
-        const note = { type: 'typing', threadId: thread.id, userId, typing: frame.typing } as const;
-        for (const member of this.#d.conversations.membersOf(thread)) {
-          if (member !== userId) this.#d.outbox.sendToUser(member, note);
-        }
         return frame.ref === undefined ? undefined : { type: 'ok', ref: frame.ref };
-      }
       case 'group.create':
         return groupFrame(
           frame.ref,
@@ -231,7 +230,7 @@ export class SessionGateway implements TransportHandler {
         this.#d.users.addContact(userId, frame.userId);
         return { type: 'ok', ref: frame.ref };
       case 'contacts.search': {
-        const results = this.#d.contacts.searchAs(this.#d.users.get(userId), frame.query, {
+        const results = this.#d.people.search(userId, frame.query, {
           ...(frame.limit === undefined ? {} : { limit: frame.limit }),
           ...(frame.global === undefined ? {} : { global: frame.global }),
         });
@@ -244,6 +243,7 @@ export class SessionGateway implements TransportHandler {
         if (frame.readReceipts !== undefined) c.setReadReceipts(frame.readReceipts);
         if (frame.previews !== undefined) c.setPreviews(frame.previews);
         if (frame.lastSeen !== undefined) c.setLastSeen(frame.lastSeen);
+        if (frame.discoverable !== undefined) c.setDiscoverable(frame.discoverable);
         if (frame.mute !== undefined) {
           c.mute(frame.mute.threadId, frame.mute.until === undefined ? {} : { until: frame.mute.until });
         }
