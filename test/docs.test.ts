@@ -4,7 +4,7 @@
  * its file, and the README opens with the set-up commands.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as api from 'chat-room';
 
@@ -157,5 +157,31 @@ describe('docs/patterns.md', () => {
       if (!found) stale.push(`${file} no longer contains:\n${block.body}`);
     }
     expect(stale).toEqual([]);
+  });
+});
+
+describe('docs/security.md', () => {
+  const text = read('docs/security.md');
+
+  /** Every test file under test/, with its text. */
+  function testSources(dir = join(ROOT, 'test')): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return testSources(path);
+      return entry.name.endsWith('.ts') ? [readFileSync(path, 'utf8')] : [];
+    });
+  }
+
+  test('every test file it names exists', () => {
+    const files = [...new Set([...text.matchAll(/`(test\/[^`\s]+\.ts)`/g)].map((m) => m[1]!))];
+    expect(files.length).toBeGreaterThan(5);
+    expect(files.filter((f) => !existsSync(join(ROOT, f)))).toEqual([]);
+  });
+
+  test('every test it quotes is still there (a quote ending in … is the start of a title)', () => {
+    const sources = testSources().join('\n');
+    const quotes = [...text.matchAll(/"([^"\n]{12,})"/g)].map((m) => m[1]!.split('…')[0]!);
+    expect(quotes.length).toBeGreaterThan(20);
+    expect(quotes.filter((q) => !sources.includes(q))).toEqual([]);
   });
 });

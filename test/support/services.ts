@@ -1,5 +1,5 @@
 /**
- * Service checks for tests that need PostgreSQL (and, later, Redis). The project rule: read the service's URL
+ * Service checks for tests that need PostgreSQL or a browser (and, later, Redis). The project rule: read the service's URL
  * from the environment; when it is unset or unreachable, skip with a visible message; with
  * `CHAT_ROOM_REQUIRE_SERVICES=1` (CI) fail instead.
  *
@@ -17,6 +17,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /** How long the probe may take to connect before PostgreSQL counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -76,4 +77,22 @@ function hostOf(url: string): string {
   } catch {
     return 'DATABASE_URL (not a valid URL)';
   }
+}
+
+/**
+ * Returns the Chromium to drive (`CHROMIUM_PATH`, default `/usr/bin/chromium`) when it exists; otherwise warns and
+ * returns `undefined` (skip), or fails with `CHAT_ROOM_REQUIRE_SERVICES=1`.
+ *
+ * @param what - what would be skipped, for the message
+ */
+export function chromiumOrSkip(what: string): string | undefined {
+  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (existsSync(path)) return path;
+  if (servicesRequired()) {
+    throw new Error(`Chromium is required (CHAT_ROOM_REQUIRE_SERVICES=1) for ${what}: no ${path}`);
+  }
+  console.warn(
+    `skipping browser tests: ${what}: no Chromium at ${path}. Install it (apt-get install chromium) or set CHROMIUM_PATH.`,
+  );
+  return undefined;
 }
