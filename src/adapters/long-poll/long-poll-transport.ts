@@ -17,7 +17,7 @@ import { resolveLimits } from '../../util/limits';
 import { readBody } from '../../util/read-body';
 import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
-import { TokenBucket } from '../../util/token-bucket';
+import { FramePacer } from '../../util/frame-pacer';
 import type { ConnectionSlot, UserLimits } from '../../util/user-limits';
 
 /** How a held poll reads the user's inbox: any node that can read the store can answer any poll. */
@@ -300,18 +300,14 @@ class LongPollLink implements Connection {
   #active = 0;
   #lease: TimerHandle | undefined;
   #closed = false;
-  readonly #bucket: TokenBucket;
-  /** Until when every posted frame is refused, after one was (ms). */
-  #slowUntil = 0;
-  /** The longest wait a refusal of the `POST` being handled asked for (ms). */
-  #refusedMs = 0;
+  readonly #pacer: FramePacer;
 
   constructor(id: string, identity: ConnectionIdentity, handler: TransportHandler, deps: LinkDeps) {
     this.id = id;
     this.identity = identity;
     this.#handler = handler;
     this.#d = deps;
-    this.#bucket = new TokenBucket(deps.limits.rate, deps.clock.now());
+    this.#pacer = new FramePacer(deps.limits.rate, deps.clock.now());
     this.#armLease();
   }
 
@@ -442,10 +438,7 @@ class LongPollLink implements Connection {
         return answer === undefined ? [] : [answer];
       });
       sendFrames(response, [...answers, ...loose]);
-      // The device learns of a refusal only now: the wait counts from here.
-      if (this.#refusedMs > 0) this.#slowUntil = Math.max(this.#slowUntil, clock.now() + this.#refusedMs);
     } finally {
-      this.#refusedMs = 0;
       this.#end();
     }
   }
@@ -509,16 +502,8 @@ class LongPollLink implements Connection {
         details: { maxFrameBytes: limits.maxFrameBytes },
       };
     }
-    const now = clock.now();
-    // Refused frames are sent again after the wait: until then later frames are refused too, so a frame already
-    // on its way (in the next POST) cannot overtake the one refused before it.
-    let retryAfterMs = Math.max(0, this.#slowUntil - now);
-    if (retryAfterMs === 0) {
-      retryAfterMs = this.#bucket.take(now) || this.#d.userWait();
-      if (retryAfterMs > 0) this.#slowUntil = now + retryAfterMs;
-    }
+    const retryAfterMs = this.#pacer.admit(refOf(frame), clock.now(), this.#d.userWait);
     if (retryAfterMs === 0) return undefined;
-    this.#refusedMs = Math.max(this.#refusedMs, retryAfterMs);
     return {
       code: 'RATE_LIMITED',
       message: `too many frames: retry after ${retryAfterMs} ms`,

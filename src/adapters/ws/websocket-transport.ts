@@ -17,7 +17,7 @@ import { refOf } from '../../protocol';
 import { resolveLimits } from '../../util/limits';
 import { SystemClock } from '../../util/system-clock';
 import type { Rate } from '../../util/token-bucket';
-import { TokenBucket } from '../../util/token-bucket';
+import { FramePacer } from '../../util/frame-pacer';
 import type { UserLimits } from '../../util/user-limits';
 
 /** A token bucket: at most `frames` frames per `perMs` milliseconds, with bursts up to `frames`. */
@@ -196,9 +196,7 @@ class WebSocketConnection implements Connection {
   readonly #socket: Duplex;
   readonly #handler: TransportHandler;
   readonly #transport: WebSocketTransport;
-  readonly #bucket: TokenBucket;
-  /** Until when every frame is refused, after one was (ms). */
-  #slowUntil = 0;
+  readonly #pacer: FramePacer;
   /** Whether the peer answered (or sent something) since the last heartbeat. */
   #alive = true;
   #corked = false;
@@ -226,7 +224,7 @@ class WebSocketConnection implements Connection {
     this.#socket = socket;
     this.#handler = handler;
     this.#transport = transport;
-    this.#bucket = new TokenBucket(transport.limits.rate, transport.clock.now());
+    this.#pacer = new FramePacer(transport.limits.rate, transport.clock.now());
     ws.on('message', (data, isBinary) => this.#received(data, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
@@ -294,16 +292,11 @@ class WebSocketConnection implements Connection {
     // Malformed JSON and binary frames reach the gateway as `undefined`, which it refuses with VALIDATION, in
     // order with the connection's other frames.
     const frame = isBinary ? undefined : parseJson(rawText(data));
-    const now = this.#transport.clock.now();
-    // Refused frames are sent again after the wait: until then later frames are refused too, so a frame already
-    // on its way cannot overtake the one refused before it.
-    let retryAfterMs = Math.max(0, this.#slowUntil - now);
-    if (retryAfterMs === 0) {
-      retryAfterMs = this.#bucket.take(now) || this.#transport.userWait(this.identity.userId);
-      if (retryAfterMs > 0) this.#slowUntil = now + retryAfterMs;
-    }
+    const ref = refOf(frame);
+    const retryAfterMs = this.#pacer.admit(ref, this.#transport.clock.now(), () =>
+      this.#transport.userWait(this.identity.userId),
+    );
     if (retryAfterMs > 0) {
-      const ref = refOf(frame);
       this.send({
         type: 'error',
         ...(ref === undefined ? {} : { ref }),
