@@ -182,10 +182,11 @@ async function sqliteRaw(perCommit: number): Promise<Writer> {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   const insertMessage = db.prepare(
-    `INSERT INTO messages (thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at)
-     VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    `INSERT INTO messages (thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at)
+     VALUES (?, ?, ?, ?, ?, NULL, ?, ?)`,
   );
-  const insertEntry = db.prepare('INSERT INTO inbox (user_id, inbox_seq, payload) VALUES (?, ?, ?)');
+  // As the store does: an inbox row names the message's row instead of copying it.
+  const insertEntry = db.prepare('INSERT INTO inbox (user_id, inbox_seq, message_row) VALUES (?, ?, ?)');
   const seqs = new Map<string, number>();
   const bump = (key: string): number => {
     const seq = (seqs.get(key) ?? 0) + 1;
@@ -194,11 +195,9 @@ async function sqliteRaw(perCommit: number): Promise<Writer> {
   };
   const write = (m: NewMessage): void => {
     const seq = bump(`t:${m.threadId}`);
-    const id = `${m.threadId}#${seq}`;
-    insertMessage.run(m.threadId, seq, id, m.senderId, m.kind, m.text, m.clientMessageId, m.sentAt);
-    const payload = JSON.stringify({ type: 'message', message: { id, seq, ...m, recipientIds: undefined } });
+    const row = insertMessage.run(m.threadId, seq, m.senderId, m.kind, m.text, m.clientMessageId, m.sentAt);
     for (const userId of [m.senderId, ...m.recipientIds])
-      insertEntry.run(userId, bump(`u:${userId}`), payload);
+      insertEntry.run(userId, bump(`u:${userId}`), row.lastInsertRowid);
   };
   const tx = db.transaction((batch: readonly NewMessage[]) => batch.forEach(write));
   const commits = { n: 0 };
@@ -267,14 +266,11 @@ async function postgresRaw(perCommit: number): Promise<Writer> {
            VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8)`,
           [m.threadId, seq, id, m.senderId, m.kind, m.text, m.clientMessageId, m.sentAt],
         );
-        const payload = JSON.stringify({
-          type: 'message',
-          message: { id, seq, ...m, recipientIds: undefined },
-        });
+        // As the store does: inbox rows name the message (thread, seq) instead of copying it.
         await c.query(
-          `INSERT INTO ${s}.inbox (user_id, inbox_seq, payload)
-           SELECT u, q, $3::jsonb FROM unnest($1::text[], $2::bigint[]) AS t(u, q)`,
-          [userIds, inboxSeqs, payload],
+          `INSERT INTO ${s}.inbox (user_id, inbox_seq, thread_id, seq)
+           SELECT u, q, $3, $4 FROM unnest($1::text[], $2::bigint[]) AS t(u, q)`,
+          [userIds, inboxSeqs, m.threadId, seq],
         );
       }
       await c.query('COMMIT');

@@ -1,5 +1,6 @@
 import type {
   ChatFeed,
+  FeedEntry,
   Group,
   MediaInfo,
   MediaLimits,
@@ -16,7 +17,11 @@ import { ValidationError, requireId } from './domain';
 import type { CameraController, Clock, MessageStore, PushNotifier, Transport } from './ports';
 import type { InMemoryTransport } from './adapters/in-memory';
 import type {
+  ChangeOptions,
   ContactMatch,
+  DeleteOptions,
+  HistoryOptions,
+  HistoryPage,
   MediaService,
   NewGroup,
   NotificationCenter,
@@ -319,8 +324,9 @@ export class ChatSystem {
    * Sends a message as `from` (the caller vouches for who `from` is). Resolves once the message is stored
    * and in-process delivery has settled; its `status` keeps moving as receipts arrive.
    *
-   * @param input - sender, `to` or `groupId`, text, optional idempotency key; a `photo` names an upload of the
-   *   sender's (`uploadMedia`), which is then kept for good
+   * @param input - sender, `to` or `groupId`, text, optional idempotency key, and `replyTo` (the id of a message
+   *   of the same thread it answers, which it then quotes); a `photo` names an upload of the sender's
+   *   (`uploadMedia`), which is then kept for good
    * @throws ValidationError, NotFoundError, PermissionError, ConflictError — see `DeliveryService.send`; and
    *   NotFoundError for a photo whose upload expired
    */
@@ -403,17 +409,102 @@ export class ChatSystem {
   }
 
   /**
-   * Who received and read a message; only its sender may ask.
+   * Who received and read a message; only its sender may ask. Someone not in the message's thread is told it does
+   * not exist, exactly as for a message that does not.
    *
    * @param userId - the sender
    * @param messageId - the message
-   * @throws NotFoundError, PermissionError
+   * @throws NotFoundError when there is no such message or the user is not in its thread (the same error)
+   * @throws PermissionError when a member who is not the sender asks
    */
   messageInfo(
     userId: string,
     messageId: string,
   ): Promise<{ message: MessageData; status: MessageStatus; members: ReceiptDetail[] }> {
     return this.#parts.delivery.messageInfo(userId, messageId);
+  }
+
+  /**
+   * Edits a text message: only its sender, within `editWindowMs` (15 minutes by default) of sending, not once
+   * deleted. Every member who has the message gets the change (an inbox entry, live or on sync); its ticks stay.
+   *
+   * @param userId - the sender
+   * @param messageId - the message
+   * @param text - the new text, checked as a send's
+   * @param options - `clientChangeId`, the change's idempotency key
+   * @returns the message as it is now (`editedAt` set)
+   * @throws ValidationError, NotFoundError, PermissionError — see `MessageActions.edit`
+   *
+   * @example
+   * ```ts
+   * import { ChatSystem } from 'chat-room'
+   * const m = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'See you at 7' })
+   * await chat.editMessage('alice', m.id, 'See you at 8')
+   * ```
+   */
+  async editMessage(
+    userId: string,
+    messageId: string,
+    text: string,
+    options: ChangeOptions = {},
+  ): Promise<MessageData> {
+    return this.#settled(this.#parts.actions.edit(userId, messageId, text, options));
+  }
+
+  /**
+   * Deletes a message for everyone (its sender within `deleteWindowMs`, 48 hours by default, or a group admin at
+   * any time: a tombstone in every store, its photo erased) or, with `forEveryone: false`, for the user only (gone
+   * from their history on all their devices).
+   *
+   * @param userId - who deletes
+   * @param messageId - the message
+   * @param options - `forEveryone`, and `clientChangeId`
+   * @returns the message as it is now
+   * @throws ValidationError, NotFoundError, PermissionError — see `MessageActions.delete`
+   */
+  async deleteMessage(userId: string, messageId: string, options: DeleteOptions): Promise<MessageData> {
+    return this.#settled(this.#parts.actions.delete(userId, messageId, options));
+  }
+
+  /**
+   * Sets a member's reaction to a message: one emoji per user (a new one replaces it), `null` takes it back. A
+   * reaction reaches every member's devices, but makes no push, no unread count and no move in the chat list.
+   *
+   * @param userId - who reacts
+   * @param messageId - the message
+   * @param emoji - exactly one emoji, or `null`
+   * @param options - `clientChangeId`
+   * @returns the message as it is now
+   * @throws ValidationError, NotFoundError, PermissionError — see `MessageActions.react`
+   */
+  async react(
+    userId: string,
+    messageId: string,
+    emoji: string | null,
+    options: ChangeOptions = {},
+  ): Promise<MessageData> {
+    return this.#settled(this.#parts.actions.react(userId, messageId, emoji, options));
+  }
+
+  /**
+   * A page of a thread's history, newest first: messages older than `before` (a seq), at most `limit` (default
+   * 50, at most 200), only since the user joined, without those they deleted for themselves.
+   *
+   * @param userId - who reads
+   * @param threadId - the thread
+   * @param options - `before` and `limit`
+   * @throws ValidationError when an option is out of range
+   * @throws NotFoundError when the thread is unknown or the user not in it (the same error either way)
+   */
+  history(userId: string, threadId: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    return this.#parts.actions.history(userId, threadId, options);
+  }
+
+  /** Resolves with what a change answered once in-process devices applied it. */
+  async #settled<T>(work: Promise<T>): Promise<T> {
+    const result = await this.#parts.tasks.track(work);
+    await this.#parts.tasks.idle();
+    return result;
   }
 
   /**
@@ -506,7 +597,9 @@ export class ChatSystem {
   }
 
   /**
-   * A user's chat feed: threads by latest activity, pinned first, with unread counts.
+   * A user's chat feed: threads by latest activity, pinned first, with unread counts; `top(k, { archived: true })`
+   * reads the archive. Change pins, marks and the archive with `pinThread`, `markThreadUnread` and
+   * `archiveThread`, which save them and tell the user's devices; a change made on the feed itself does neither.
    *
    * @param userId - the user
    * @throws NotFoundError when the user is unknown
@@ -514,6 +607,60 @@ export class ChatSystem {
   getFeed(userId: string): ChatFeed {
     this.#parts.users.get(userId);
     return this.#parts.feeds.feedOf(userId);
+  }
+
+  /**
+   * Pins a thread to the top of a user's chat list, or unpins it; pinning brings an archived thread back. Saved
+   * with the directory, and the user's connected devices get `feed.changed`.
+   *
+   * @param userId - the user
+   * @param threadId - a thread of theirs that is in their chat list
+   * @param pinned - pin (true) or unpin (false)
+   * @returns the thread's entry as it is now
+   * @throws ValidationError when an argument is malformed
+   * @throws NotFoundError when the thread does not exist or the user is not in it (the same error either way), or
+   *   it is not in their chat list yet
+   *
+   * @example
+   * ```ts
+   * import { ChatSystem } from 'chat-room'
+   * const chat = ChatSystem.create()
+   * chat.registerUser({ id: 'alice', name: 'Alice' })
+   * chat.registerUser({ id: 'bob', name: 'Bob' })
+   * const m = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'hi' })
+   * chat.pinThread('bob', m.threadId, true).pinned // true
+   * ```
+   */
+  pinThread(userId: string, threadId: string, pinned: boolean): FeedEntry {
+    return this.#parts.feeds.setPinned(userId, threadId, pinned);
+  }
+
+  /**
+   * Marks a thread unread for a user (it shows at least 1 unread until they read it), or clears the mark. Saved
+   * with the directory, and the user's connected devices get `feed.changed`.
+   *
+   * @param userId - the user
+   * @param threadId - a thread of theirs that is in their chat list
+   * @param unread - mark (true) or clear the mark (false)
+   * @returns the thread's entry as it is now
+   * @throws ValidationError, NotFoundError as `pinThread`
+   */
+  markThreadUnread(userId: string, threadId: string, unread: boolean): FeedEntry {
+    return this.#parts.feeds.setMarkedUnread(userId, threadId, unread);
+  }
+
+  /**
+   * Archives a thread for a user (out of the main list, unpinned; new messages keep it archived), or brings it
+   * back. Saved with the directory, and the user's connected devices get `feed.changed`.
+   *
+   * @param userId - the user
+   * @param threadId - a thread of theirs that is in their chat list
+   * @param archived - archive (true) or unarchive (false)
+   * @returns the thread's entry as it is now
+   * @throws ValidationError, NotFoundError as `pinThread`
+   */
+  archiveThread(userId: string, threadId: string, archived: boolean): FeedEntry {
+    return this.#parts.feeds.setArchived(userId, threadId, archived);
   }
 
   /** Resolves once nothing is in flight in this process (sends, receipts, syncs, directory writes). */

@@ -29,6 +29,7 @@ import {
   FeedService,
   LiveMessages,
   MediaService,
+  MessageActions,
   NotificationCenter,
   PeopleSearch,
   PresenceService,
@@ -83,6 +84,10 @@ export interface ChatSystemDeps {
   readonly camera?: CameraController;
   /** Limits on global contact search (shortest word, most results, searches per user per minute). */
   readonly globalSearch?: Partial<GlobalSearchLimits>;
+  /** How long after sending its sender may edit a text message (ms). Default 15 minutes. */
+  readonly editWindowMs?: number;
+  /** How long after sending its sender may delete a message for everyone (ms); admins any time. Default 48 hours. */
+  readonly deleteWindowMs?: number;
 }
 
 /** Every part of a composed system: the ports it runs on and the services built over them. */
@@ -106,6 +111,8 @@ export interface SystemParts {
   readonly presence: PresenceService;
   readonly feeds: FeedService;
   readonly delivery: DeliveryService;
+  /** Edits, deletes, reactions and history. */
+  readonly actions: MessageActions;
   readonly live: LiveMessages;
   /** The photo service, when there is an image processor. */
   readonly media: MediaService | undefined;
@@ -160,6 +167,8 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
   // The presence wing: who is connected, and who hears of it.
   const sessions = new SessionRegistry(clock, events, deps.awayWindowMs ?? 10 * 60_000);
   const outbox = new SessionOutbox(sessions);
+  // The chat lists (a delivery part) come first: the journal writes each user's choices (pins, ...) from them.
+  const feeds = new FeedService(conversations, events, outbox);
   const journal =
     deps.directoryStore === undefined
       ? undefined
@@ -171,6 +180,7 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
           conversations,
           settings,
           pushDevices: sessions,
+          feeds,
         });
   const policy = deps.presencePolicy ?? 'interest';
   const presence = new PresenceService({
@@ -184,12 +194,12 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
     tasks,
     ...(deps.idleAfterMs === undefined ? {} : { idleAfterMs: deps.idleAfterMs }),
   });
-  // Sending and reading are activity: the user is not idle.
+  // Sending, reading and changing a message are activity: the user is not idle.
   events.on('message-stored', (e) => presence.activity(e.message.senderId));
   events.on('read', (e) => presence.activity(e.userId));
+  events.on('message-changed', (e) => presence.activity(e.change.userId));
 
   // The delivery wing.
-  const feeds = new FeedService(conversations, events);
   const delivery = new DeliveryService({
     store,
     clock,
@@ -205,6 +215,21 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
     newClientMessageId: () => randomUUID(),
     tasks,
     journal,
+  });
+  const actions = new MessageActions({
+    store,
+    clock,
+    users,
+    conversations,
+    feeds,
+    outbox,
+    events,
+    maxTextLength: delivery.limits.maxTextLength,
+    windows: {
+      ...(deps.editWindowMs === undefined ? {} : { editWindowMs: deps.editWindowMs }),
+      ...(deps.deleteWindowMs === undefined ? {} : { deleteWindowMs: deps.deleteWindowMs }),
+    },
+    newClientChangeId: () => randomUUID(),
   });
   const live = new LiveMessages(delivery, events, tasks);
   const restorer =
@@ -234,12 +259,15 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
           ...(deps.mediaLimits === undefined ? {} : { limits: deps.mediaLimits }),
           ...(deps.uploadTtlMs === undefined ? {} : { uploadTtlMs: deps.uploadTtlMs }),
           messaging: { delivery, conversations, users, tasks },
+          // A message deleted for everyone takes its photo and thumbnail with it.
+          events,
         });
 
   // The sessions wing: the edge that speaks frames, and the devices connected in process.
   const typing = new TypingRelay({ clock, conversations, settings, sessions, outbox, events });
   const gateway = new SessionGateway({
     delivery,
+    actions,
     presence,
     conversations,
     settings,
@@ -274,6 +302,7 @@ export function composeSystem(deps: ChatSystemDeps = {}): SystemParts {
     presence,
     feeds,
     delivery,
+    actions,
     live,
     media,
     restorer,

@@ -1,65 +1,28 @@
 /**
  * The client SDK: one device of one user over WebSocket or HTTP long-poll, that reconnects by itself and never
- * loses its place.
+ * loses its place, with a typed method for every request of the protocol and a typed event for everything the
+ * server tells.
  *
  * @module
  */
-import type { ChatRoomError, ErrorCode, PresenceRecord } from '../domain';
-import { ChatFeed, TransportError, ValidationError, errorFromCode, requireMediaId } from '../domain';
-import type { ClientLink, ClientLinkHandler, ClientTransport, Clock, TimerHandle } from '../ports';
-import type { ServerFrame } from '../protocol';
-import type { Ack, ChatSessionEvents } from '../session';
-import { ChatSession } from '../session';
+import type { ChatRoomError, FeedEntry, Message, MessageChange, PresenceRecord } from '../domain';
+import { ChatFeed, DELETED_PREVIEW, ValidationError, messagePreview } from '../domain';
+import type { Clock } from '../ports';
+import type { ContactResult, GroupSnapshot, SettingsSnapshot } from '../protocol';
+import type { FeedChange, HistoryPage } from '../services';
+import type { Ack, ChatSession, ChatSessionEvents, SettingsChange } from '../session';
 import { Observable } from '../util/observable';
-import { SystemClock } from '../util/system-clock';
+import type { BackoffOptions } from './backoff';
+import { ClientConnection } from './client-connection';
 import type { FetchLike } from './long-poll-client-transport';
-import { LongPollClientTransport, resolveFetch } from './long-poll-client-transport';
+import { downloadMedia, uploadMedia } from './media-requests';
 import type { WebSocketConstructor } from './websocket-client-transport';
-import { WebSocketClientTransport, resolveWebSocket } from './websocket-client-transport';
-
-/** How many times `fetchMedia` asks when the server answers 429. */
-const MEDIA_ATTEMPTS = 3;
 
 /** A way a `ChatClient` reaches the server. */
 export type TransportKind = 'websocket' | 'long-poll';
 
 /** Which transports a `ChatClient` may use: `'auto'` tries WebSocket and falls back to long-poll. */
 export type TransportChoice = 'auto' | TransportKind;
-
-/** How long to wait before each reconnect attempt. */
-export interface BackoffOptions {
-  /** The delay before the first attempt (ms). Default 250. */
-  readonly initialMs: number;
-  /** The largest delay (ms). Default 30 000. */
-  readonly maxMs: number;
-  /** Each attempt waits this many times longer than the one before. Default 2. */
-  readonly factor: number;
-  /** The share of the delay taken off at random, in [0, 1]: 0.5 waits between half and all of it. Default 0.5. */
-  readonly jitter: number;
-}
-
-/** The default backoff: 250 ms, doubling up to 30 s, with up to half taken off at random. */
-export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({
-  initialMs: 250,
-  maxMs: 30_000,
-  factor: 2,
-  jitter: 0.5,
-});
-
-/**
- * The delay before a reconnect attempt: `min(maxMs, initialMs · factor^(attempt-1))`, less a random share of up
- * to `jitter` of it, so that clients dropped together do not all come back together.
- *
- * @param attempt - the attempt, from 1
- * @param backoff - the backoff settings
- * @param random - a source of numbers in [0, 1)
- * @returns the delay in ms, within `[base · (1 - jitter), base]`
- */
-export function backoffDelay(attempt: number, backoff: BackoffOptions, random: () => number): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, attempt - 1));
-  const r = Math.min(1, Math.max(0, random()));
-  return Math.round(base * (1 - backoff.jitter * r));
-}
 
 /** Options of a `ChatClient`. */
 export interface ChatClientOptions {
@@ -74,9 +37,9 @@ export interface ChatClientOptions {
    * once long-poll worked, the client stays on it. `'websocket'` and `'long-poll'` use only that one.
    */
   readonly transport?: TransportChoice;
-  /** The `fetch` function long-poll uses; default `globalThis.fetch`. */
+  /** The `fetch` function long-poll and photos use; default `globalThis.fetch`. */
   readonly fetch?: FetchLike;
-  /** The bearer token, or a function asked for a fresh one before each connection. */
+  /** The bearer token, or a function asked for a fresh one before each connection and photo request. */
   readonly token: string | (() => string | Promise<string>);
   /** This device; the server keeps a cursor per device. Default `'default'`. */
   readonly deviceId?: string;
@@ -87,7 +50,7 @@ export interface ChatClientOptions {
    * without one, `'auto'` uses long-poll only.
    */
   readonly WebSocket?: WebSocketConstructor;
-  /** The clock backoff delays and request timeouts run on. Default: the real one. */
+  /** The clock backoff delays, request timeouts and `Retry-After` waits run on. Default: the real one. */
   readonly clock?: Clock;
   /** Reconnect backoff; any field left out takes its default (`DEFAULT_BACKOFF`). */
   readonly backoff?: Partial<BackoffOptions>;
@@ -101,14 +64,18 @@ export interface ChatClientOptions {
   readonly requestTimeoutMs?: number;
 }
 
+/** Every session event but the two a client words itself (`error`, wider; `disconnected`, its connection's). */
+type ForwardedSessionEvents = {
+  [K in keyof ChatSessionEvents as K extends 'error' | 'disconnected' ? never : K]: ChatSessionEvents[K];
+};
+
 /**
- * What a `ChatClient` tells its listeners: its session's events (they carry on across reconnects) and its own
- * connection events.
+ * What a `ChatClient` tells its listeners: every event of its session (`message`, `message-sent`, `ack`,
+ * `change`, `receipt`, `presence`, `feed-changed`, `typing`, `push`, `resync-required`, and any a session adds),
+ * carried on across reconnects, and its own connection events (`connected`, `disconnected`, `reconnecting`,
+ * `error`).
  */
-export interface ChatClientEvents extends Pick<
-  ChatSessionEvents,
-  'message' | 'message-sent' | 'ack' | 'receipt' | 'presence' | 'typing'
-> {
+export interface ChatClientEvents extends ForwardedSessionEvents {
   [event: string]: unknown[];
   /** The server greeted the client and it caught up with its inbox; `transport` says how the client is connected. */
   connected: [info: { userId: string; deviceId: string; cursor: number; transport: TransportKind }];
@@ -122,38 +89,72 @@ export interface ChatClientEvents extends Pick<
   error: [error: Error];
 }
 
-/** An operation that must reach the server once: re-run on the next connection when the link drops. */
-interface Op {
-  run(session: ChatSession): Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  /** The session the op is in flight on. */
-  session: ChatSession | undefined;
-  done: boolean;
-  /** A presence subscription (re-made on every connection anyway). */
-  presence?: boolean;
+/** Where a message goes: a user (`to`) or a group (`groupId`), exactly one of the two. */
+export interface Destination {
+  readonly to?: string;
+  readonly groupId?: string;
+}
+
+/** What `ChatClient.send` takes. */
+export interface SendInput extends Destination {
+  readonly text: string;
+  /** The idempotency key; default a random UUID, fixed when `send` is called. */
+  readonly clientMessageId?: string;
+  /** The id of the message of the same thread this one answers: the stored message quotes it. */
+  readonly replyTo?: string;
+}
+
+/** Options of the changes to a message (`edit`, `deleteMessage`, `react`). */
+export interface ChangeOptions {
+  /** The idempotency key; default a random UUID, fixed when the method is called. */
+  readonly clientChangeId?: string;
+}
+
+/** Options of `ChatClient.sendPhoto`. */
+export interface SendPhotoOptions extends Destination {
+  /** The text shown under the photo. */
+  readonly caption?: string;
+  /** The idempotency key; default a random UUID, fixed before the upload. */
+  readonly clientMessageId?: string;
 }
 
 /**
  * A chat device over WebSocket or HTTP long-poll, in Node or in a browser. It connects, resumes from its cursor so
  * every message arrives exactly once and in order, acknowledges delivery by itself, reconnects with jittered
- * exponential backoff, and keeps each send (with its `clientMessageId`) until the server acked it — a send retried
- * across a reconnect is stored once. A local `ChatFeed` follows what arrives, what is sent and what is read.
+ * exponential backoff, and keeps each request until the server answered it — a send retried across a reconnect
+ * is stored once (its `clientMessageId` is fixed when it is called). A local `ChatFeed` follows what arrives, what
+ * is sent, read, edited or deleted, and what this or another device of the user pinned, archived or marked unread.
+ *
+ * Every request of the protocol has a method that waits for a connection, goes again on the next one when the
+ * link drops before the answer, and resolves with the server's answer or rejects with the typed error of its
+ * refusal (`ValidationError`, `NotFoundError`, `PermissionError`…): messages (`send`, `reply`, `sendPhoto`,
+ * `edit`, `deleteMessage`, `react`, `history`, `markRead`, `typing`), the chat list (`feedTop`, `pin`,
+ * `markUnread`, `archive`), groups (`createGroup`, `addGroupMembers`, `removeGroupMember`, `leaveGroup`,
+ * `promoteGroupMember`), contacts (`addContact`, `searchContacts`), settings (`getSettings`, `updateSettings`),
+ * presence (`subscribePresence`, `active`) and the app's state (`setForeground`). Sends and changes to messages
+ * carry an idempotency key fixed when they are called, so one retried across a reconnect applies once.
  *
  * By default (`transport: 'auto'`) each connection attempt tries a WebSocket first and falls back to long-poll at
  * once when the socket ends before the server's hello; `useTransport` switches on demand, and the `connected`
- * event and the `transport` getter say which one is in use.
+ * event and the `transport` getter say which one is in use. In a browser, import the ES module build (the
+ * package's `browser` and `import` conditions): it bundles its dependencies and uses no Node built-in.
  *
- * Pattern: Observer — the client re-publishes the events of whichever session is current.
+ * Pattern: Observer — the client re-publishes every event of whichever session is current.
  *
  * @example
  * ```ts
  * import { ChatClient } from 'chat-room/client'
  * const client = new ChatClient({ url: 'wss://chat.example.com/', token: () => fetchToken(), deviceId: 'web' })
  * client.on('message', (m) => console.log(`${m.senderId}: ${m.text}`))
+ * client.on('typing', ({ threadId, userId, typing }) => console.log(threadId, userId, typing))
  * await client.connect()
  * const ack = await client.send({ to: 'bob', text: 'hi' })
  * await client.markRead(ack.threadId, ack.seq)
+ * await client.react(ack.messageId, '👋')
+ * client.on('change', (c) => console.log(`${c.userId} changed ${c.messageId}: ${c.kind}`))
+ * const group = await client.createGroup({ name: 'Trip', memberIds: ['bob', 'carol'] })
+ * await client.sendPhoto(photoBytes, { groupId: group.id, caption: 'the view' })
+ * await client.updateSettings({ lastSeen: 'contacts' })
  * client.on('connected', ({ transport }) => console.log(`connected over ${transport}`))
  * await client.useTransport('long-poll') // e.g. after sockets kept dropping on this network
  * ```
@@ -163,38 +164,8 @@ export class ChatClient extends Observable<ChatClientEvents> {
   readonly feed = new ChatFeed();
   readonly deviceId: string;
 
-  readonly #wsUrl: string;
-  readonly #httpUrl: string;
-  readonly #token: string | (() => string | Promise<string>);
-  readonly #mode: TransportChoice;
-  readonly #WebSocket: WebSocketConstructor | undefined;
-  readonly #fetch: FetchLike | undefined;
-  readonly #clock: Clock;
-  readonly #backoff: BackoffOptions;
-  readonly #random: () => number;
+  readonly #connection: ClientConnection;
   readonly #titleOf: (threadId: string) => string;
-  readonly #timeoutMs: number | undefined;
-  readonly #foreground: boolean;
-  readonly #ops: Op[] = [];
-  readonly #waiters: { resolve(): void; reject(error: Error): void }[] = [];
-  #userId: string | undefined;
-  #cursor: number | undefined;
-  #session: ChatSession | undefined;
-  #link: ClientLink | undefined;
-  #ready: ChatSession | undefined;
-  #started = false;
-  #closed = false;
-  #attempt = 0;
-  #timer: TimerHandle | undefined;
-  #presenceIds: readonly string[] | undefined;
-  /** The transport `useTransport` pinned, for every later connection. */
-  #pinned: TransportKind | undefined;
-  /** Whether long-poll connected in `'auto'` mode: later attempts go straight to it. */
-  #longPollWorked = false;
-  /** The transport of the current (or latest) connection attempt. */
-  #kind: TransportKind | undefined;
-  /** Counts connection attempts: callbacks of an attempt that is no longer current are ignored. */
-  #generation = 0;
 
   /**
    * Creates a client; nothing connects until `connect()`.
@@ -206,77 +177,39 @@ export class ChatClient extends Observable<ChatClientEvents> {
    */
   constructor(options: ChatClientOptions) {
     super();
-    if (typeof options !== 'object' || options === null) throw new ValidationError('options are required');
-    const urls = typeof options.url === 'string' ? serverUrls(options.url) : undefined;
-    if (urls === undefined) {
-      throw new ValidationError('url must be a ws://, wss://, http:// or https:// URL');
-    }
-    if (typeof options.token !== 'string' && typeof options.token !== 'function') {
-      throw new ValidationError('token must be a string or a function returning one');
-    }
-    const mode = options.transport ?? 'auto';
-    if (mode !== 'auto' && mode !== 'websocket' && mode !== 'long-poll') {
-      throw new ValidationError("transport must be 'auto', 'websocket' or 'long-poll'");
-    }
-    if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-      throw new ValidationError('fetch must be a function');
-    }
-    this.#wsUrl = urls.ws;
-    this.#httpUrl = urls.http;
-    this.#token = options.token;
-    this.#mode = mode;
-    this.deviceId = options.deviceId ?? 'default';
-    this.#foreground = options.foreground ?? true;
-    // Both are kept when available: `useTransport` may switch to the other one later.
-    this.#WebSocket = optional(() => resolveWebSocket(options.WebSocket));
-    this.#fetch = optional(() => resolveFetch(options.fetch));
-    if (mode === 'websocket' || (mode === 'auto' && this.#fetch === undefined)) {
-      this.#WebSocket = resolveWebSocket(options.WebSocket); // throws why there is none
-    }
-    if (mode === 'long-poll' || (mode === 'auto' && this.#WebSocket === undefined)) {
-      this.#fetch = resolveFetch(options.fetch);
-    }
-    // A client waiting to reconnect keeps its Node process alive.
-    this.#clock = options.clock ?? new SystemClock({ keepAlive: true });
-    this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    const { initialMs, maxMs, factor, jitter } = this.#backoff;
-    if (!(initialMs >= 0 && maxMs >= initialMs && factor >= 1 && jitter >= 0 && jitter <= 1)) {
-      throw new ValidationError('backoff needs 0 ≤ initialMs ≤ maxMs, factor ≥ 1 and 0 ≤ jitter ≤ 1');
-    }
-    this.#random = options.random ?? Math.random;
+    this.#connection = new ClientConnection(options, (event, args) => this.#publish(event, args));
+    this.deviceId = this.#connection.deviceId;
     this.#titleOf = options.titleOf ?? ((threadId) => threadId);
-    this.#timeoutMs = options.requestTimeoutMs;
-    this.#cursor = options.cursor;
   }
 
   /** The user, once the server said who the token belongs to. */
   get userId(): string | undefined {
-    return this.#userId;
+    return this.#connection.userId;
   }
 
   /** The last `inboxSeq` applied on this device (0 before the first connection). */
   get cursor(): number {
-    return this.#session?.cursor ?? this.#cursor ?? 0;
+    return this.#connection.cursor;
   }
 
   /** Whether a connection is up and caught up. */
   get connected(): boolean {
-    return this.#ready?.connected === true;
+    return this.#connection.connected;
   }
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#connection.closed;
   }
 
   /** The transport the current connection uses; `undefined` while not connected. */
   get transport(): TransportKind | undefined {
-    return this.connected ? this.#kind : undefined;
+    return this.#connection.transport;
   }
 
   /** How many sends and requests wait for a connection or an answer. */
   get pending(): number {
-    return this.#ops.length;
+    return this.#connection.pending;
   }
 
   /**
@@ -286,14 +219,7 @@ export class ChatClient extends Observable<ChatClientEvents> {
    * @throws TransportError when the client is closed before it connected
    */
   connect(): Promise<void> {
-    if (this.#closed) return Promise.reject(new TransportError('the client is closed'));
-    if (this.connected) return Promise.resolve();
-    const connected = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    if (!this.#started) {
-      this.#started = true;
-      void this.#open();
-    }
-    return connected;
+    return this.#connection.connect();
   }
 
   /**
@@ -301,23 +227,156 @@ export class ChatClient extends Observable<ChatClientEvents> {
    * the connection drops before the ack, the same send goes again on the next connection and the server stores
    * it once.
    *
-   * @param input - `to` (a user) or `groupId`, the text, and an optional idempotency key
+   * @param input - `to` (a user) or `groupId`, the text, an optional idempotency key, and `replyTo`: the id of
+   *   the message of the same thread it answers
    * @throws ValidationError, NotFoundError, PermissionError as the server refuses
    * @throws TransportError when the client is closed before the ack
    */
-  send(input: { to?: string; groupId?: string; text: string; clientMessageId?: string }): Promise<Ack> {
+  send(input: SendInput): Promise<Ack> {
     if (typeof input !== 'object' || input === null) {
       return Promise.reject(new ValidationError('send needs an object'));
     }
     const request = {
-      ...(input.to === undefined ? {} : { to: input.to }),
-      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+      ...destination(input),
       text: input.text,
       clientMessageId: input.clientMessageId ?? globalThis.crypto.randomUUID(),
+      ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
     };
-    return this.#enqueue(async (session) => {
+    return this.#connection.enqueue(async (session) => {
       const ack = await session.send(request);
-      this.#record(ack.threadId, { seq: ack.seq, at: ack.sentAt, preview: request.text, incoming: false });
+      const preview = messagePreview({ kind: 'text', text: request.text });
+      this.#record(ack.threadId, { seq: ack.seq, at: ack.sentAt, preview, incoming: false });
+      return ack;
+    });
+  }
+
+  /**
+   * Answers a message: a `send` whose stored message quotes the one it answers (who, what kind, its first words).
+   *
+   * @param messageId - the message answered, of the thread `to` or `groupId` names
+   * @param input - `to` (a user) or `groupId`, the text, an optional idempotency key
+   * @throws ValidationError when the message is of another thread or was deleted, NotFoundError, PermissionError
+   * @throws TransportError when the client is closed before the ack
+   */
+  reply(messageId: string, input: Omit<SendInput, 'replyTo'>): Promise<Ack> {
+    if (typeof input !== 'object' || input === null) {
+      return Promise.reject(new ValidationError('reply needs an object'));
+    }
+    return this.send({ ...input, replyTo: messageId });
+  }
+
+  /**
+   * Edits a text message this user sent, within the edit window (15 minutes by default). Resolves when the server
+   * applied it; every member's devices, this one too, get a `change` event.
+   *
+   * @param messageId - the message
+   * @param text - the new text
+   * @param options - `clientChangeId`: a retry across a reconnect edits once
+   * @throws ValidationError (a photo, a deleted message), NotFoundError, PermissionError (someone else's, too
+   *   late) as the server refuses
+   */
+  edit(messageId: string, text: string, options: ChangeOptions = {}): Promise<void> {
+    const change = { clientChangeId: options?.clientChangeId ?? globalThis.crypto.randomUUID() };
+    return this.#connection.enqueue((session) => session.edit(messageId, text, change));
+  }
+
+  /**
+   * Deletes a message for everyone (this user's own within the delete window, 48 hours by default; any, for a
+   * group admin): it becomes a tombstone on every device. With `forEveryone: false`, hides it from this user's
+   * history on all their devices. Resolves when the server applied it; a `change` event follows.
+   *
+   * @param messageId - the message
+   * @param options - `forEveryone`, and `clientChangeId`
+   * @throws ValidationError, NotFoundError, PermissionError as the server refuses
+   */
+  deleteMessage(messageId: string, options: { forEveryone: boolean } & ChangeOptions): Promise<void> {
+    if (typeof options !== 'object' || options === null || typeof options.forEveryone !== 'boolean') {
+      return Promise.reject(new ValidationError('deleteMessage needs { forEveryone: true | false }'));
+    }
+    const change = {
+      forEveryone: options.forEveryone,
+      clientChangeId: options.clientChangeId ?? globalThis.crypto.randomUUID(),
+    };
+    return this.#connection.enqueue((session) => session.deleteMessage(messageId, change));
+  }
+
+  /**
+   * Sets this user's reaction to a message (one emoji; a new one replaces the old), or takes it back (`null`).
+   * Resolves when the server applied it; a `change` event follows.
+   *
+   * @param messageId - the message
+   * @param emoji - exactly one emoji, or `null`
+   * @param options - `clientChangeId`
+   * @throws ValidationError (not one emoji, a deleted message), NotFoundError, PermissionError as the server refuses
+   */
+  react(messageId: string, emoji: string | null, options: ChangeOptions = {}): Promise<void> {
+    const change = { clientChangeId: options?.clientChangeId ?? globalThis.crypto.randomUUID() };
+    return this.#connection.enqueue((session) => session.react(messageId, emoji, change));
+  }
+
+  /**
+   * A page of a thread's history from the server, newest first: messages older than `before` (a seq), at most
+   * `limit` (default 50, at most 200), since this user joined, without those they deleted for themselves.
+   *
+   * @param threadId - the thread
+   * @param options - `before` and `limit`
+   * @returns the messages and whether older ones remain
+   * @throws ValidationError, NotFoundError as the server refuses
+   *
+   * @example
+   * ```ts
+   * import { ChatClient } from 'chat-room/client'
+   * const client = new ChatClient({ url: 'wss://chat.example.com/', token })
+   * let page = await client.history('dm:alice:bob', { limit: 50 })
+   * while (page.hasMore) page = await client.history('dm:alice:bob', { before: page.messages.at(-1)!.seq })
+   * ```
+   */
+  history(threadId: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
+    const request = { ...options };
+    return this.#connection.enqueue((session) => session.history(threadId, request));
+  }
+
+  /**
+   * Sends a photo: uploads it (`POST /media`, the token in the `Authorization` header; a `429` is waited out, a few
+   * times), then sends the message that shows it; resolves with the ack. The upload happens once; the message,
+   * like `send`'s, goes again with the same `clientMessageId` when the connection drops before its ack.
+   *
+   * @param photo - the image's bytes, or a `Blob` (a `File` from an `<input type="file">`)
+   * @param options - `to` (a user) or `groupId`, an optional caption and idempotency key
+   * @throws ValidationError when the destination is missing or doubled, or the server refuses the image
+   * @throws PayloadTooLargeError, RateLimitError when the upload is over the server's limits
+   * @throws NotFoundError, PermissionError as the server refuses the message
+   * @throws TransportError when the server cannot be reached for the upload, or the client is closed
+   *
+   * @example
+   * ```ts
+   * import { ChatClient } from 'chat-room/client'
+   * const client = new ChatClient({ url: 'https://chat.example.com/', token })
+   * const file = document.querySelector('input[type=file]').files[0]
+   * const ack = await client.sendPhoto(file, { to: 'bob', caption: 'look!' })
+   * ```
+   */
+  async sendPhoto(photo: Uint8Array | Blob, options: SendPhotoOptions): Promise<Ack> {
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError('sendPhoto needs options with `to` or `groupId`');
+    }
+    if ((options.to === undefined) === (options.groupId === undefined)) {
+      throw new ValidationError(
+        'sendPhoto needs `to` (a user) or `groupId` (a group), exactly one of the two',
+      );
+    }
+    const clientMessageId = options.clientMessageId ?? globalThis.crypto.randomUUID();
+    const media = await uploadMedia(await this.#http(), photo);
+    const caption = options.caption;
+    return this.#connection.enqueue(async (session) => {
+      const ack = await session.sendPhoto({
+        ...destination(options),
+        media,
+        ...(caption === undefined ? {} : { caption }),
+        clientMessageId,
+      });
+      const preview = messagePreview({ kind: 'photo', text: caption ?? '' });
+      this.#record(ack.threadId, { seq: ack.seq, at: ack.sentAt, preview, incoming: false });
       return ack;
     });
   }
@@ -331,32 +390,11 @@ export class ChatClient extends Observable<ChatClientEvents> {
    * @param mediaId - the photo's (or its thumbnail's) id, from a message
    * @throws ValidationError when the id is malformed
    * @throws NotFoundError when there is no such photo, or this user may not see it (the same answer)
+   * @throws TransportError when the server cannot be reached
    * @throws TypeError when there is no `fetch`
    */
   async fetchMedia(mediaId: string): Promise<{ bytes: Uint8Array; mimeType: string }> {
-    requireMediaId(mediaId);
-    const fetchMedia = this.#fetch ?? resolveFetch();
-    const token = typeof this.#token === 'function' ? await this.#token() : this.#token;
-    const url = new URL(`media/${encodeURIComponent(mediaId)}`, this.#httpUrl);
-    for (let attempt = 1; ; attempt++) {
-      const response = await fetchMedia(url, { headers: { Authorization: `Bearer ${token}` } });
-      if (response.ok) {
-        const mimeType = response.headers.get('content-type') ?? 'application/octet-stream';
-        return { bytes: new Uint8Array(await response.arrayBuffer()), mimeType };
-      }
-      const body = (await response.json().catch(() => ({}))) as { code?: unknown; message?: unknown };
-      const retryAfterS = Number(response.headers.get('retry-after'));
-      if (response.status === 429 && attempt < MEDIA_ATTEMPTS && retryAfterS > 0) {
-        await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, retryAfterS * 1_000));
-        continue;
-      }
-      const code = (typeof body.code === 'string' ? body.code : 'TRANSPORT') as ErrorCode;
-      throw errorFromCode(
-        code,
-        typeof body.message === 'string' ? body.message : `HTTP ${response.status}`,
-        {},
-      );
-    }
+    return downloadMedia(await this.#http(), mediaId);
   }
 
   /**
@@ -372,7 +410,219 @@ export class ChatClient extends Observable<ChatClientEvents> {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    return this.#enqueue((session) => session.markRead(threadId, upToSeq));
+    return this.#connection.enqueue((session) => session.markRead(threadId, upToSeq));
+  }
+
+  /**
+   * Tells the other members of a thread that the user started (`true`) or stopped (`false`) typing; they get a
+   * `typing` event. Repeat `true` every few seconds while the user types: a state ends by itself 5 s after the
+   * last one.
+   *
+   * @param threadId - the thread
+   * @param typing - whether the user is typing
+   * @throws NotFoundError when the user is not in the thread
+   */
+  typing(threadId: string, typing: boolean): Promise<void> {
+    if (typeof typing !== 'boolean')
+      return Promise.reject(new ValidationError('typing must be true or false'));
+    return this.#connection.enqueue((session) => session.typing(threadId, typing));
+  }
+
+  /**
+   * Creates a group this user owns. A connection that drops after the server created it but before its answer
+   * arrived creates it again on the next one: the protocol has no idempotency key for groups.
+   *
+   * @param input - the name, and the other first members (default none)
+   * @returns the group as created (`id`, `memberIds`, `adminIds`…)
+   * @throws ValidationError, NotFoundError as the server refuses (a name too long, an unknown member)
+   */
+  createGroup(input: { name: string; memberIds?: readonly string[] }): Promise<GroupSnapshot> {
+    if (typeof input !== 'object' || input === null) {
+      return Promise.reject(new ValidationError('createGroup needs an object'));
+    }
+    const request = { name: input.name, memberIds: [...(input.memberIds ?? [])] };
+    return this.#connection.enqueue((session) => session.createGroup(request));
+  }
+
+  /**
+   * Adds members to a group (admins only).
+   *
+   * @param groupId - the group
+   * @param userIds - who joins
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError, ValidationError as the server refuses
+   */
+  addGroupMembers(groupId: string, userIds: readonly string[]): Promise<GroupSnapshot> {
+    const ids = Array.isArray(userIds) ? [...userIds] : userIds;
+    return this.#connection.enqueue((session) => session.addGroupMembers(groupId, ids));
+  }
+
+  /**
+   * Removes a member from a group (admins only).
+   *
+   * @param groupId - the group
+   * @param userId - who is removed
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError as the server refuses
+   */
+  removeGroupMember(groupId: string, userId: string): Promise<GroupSnapshot> {
+    return this.#connection.enqueue((session) => session.removeGroupMember(groupId, userId));
+  }
+
+  /**
+   * Leaves a group.
+   *
+   * @param groupId - the group
+   * @returns the group as it is now, without this user
+   * @throws NotFoundError when the user is not in the group
+   */
+  leaveGroup(groupId: string): Promise<GroupSnapshot> {
+    return this.#connection.enqueue((session) => session.leaveGroup(groupId));
+  }
+
+  /**
+   * Makes a member an admin (admins only).
+   *
+   * @param groupId - the group
+   * @param userId - the member
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError as the server refuses
+   */
+  promoteGroupMember(groupId: string, userId: string): Promise<GroupSnapshot> {
+    return this.#connection.enqueue((session) => session.promoteGroupMember(groupId, userId));
+  }
+
+  /**
+   * Adds a user to this user's contacts (who may then see their presence and find them by name).
+   *
+   * @param userId - the user
+   * @throws NotFoundError when there is no such user
+   */
+  addContact(userId: string): Promise<void> {
+    return this.#connection.enqueue((session) => session.addContact(userId));
+  }
+
+  /**
+   * Searches users by name or handle: among this user's contacts, or with `global` among the users who chose to
+   * be discoverable (a word of at least 3 characters, at most 20 results, 30 global searches a minute).
+   *
+   * @param query - the words
+   * @param options - the most results, and whether to search globally
+   * @returns the best matches first
+   * @throws ValidationError, RateLimitError as the server refuses
+   */
+  searchContacts(
+    query: string,
+    options: { limit?: number; global?: boolean } = {},
+  ): Promise<readonly ContactResult[]> {
+    const request = { ...options };
+    return this.#connection.enqueue((session) => session.searchContacts(query, request));
+  }
+
+  /** This user's settings: read receipts, previews, last seen, discoverable, mutes and blocks. */
+  getSettings(): Promise<SettingsSnapshot> {
+    return this.#connection.enqueue((session) => session.getSettings());
+  }
+
+  /**
+   * Changes one setting; the server applies it whole or refuses it.
+   *
+   * @param change - exactly one field: `{ readReceipts: false }`, `{ lastSeen: 'contacts' }`,
+   *   `{ discoverable: true }`, `{ mute: { threadId, until } }`, `{ unmute: { threadId } }`, `{ block: userId }`…
+   * @returns the settings as they are now
+   * @throws ValidationError when the change is malformed or carries more than one field
+   *
+   * @example
+   * ```ts
+   * import { ChatClient } from 'chat-room/client'
+   * const client = new ChatClient({ url: 'wss://chat.example.com/', token })
+   * const { muted } = await client.updateSettings({ mute: { threadId: 'group:trip', until: Date.now() + 3_600_000 } })
+   * ```
+   */
+  updateSettings(change: SettingsChange): Promise<SettingsSnapshot> {
+    if (typeof change !== 'object' || change === null) {
+      return Promise.reject(new ValidationError('updateSettings needs an object with one change'));
+    }
+    const request = { ...change };
+    return this.#connection.enqueue((session) => session.updateSettings(request));
+  }
+
+  /**
+   * The top of this user's chat list as the server keeps it (pinned first, then latest activity, with unread
+   * counts, `pinned`, `archived` and `markedUnread`), or of the archive with `archived: true`: what a device that
+   * was away reads to catch up with the choices made elsewhere.
+   *
+   * @param options - `limit` (default 20) and `archived`
+   * @throws ValidationError when an option is malformed
+   */
+  feedTop(options: { limit?: number; archived?: boolean } = {}): Promise<readonly FeedEntry[]> {
+    const request = { ...options };
+    return this.#connection.enqueue((session) => session.feedTop(request));
+  }
+
+  /**
+   * Pins a thread to the top of the chat list (bringing it back from the archive), or unpins it: in the local feed
+   * now, on the server as soon as it is connected. The user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread of the chat list
+   * @param pinned - pin (true) or unpin (false)
+   * @throws NotFoundError when the user is not in the thread
+   */
+  pin(threadId: string, pinned: boolean): Promise<void> {
+    return this.#feedChoice(
+      threadId,
+      pinned,
+      (feed) => (pinned ? feed.pin(threadId) : feed.unpin(threadId)),
+      (s) => s.pin(threadId, pinned),
+    );
+  }
+
+  /**
+   * Marks a thread unread (it shows at least 1 unread until read again), or clears the mark: locally now, on the
+   * server once connected. The user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread of the chat list
+   * @param unread - mark (true) or clear the mark (false)
+   * @throws NotFoundError when the user is not in the thread
+   */
+  markUnread(threadId: string, unread: boolean): Promise<void> {
+    return this.#feedChoice(
+      threadId,
+      unread,
+      (feed) => (unread ? feed.markUnread(threadId) : feed.clearUnreadMark(threadId)),
+      (s) => s.markUnread(threadId, unread),
+    );
+  }
+
+  /**
+   * Archives a thread (out of the main list, unpinned; new messages leave it there), or brings it back: locally
+   * now, on the server once connected. The user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread of the chat list
+   * @param archived - archive (true) or unarchive (false)
+   * @throws NotFoundError when the user is not in the thread
+   */
+  archive(threadId: string, archived: boolean): Promise<void> {
+    return this.#feedChoice(
+      threadId,
+      archived,
+      (feed) => (archived ? feed.archive(threadId) : feed.unarchive(threadId)),
+      (s) => s.archive(threadId, archived),
+    );
+  }
+
+  /**
+   * Moves the app to the foreground (online: messages arrive live) or the background (away: push notifications
+   * instead), on this connection and every later one.
+   *
+   * @param foreground - where the app is now
+   * @throws ValidationError when `foreground` is not a boolean
+   */
+  setForeground(foreground: boolean): Promise<void> {
+    if (typeof foreground !== 'boolean') {
+      return Promise.reject(new ValidationError('foreground must be true or false'));
+    }
+    return this.#connection.setForeground(foreground);
   }
 
   /**
@@ -383,8 +633,7 @@ export class ChatClient extends Observable<ChatClientEvents> {
    */
   subscribePresence(userIds: readonly string[]): Promise<void> {
     if (!Array.isArray(userIds)) return Promise.reject(new ValidationError('userIds must be an array'));
-    this.#presenceIds = [...userIds];
-    return this.#enqueue((session) => session.subscribePresence(userIds), true);
+    return this.#connection.subscribePresence(userIds);
   }
 
   /**
@@ -393,12 +642,12 @@ export class ChatClient extends Observable<ChatClientEvents> {
    * @param userId - the user
    */
   presenceOf(userId: string): PresenceRecord | undefined {
-    return this.#session?.presenceOf(userId);
+    return this.#connection.presenceOf(userId);
   }
 
   /** Tells the server the user is active, when connected. */
   active(): void {
-    if (this.connected) this.#ready?.active();
+    this.#connection.active();
   }
 
   /**
@@ -414,257 +663,79 @@ export class ChatClient extends Observable<ChatClientEvents> {
    * @throws TransportError when the client is closed before it connected
    */
   useTransport(kind: TransportKind): Promise<void> {
-    if (this.#closed) return Promise.reject(new TransportError('the client is closed'));
-    if (kind !== 'websocket' && kind !== 'long-poll') {
-      return Promise.reject(new ValidationError("transport must be 'websocket' or 'long-poll'"));
-    }
-    if (kind === 'websocket' && this.#WebSocket === undefined) {
-      return Promise.reject(new TypeError('no WebSocket implementation: pass one as the `WebSocket` option'));
-    }
-    if (kind === 'long-poll' && this.#fetch === undefined) {
-      return Promise.reject(new TypeError('no fetch implementation: pass one as the `fetch` option'));
-    }
-    this.#pinned = kind;
-    if (this.connected && this.#kind === kind) return Promise.resolve();
-    const connected = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    const wasStarted = this.#started;
-    this.#started = true;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (wasStarted) this.#hangUp(`switching to ${kind}`);
-    this.#attempt = 0;
-    void this.#open();
-    return connected;
+    return this.#connection.useTransport(kind);
   }
 
-  /** Hangs up for good: no reconnect; sends still waiting for an ack reject with a `TransportError`. */
+  /** Hangs up for good: no reconnect; sends and requests still waiting reject with a `TransportError`. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#generation++;
-    const session = this.#session;
-    this.#session = undefined;
-    this.#ready = undefined;
-    session?.disconnect();
-    this.#link?.close();
-    this.#link = undefined;
-    const error = new TransportError('the client is closed');
-    for (const op of this.#ops.splice(0)) this.#finish(op, error);
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    this.#connection.close();
   }
 
-  /** The transport the next connection attempt starts with. */
-  #firstKind(): TransportKind {
-    if (this.#pinned !== undefined) return this.#pinned;
-    if (this.#mode === 'long-poll' || this.#WebSocket === undefined) return 'long-poll';
-    if (this.#mode === 'auto' && this.#longPollWorked && this.#fetch !== undefined) return 'long-poll';
-    return 'websocket';
+  /** What a photo request needs, with a fresh token. */
+  async #http(): Promise<Parameters<typeof uploadMedia>[0]> {
+    const { httpUrl, clock, fetch } = this.#connection;
+    return { baseUrl: httpUrl, token: await this.#connection.token(), fetch, clock };
   }
 
-  /** Whether an attempt over `kind` that failed before the hello falls back to long-poll at once. */
-  #fallsBack(kind: TransportKind): boolean {
-    return (
-      kind === 'websocket' && this.#mode === 'auto' && this.#pinned === undefined && this.#fetch !== undefined
-    );
-  }
-
-  /** Drops the current connection or attempt without scheduling another; keeps the cursor. */
-  #hangUp(reason: string): void {
-    this.#generation++;
-    const session = this.#session;
-    if (session !== undefined) this.#cursor = session.cursor;
-    this.#session = undefined;
-    this.#ready = undefined;
-    const link = this.#link;
-    this.#link = undefined;
-    session?.disconnect();
-    link?.close();
-    if (session !== undefined || link !== undefined) this.emit('disconnected', reason);
-  }
-
-  /**
-   * One connection attempt: a fresh token, a link (WebSocket or long-poll), the hello, then a session over it. An
-   * `'auto'` WebSocket that ends before the hello is followed at once by long-poll, with the same token.
-   */
-  async #open(kind: TransportKind = this.#firstKind(), given?: string): Promise<void> {
-    const generation = ++this.#generation;
-    let token: string;
+  /** A chat-list choice: in the local feed now (when the thread is in it), then on the server. */
+  #feedChoice(
+    threadId: string,
+    value: boolean,
+    local: (feed: ChatFeed) => unknown,
+    remote: (session: ChatSession) => Promise<void>,
+  ): Promise<void> {
+    if (typeof value !== 'boolean')
+      return Promise.reject(new ValidationError('the choice must be true or false'));
     try {
-      token = given ?? (typeof this.#token === 'function' ? await this.#token() : this.#token);
-      if (typeof token !== 'string' || token.length === 0) throw new ValidationError('the token is empty');
+      if (this.feed.has(threadId)) local(this.feed);
     } catch (e) {
-      if (this.#closed || generation !== this.#generation) return;
-      this.emit('error', e instanceof Error ? e : new Error(String(e)));
-      return this.#retry('no token');
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    if (this.#closed || generation !== this.#generation) return;
-    this.#kind = kind;
-    const current = (): boolean => !this.#closed && generation === this.#generation;
-    const failed = (reason: string): void => {
-      if (!current()) return;
-      if (!this.#fallsBack(kind)) return this.#lost(undefined, reason);
-      this.#link = undefined;
-      this.emit('disconnected', reason);
-      void this.#open('long-poll', token);
-    };
-    // The server names the user in its hello; the session needs it from the start, so it is created then.
-    const handoff = new Handoff(
-      (hello) => current() && this.#greeted(handoff, hello, kind),
-      (reason) => failed(reason),
-    );
-    let link: ClientLink;
+    return this.#connection.enqueue(remote);
+  }
+
+  /** Every event of the connection and its sessions: the local feed follows, then the app hears it. */
+  #publish(event: string, args: readonly unknown[]): void {
     try {
-      link = this.#transport(kind, token).open(
-        { userId: this.#userId ?? '', deviceId: this.deviceId, foreground: this.#foreground },
-        handoff,
-      );
-    } catch (e) {
-      this.emit('error', e instanceof Error ? e : new Error(String(e)));
-      return failed(`could not open a ${kind} link`);
-    }
-    if (!current()) return link.close();
-    this.#link = link;
-    handoff.link = link;
-  }
-
-  #transport(kind: TransportKind, token: string): ClientTransport {
-    return kind === 'websocket'
-      ? new WebSocketClientTransport({
-          url: this.#wsUrl,
-          token,
-          WebSocket: this.#WebSocket as WebSocketConstructor,
-        })
-      : new LongPollClientTransport({ url: this.#httpUrl, token, fetch: this.#fetch as FetchLike });
-  }
-
-  #greeted(handoff: Handoff, hello: Extract<ServerFrame, { type: 'hello' }>, kind: TransportKind): void {
-    if (this.#closed) return;
-    this.#userId = hello.userId;
-    const link = handoff.link as ClientLink;
-    const session = new ChatSession(
-      { open: (_identity, handler) => (handoff.attach(handler), link) },
-      {
-        userId: hello.userId,
-        deviceId: this.deviceId,
-        foreground: this.#foreground,
-        ...(this.#cursor === undefined ? {} : { cursor: this.#cursor }),
-        clock: this.#clock,
-        ...(this.#timeoutMs === undefined ? {} : { requestTimeoutMs: this.#timeoutMs }),
-      },
-    );
-    this.#session = session;
-    const current = (): boolean => this.#session === session && !this.#closed;
-    session.on('message', (m) => {
-      if (!current()) return;
-      this.#record(m.threadId, { seq: m.seq, at: m.sentAt, preview: m.text, incoming: true });
-      this.emit('message', m);
-    });
-    session.on('message-sent', (m) => {
-      if (!current()) return;
-      this.#record(m.threadId, { seq: m.seq, at: m.sentAt, preview: m.text, incoming: false });
-      this.emit('message-sent', m);
-    });
-    session.on('ack', (ack) => current() && this.emit('ack', ack));
-    session.on('receipt', (r) => current() && this.emit('receipt', r));
-    session.on('presence', (u, snapshot) => current() && this.emit('presence', u, snapshot));
-    session.on('typing', (t) => current() && this.emit('typing', t));
-    session.on('resync-required', (e) => current() && this.emit('resync-required', e));
-    session.on('error', (e) => current() && this.emit('error', e));
-    session.on('disconnected', (reason) => this.#lost(session, reason));
-    void session.ready.then(() => {
-      if (!current() || !session.connected) return;
-      this.#ready = session;
-      this.#attempt = 0;
-      this.#cursor = session.cursor;
-      if (kind === 'long-poll' && this.#mode === 'auto') this.#longPollWorked = true;
-      this.emit('connected', {
-        userId: hello.userId,
-        deviceId: this.deviceId,
-        cursor: session.cursor,
-        transport: kind,
-      });
-      for (const waiter of this.#waiters.splice(0)) waiter.resolve();
-      if (this.#presenceIds !== undefined && !this.#ops.some((op) => op.presence === true)) {
-        // Follow again what was followed: the server's subscription belongs to the old connection.
-        void session.subscribePresence(this.#presenceIds).catch(() => undefined);
+      if (event === 'message' || event === 'message-sent') {
+        const m = args[0] as Message;
+        const incoming = event === 'message';
+        this.#record(m.threadId, { seq: m.seq, at: m.sentAt, preview: messagePreview(m), incoming });
+      } else if (event === 'change') {
+        this.#changed(args[0] as MessageChange);
+      } else if (event === 'feed-changed') {
+        this.#feedChanged(args[0] as FeedChange);
       }
-      for (const op of [...this.#ops]) if (op.session !== session) this.#dispatch(op, session);
-    });
-  }
-
-  /** A link or session ended: keep its cursor and schedule the next attempt. */
-  #lost(session: ChatSession | undefined, reason: string): void {
-    if (this.#closed) return;
-    if (session !== undefined) {
-      if (this.#session !== session) return;
-      this.#cursor = session.cursor;
-      this.#session = undefined;
-      if (this.#ready === session) this.#ready = undefined;
-    }
-    this.#link = undefined;
-    this.emit('disconnected', reason);
-    this.#retry(reason);
-  }
-
-  #retry(_reason: string): void {
-    if (this.#closed || this.#timer !== undefined) return;
-    this.#attempt += 1;
-    const delayMs = backoffDelay(this.#attempt, this.#backoff, this.#random);
-    this.emit('reconnecting', { attempt: this.#attempt, delayMs });
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      if (!this.#closed) void this.#open();
-    }, delayMs);
-  }
-
-  #enqueue<T>(run: (session: ChatSession) => Promise<T>, presence = false): Promise<T> {
-    if (this.#closed) return Promise.reject(new TransportError('the client is closed'));
-    return new Promise<T>((resolve, reject) => {
-      const op: Op = {
-        run,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        session: undefined,
-        done: false,
-        presence,
-      };
-      this.#ops.push(op);
-      if (this.#ready !== undefined) this.#dispatch(op, this.#ready);
-    });
-  }
-
-  #dispatch(op: Op, session: ChatSession): void {
-    op.session = session;
-    let running: Promise<unknown>;
-    try {
-      running = op.run(session);
     } catch (e) {
-      return this.#finish(op, e as Error);
+      this.emit('error', e instanceof Error ? e : new Error(String(e)));
     }
-    running.then(
-      (value) => this.#finish(op, undefined, value),
-      (error: unknown) => {
-        if (op.done || op.session !== session) return;
-        if (error instanceof TransportError && !this.#closed) {
-          // The link dropped (or the answer is late): go again, with the same clientMessageId, when connected.
-          op.session = undefined;
-          if (this.#ready !== undefined) this.#dispatch(op, this.#ready);
-          return;
-        }
-        this.#finish(op, error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+    this.emit(event, ...(args as unknown[]));
   }
 
-  #finish(op: Op, error: Error | undefined, value?: unknown): void {
-    if (op.done) return;
-    op.done = true;
-    const i = this.#ops.indexOf(op);
-    if (i >= 0) this.#ops.splice(i, 1);
-    if (error === undefined) op.resolve(value);
-    else op.reject(error);
+  /** An edit or a delete for everyone shows in the chat list when it is of the thread's latest message. */
+  #changed(change: MessageChange): void {
+    if (change.kind === 'edit') {
+      this.feed.updatePreview(
+        change.threadId,
+        change.seq,
+        messagePreview({ kind: 'text', text: change.text ?? '' }),
+      );
+    } else if (change.kind === 'delete') {
+      this.feed.updatePreview(change.threadId, change.seq, DELETED_PREVIEW);
+    }
+  }
+
+  /** Another device pinned, archived or marked a thread: the local feed takes the same place. */
+  #feedChanged(change: FeedChange): void {
+    const { threadId } = change;
+    if (!this.feed.has(threadId)) return;
+    // Archiving unpins and pinning unarchives: the archive first, so the pin that follows is the one asked.
+    if (change.archived) this.feed.archive(threadId);
+    else this.feed.unarchive(threadId);
+    if (change.pinned) this.feed.pin(threadId);
+    else if (this.feed.get(threadId)?.pinned === true) this.feed.unpin(threadId);
+    if (change.markedUnread) this.feed.markUnread(threadId);
+    else this.feed.clearUnreadMark(threadId);
   }
 
   #record(threadId: string, m: { seq: number; at: number; preview: string; incoming: boolean }): void {
@@ -679,69 +750,10 @@ export class ChatClient extends Observable<ChatClientEvents> {
   }
 }
 
-/** Runs `make`; `undefined` when it throws. */
-function optional<T>(make: () => T): T | undefined {
-  try {
-    return make();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The WebSocket and HTTP URLs of a server given by either; `undefined` when `url` is neither. */
-function serverUrls(url: string): { ws: string; http: string } | undefined {
-  const match = /^(wss?|https?):\/\//i.exec(url);
-  if (match === null) return undefined;
-  const rest = url.slice(match[0].length);
-  try {
-    new URL(`http://${rest}`);
-  } catch {
-    return undefined;
-  }
-  const scheme = (match[1] as string).toLowerCase();
-  const secure = scheme === 'wss' || scheme === 'https';
-  return { ws: `${secure ? 'wss' : 'ws'}://${rest}`, http: `${secure ? 'https' : 'http'}://${rest}` };
-}
-
-/**
- * The link handler until the session exists: it waits for the hello (to learn the user), keeps every frame, and
- * hands them, in order, to the session once it attached.
- */
-class Handoff implements ClientLinkHandler {
-  link: ClientLink | undefined;
-  readonly #buffer: ServerFrame[] = [];
-  #target: ClientLinkHandler | undefined;
-  #live = false;
-  #greeted = false;
-  #closedReason: string | undefined;
-
-  constructor(
-    private readonly onHello: (hello: Extract<ServerFrame, { type: 'hello' }>) => void,
-    private readonly onClosedEarly: (reason: string) => void,
-  ) {}
-
-  received(frame: ServerFrame): void {
-    if (this.#live && this.#target !== undefined) return this.#target.received(frame);
-    this.#buffer.push(frame);
-    if (!this.#greeted && frame.type === 'hello') {
-      this.#greeted = true;
-      this.onHello(frame);
-    }
-  }
-
-  closed(reason: string): void {
-    if (this.#live && this.#target !== undefined) return this.#target.closed(reason);
-    this.#closedReason = reason;
-    if (!this.#greeted) this.onClosedEarly(reason);
-  }
-
-  /** Hands the frames kept so far to the session, after its constructor returned. */
-  attach(target: ClientLinkHandler): void {
-    this.#target = target;
-    queueMicrotask(() => {
-      while (this.#buffer.length > 0) target.received(this.#buffer.shift() as ServerFrame);
-      this.#live = true;
-      if (this.#closedReason !== undefined) target.closed(this.#closedReason);
-    });
-  }
+/** The `to` or `groupId` of an input, without the one that is absent. */
+function destination(input: Destination): Destination {
+  return {
+    ...(input.to === undefined ? {} : { to: input.to }),
+    ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+  };
 }

@@ -1,10 +1,12 @@
 /**
- * The per-user chat list: threads ordered pinned first, then by latest activity, with exact unread counts.
+ * The per-user chat list: threads ordered pinned first, then by latest activity, with exact unread counts, and
+ * the archive beside it.
  *
  * @module
  */
 import { MAX_THREAD_ID_LENGTH } from './chat-thread';
 import { NotFoundError, ValidationError } from './errors';
+import { IndexedHeap } from './indexed-heap';
 import {
   requireBoolean,
   requireKey,
@@ -38,10 +40,17 @@ export interface FeedEntry {
   readonly lastSeq: number;
   /** The text of the message with the highest seq; empty until the first message. */
   readonly preview: string;
-  /** How many distinct incoming seqs above the read watermark are recorded. */
+  /**
+   * How many distinct incoming seqs above the read watermark are recorded; at least 1 while the thread is
+   * marked unread (`markedUnread`), so a marked thread shows as unread and counts in the totals.
+   */
   readonly unread: number;
-  /** Whether the thread is pinned to the top of the list. */
+  /** Whether the thread is pinned to the top of the main list. */
   readonly pinned: boolean;
+  /** Whether the thread is archived: out of the main list, listed by `top(k, { archived: true })`. */
+  readonly archived: boolean;
+  /** Whether the user marked the thread unread; reading it or `clearUnreadMark` clears the mark. */
+  readonly markedUnread: boolean;
   /** The read watermark: every seq at or below it counts as read; -1 until the first `markRead`. */
   readonly readUpTo: number;
 }
@@ -68,6 +77,19 @@ export interface FeedMessage {
   readonly title?: string;
 }
 
+/** Which list {@link ChatFeed.top} reads. */
+export interface FeedTopOptions {
+  /** The archive instead of the main list (default false). */
+  readonly archived?: boolean;
+}
+
+/** The choices a user made on their chat list, as thread ids: what a restart must keep (see `FeedRecord`). */
+export interface FeedPreferences {
+  readonly pinned: readonly string[];
+  readonly archived: readonly string[];
+  readonly markedUnread: readonly string[];
+}
+
 /** The mutable state behind one entry; never handed out. */
 interface Slot {
   readonly threadId: string;
@@ -76,20 +98,28 @@ interface Slot {
   lastSeq: number;
   preview: string;
   pinned: boolean;
+  archived: boolean;
+  markedUnread: boolean;
   readUpTo: number;
   /** Incoming seqs above `readUpTo` not read yet, ascending and distinct. */
   unreadSeqs: number[];
   /** The feed's tick at the last upsert or message: breaks activity ties, newer first. */
   tick: number;
+  /** The slot's place in its heap (the main list's or the archive's), kept by the heap. */
+  at: number;
 }
 
 /**
  * The per-user chat list you see when you open the app, kept in order as messages land.
  *
- * Pattern: Priority queue (indexed binary heap) — a heap plus a map from thread id to heap slot, so one
- * thread's update costs O(log n) and the first k threads are read in O(k log k) without sorting everything.
+ * Pattern: Priority queue (indexed binary heap) — one heap for the main list and one for the archive, each slot
+ * knowing its place, so one thread's update costs O(log n) and the first k threads of either list are read in
+ * O(k log k) without sorting everything.
  *
- * Order: pinned threads first, then latest activity first, then the most recently updated first.
+ * Order: pinned threads first, then latest activity first, then the most recently updated first. A thread is
+ * never both pinned and archived: archiving unpins it (as WhatsApp does), pinning brings it back from the
+ * archive. A new message leaves an archived thread in the archive (WhatsApp's default, "keep chats archived").
+ * A thread marked unread shows at least 1 unread until it is read, or the mark is cleared.
  *
  * @example
  * ```ts
@@ -99,18 +129,22 @@ interface Slot {
  * feed.recordMessage('bob', { seq: 1, at: 2000, preview: 'lunch?', incoming: true, title: 'Bob' })
  * feed.top(2).map((e) => `${e.title} (${e.unread})`) // ['Bob (1)', 'General (0)']
  * feed.markRead('bob', 1) // 0
+ * feed.archive('general')
+ * feed.top(2).map((e) => e.title) // ['Bob']
+ * feed.top(2, { archived: true }).map((e) => e.title) // ['General']
  * ```
  */
 export class ChatFeed implements Iterable<FeedEntry> {
-  readonly #heap: Slot[] = [];
-  readonly #index = new Map<string, number>();
+  readonly #slots = new Map<string, Slot>();
+  readonly #main = new IndexedHeap<Slot>(outranks);
+  readonly #archive = new IndexedHeap<Slot>(outranks);
   #tick = 0;
   #totalUnread = 0;
   #unreadThreads = 0;
 
-  /** The number of threads in the feed. */
+  /** The number of threads in the feed, archived ones included. */
   get size(): number {
-    return this.#heap.length;
+    return this.#slots.size;
   }
 
   /**
@@ -126,18 +160,18 @@ export class ChatFeed implements Iterable<FeedEntry> {
     const bag = requireObject(init, 'init');
     const title = checkTitle(bag.title, 'init.title');
     const at = bag.lastActivityAt === undefined ? 0 : requireTime(bag.lastActivityAt, 'init.lastActivityAt');
-    const i = this.#index.get(id);
-    if (i === undefined) return snapshot(this.#insert(newSlot(id, title, at, ++this.#tick)));
-    const slot = this.#heap[i]!;
-    slot.title = title;
-    slot.lastActivityAt = Math.max(slot.lastActivityAt, at);
-    slot.tick = ++this.#tick;
-    this.#fix(i);
-    return snapshot(slot);
+    const known = this.#slots.get(id);
+    if (known === undefined) return snapshot(this.#insert(newSlot(id, title, at, ++this.#tick)));
+    known.title = title;
+    known.lastActivityAt = Math.max(known.lastActivityAt, at);
+    known.tick = ++this.#tick;
+    this.#heapOf(known).update(known);
+    return snapshot(known);
   }
 
   /**
-   * Records a message that landed in a thread, adding the thread when it is new.
+   * Records a message that landed in a thread, adding the thread when it is new. An archived thread stays in
+   * the archive.
    *
    * Recording the same seq again is harmless: it counts as unread at most once, and never when it is at
    * or below the read watermark.
@@ -156,13 +190,14 @@ export class ChatFeed implements Iterable<FeedEntry> {
     const preview = requireString(bag.preview, 'message.preview');
     const incoming = requireBoolean(bag.incoming, 'message.incoming');
     const title = bag.title === undefined ? undefined : checkTitle(bag.title, 'message.title');
-    const i = this.#index.get(id);
-    if (i === undefined && title === undefined) {
+    const known = this.#slots.get(id);
+    if (known === undefined && title === undefined) {
       const problem = `message.title is required: thread ${JSON.stringify(id)} is not in the feed yet`;
       throw new ValidationError(problem, { details: { field: 'message.title' } });
     }
 
-    const slot = i === undefined ? newSlot(id, title!, at, 0) : this.#heap[i]!;
+    const slot = known ?? newSlot(id, title!, at, 0);
+    const before = shownUnread(slot);
     if (title !== undefined) slot.title = title;
     slot.lastActivityAt = Math.max(slot.lastActivityAt, at);
     // `>=` so a re-delivered (or edited) latest message refreshes the preview.
@@ -170,18 +205,37 @@ export class ChatFeed implements Iterable<FeedEntry> {
       slot.lastSeq = seq;
       slot.preview = preview;
     }
-    if (incoming && seq > slot.readUpTo && insertSorted(slot.unreadSeqs, seq)) {
-      this.#totalUnread += 1;
-      if (slot.unreadSeqs.length === 1) this.#unreadThreads += 1;
-    }
+    if (incoming && seq > slot.readUpTo) insertSorted(slot.unreadSeqs, seq);
     slot.tick = ++this.#tick;
-    if (i === undefined) this.#insert(slot);
-    else this.#fix(i);
+    if (known === undefined) this.#insert(slot);
+    else this.#heapOf(slot).update(slot);
+    this.#count(before, shownUnread(slot));
     return snapshot(slot);
   }
 
   /**
-   * Moves a thread's read watermark up to `upToSeq`; a lower or equal watermark changes nothing.
+   * Shows a changed message (edited, or deleted for everyone) when it is the thread's latest: its preview
+   * follows. A change is not new activity: the order and the unread counts stay as they are.
+   *
+   * @param threadId - the thread's id
+   * @param seq - the changed message's seq
+   * @param preview - the text to show for it now
+   * @returns a snapshot of the thread's entry, or `undefined` when the thread is not in the feed
+   * @throws ValidationError when an argument is malformed; the feed is then unchanged
+   */
+  updatePreview(threadId: string, seq: number, preview: string): FeedEntry | undefined {
+    const id = checkThreadId(threadId);
+    const at = requireSeq(seq, 'seq');
+    const text = requireString(preview, 'preview');
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return undefined;
+    if (at === slot.lastSeq) slot.preview = text;
+    return snapshot(slot);
+  }
+
+  /**
+   * Moves a thread's read watermark up to `upToSeq` (a lower or equal watermark leaves it), and clears the
+   * thread's unread mark: the user has read it again.
    *
    * @param threadId - the thread's id
    * @param upToSeq - the highest seq the user has read
@@ -193,19 +247,18 @@ export class ChatFeed implements Iterable<FeedEntry> {
     const id = checkThreadId(threadId);
     const upTo = requireSeq(upToSeq, 'upToSeq');
     const slot = this.#require(id);
-    if (upTo <= slot.readUpTo) return slot.unreadSeqs.length;
-    slot.readUpTo = upTo;
-    const cut = upperBound(slot.unreadSeqs, upTo);
-    if (cut > 0) {
-      slot.unreadSeqs.splice(0, cut);
-      this.#totalUnread -= cut;
-      if (slot.unreadSeqs.length === 0) this.#unreadThreads -= 1;
+    const before = shownUnread(slot);
+    slot.markedUnread = false;
+    if (upTo > slot.readUpTo) {
+      slot.readUpTo = upTo;
+      slot.unreadSeqs.splice(0, upperBound(slot.unreadSeqs, upTo));
     }
+    this.#count(before, shownUnread(slot));
     return slot.unreadSeqs.length;
   }
 
   /**
-   * Pins a thread above every unpinned one.
+   * Pins a thread above every unpinned one; an archived thread comes back to the main list.
    *
    * @param threadId - the thread's id
    * @returns a snapshot of the thread's entry
@@ -213,7 +266,9 @@ export class ChatFeed implements Iterable<FeedEntry> {
    * @throws NotFoundError when the thread is not in the feed
    */
   pin(threadId: string): FeedEntry {
-    return this.#setPinned(threadId, true);
+    const slot = this.#require(checkThreadId(threadId));
+    this.#move(slot, { pinned: true, archived: false });
+    return snapshot(slot);
   }
 
   /**
@@ -225,30 +280,77 @@ export class ChatFeed implements Iterable<FeedEntry> {
    * @throws NotFoundError when the thread is not in the feed
    */
   unpin(threadId: string): FeedEntry {
-    return this.#setPinned(threadId, false);
+    const slot = this.#require(checkThreadId(threadId));
+    this.#move(slot, { pinned: false, archived: slot.archived });
+    return snapshot(slot);
   }
 
   /**
-   * Removes a thread from the feed, with its unread messages.
+   * Moves a thread out of the main list into the archive, unpinning it. New messages leave it there.
+   *
+   * @param threadId - the thread's id
+   * @returns a snapshot of the thread's entry
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when the thread is not in the feed
+   */
+  archive(threadId: string): FeedEntry {
+    const slot = this.#require(checkThreadId(threadId));
+    this.#move(slot, { pinned: false, archived: true });
+    return snapshot(slot);
+  }
+
+  /**
+   * Brings an archived thread back to the main list, at its place by activity.
+   *
+   * @param threadId - the thread's id
+   * @returns a snapshot of the thread's entry
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when the thread is not in the feed
+   */
+  unarchive(threadId: string): FeedEntry {
+    const slot = this.#require(checkThreadId(threadId));
+    this.#move(slot, { pinned: slot.pinned, archived: false });
+    return snapshot(slot);
+  }
+
+  /**
+   * Marks a thread unread: it shows at least 1 unread until the user reads it again (`markRead`) or the mark is
+   * cleared (`clearUnreadMark`). Its messages and read watermark are untouched.
+   *
+   * @param threadId - the thread's id
+   * @returns a snapshot of the thread's entry
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when the thread is not in the feed
+   */
+  markUnread(threadId: string): FeedEntry {
+    return this.#setMark(checkThreadId(threadId), true);
+  }
+
+  /**
+   * Clears a thread's unread mark without reading anything: it shows its unread messages again, if any.
+   *
+   * @param threadId - the thread's id
+   * @returns a snapshot of the thread's entry
+   * @throws ValidationError when the id is malformed
+   * @throws NotFoundError when the thread is not in the feed
+   */
+  clearUnreadMark(threadId: string): FeedEntry {
+    return this.#setMark(checkThreadId(threadId), false);
+  }
+
+  /**
+   * Removes a thread from the feed, with its unread messages and its mark.
    *
    * @param threadId - the thread's id
    * @returns whether the thread was in the feed
    * @throws ValidationError when the id is malformed
    */
   remove(threadId: string): boolean {
-    const id = checkThreadId(threadId);
-    const i = this.#index.get(id);
-    if (i === undefined) return false;
-    const slot = this.#heap[i]!;
-    this.#totalUnread -= slot.unreadSeqs.length;
-    if (slot.unreadSeqs.length > 0) this.#unreadThreads -= 1;
-    this.#index.delete(id);
-    const last = this.#heap.pop()!;
-    if (i < this.#heap.length) {
-      this.#heap[i] = last;
-      this.#index.set(last.threadId, i);
-      this.#fix(i);
-    }
+    const slot = this.#slots.get(checkThreadId(threadId));
+    if (slot === undefined) return false;
+    this.#count(shownUnread(slot), 0);
+    this.#heapOf(slot).remove(slot);
+    this.#slots.delete(slot.threadId);
     return true;
   }
 
@@ -260,143 +362,131 @@ export class ChatFeed implements Iterable<FeedEntry> {
    * @throws ValidationError when the id is malformed
    */
   get(threadId: string): FeedEntry | undefined {
-    const i = this.#index.get(checkThreadId(threadId));
-    return i === undefined ? undefined : snapshot(this.#heap[i]!);
+    const slot = this.#slots.get(checkThreadId(threadId));
+    return slot === undefined ? undefined : snapshot(slot);
   }
 
   /**
-   * Tells whether a thread is in the feed.
+   * Tells whether a thread is in the feed (in the main list or the archive).
    *
    * @param threadId - the thread's id
    * @throws ValidationError when the id is malformed
    */
   has(threadId: string): boolean {
-    return this.#index.has(checkThreadId(threadId));
+    return this.#slots.has(checkThreadId(threadId));
   }
 
   /**
-   * Counts a thread's unread messages.
+   * Counts a thread's unread messages, as its entry's `unread` shows them (at least 1 while it is marked unread).
    *
    * @param threadId - the thread's id
    * @returns the count, 0 when the thread is not in the feed
    * @throws ValidationError when the id is malformed
    */
   unreadCount(threadId: string): number {
-    const i = this.#index.get(checkThreadId(threadId));
-    return i === undefined ? 0 : this.#heap[i]!.unreadSeqs.length;
+    const slot = this.#slots.get(checkThreadId(threadId));
+    return slot === undefined ? 0 : shownUnread(slot);
   }
 
-  /** Counts unread messages across every thread, in O(1). */
+  /** Counts unread messages across every thread, archived ones included (a marked thread counts 1), in O(1). */
   totalUnread(): number {
     return this.#totalUnread;
   }
 
-  /** Counts the threads that have at least one unread message, in O(1). */
+  /** Counts the threads that show as unread (unread messages, or the mark), archived ones included, in O(1). */
   unreadThreads(): number {
     return this.#unreadThreads;
   }
 
   /**
-   * Returns the first `k` entries in feed order (all of them when `k` exceeds the size), leaving the feed
-   * untouched.
-   *
-   * It walks the heap best-first with a small heap of candidate slots: O(k log k), whatever the size.
+   * Returns the first `k` entries of the main list in feed order (all of them when `k` exceeds its size), or of
+   * the archive with `{ archived: true }`, leaving the feed untouched. O(k log k), whatever the size.
    *
    * @param k - how many entries to return: a non-negative integer
-   * @throws ValidationError when `k` is not a non-negative integer
+   * @param options - `archived: true` to read the archive
+   * @throws ValidationError when `k` is not a non-negative integer, or the options are malformed
    */
-  top(k: number): FeedEntry[] {
-    const heap = this.#heap;
-    const count = Math.min(requireSeq(k, 'k'), heap.length);
-    const out: FeedEntry[] = [];
-    if (count === 0) return out;
-    const candidates = [0];
-    while (out.length < count) {
-      const best = popCandidate(candidates, heap);
-      out.push(snapshot(heap[best]!));
-      const left = 2 * best + 1;
-      if (left < heap.length) pushCandidate(candidates, heap, left);
-      if (left + 1 < heap.length) pushCandidate(candidates, heap, left + 1);
+  top(k: number, options: FeedTopOptions = {}): FeedEntry[] {
+    const count = requireSeq(k, 'k');
+    const bag = requireObject(options, 'options');
+    const archived = bag.archived === undefined ? false : requireBoolean(bag.archived, 'options.archived');
+    return (archived ? this.#archive : this.#main).top(count).map(snapshot);
+  }
+
+  /**
+   * The threads the user pinned, archived and marked unread: what a restart must put back.
+   *
+   * @returns the thread ids of each kind, in the order the threads entered the feed
+   */
+  preferences(): FeedPreferences {
+    const pinned: string[] = [];
+    const archived: string[] = [];
+    const markedUnread: string[] = [];
+    for (const slot of this.#slots.values()) {
+      if (slot.pinned) pinned.push(slot.threadId);
+      if (slot.archived) archived.push(slot.threadId);
+      if (slot.markedUnread) markedUnread.push(slot.threadId);
     }
-    return out;
+    return { pinned, archived, markedUnread };
   }
 
-  /** Iterates over snapshots of every entry in feed order, as they were when called. */
+  /** Iterates over snapshots of every entry as they were when called: the main list, then the archive. */
   entries(): IterableIterator<FeedEntry> {
-    return this.top(this.#heap.length)[Symbol.iterator]();
+    const all = [...this.#main.top(this.#main.size), ...this.#archive.top(this.#archive.size)];
+    return all.map(snapshot)[Symbol.iterator]();
   }
 
-  /** Iterates over snapshots of every entry in feed order, like {@link ChatFeed.entries}. */
+  /** Iterates over snapshots of every entry like {@link ChatFeed.entries}. */
   [Symbol.iterator](): IterableIterator<FeedEntry> {
     return this.entries();
   }
 
   #require(id: string): Slot {
-    const i = this.#index.get(id);
-    if (i === undefined) {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) {
       throw new NotFoundError(`thread ${JSON.stringify(id)} is not in the feed`, {
         details: { threadId: id },
       });
     }
-    return this.#heap[i]!;
-  }
-
-  #setPinned(threadId: string, pinned: boolean): FeedEntry {
-    const id = checkThreadId(threadId);
-    const slot = this.#require(id);
-    if (slot.pinned !== pinned) {
-      slot.pinned = pinned;
-      this.#fix(this.#index.get(id)!);
-    }
-    return snapshot(slot);
-  }
-
-  #insert(slot: Slot): Slot {
-    this.#heap.push(slot);
-    this.#siftUp(this.#heap.length - 1);
     return slot;
   }
 
-  /** Restores heap order after the slot at `i` changed its key in either direction. */
-  #fix(i: number): void {
-    if (!this.#siftUp(i)) this.#siftDown(i);
+  #heapOf(slot: Slot): IndexedHeap<Slot> {
+    return slot.archived ? this.#archive : this.#main;
   }
 
-  /** Moves the slot at `i` up while it outranks its parent; returns whether it moved. */
-  #siftUp(i: number): boolean {
-    const heap = this.#heap;
-    const slot = heap[i]!;
-    let hole = i;
-    while (hole > 0) {
-      const parentAt = (hole - 1) >> 1;
-      const parent = heap[parentAt]!;
-      if (!outranks(slot, parent)) break;
-      heap[hole] = parent;
-      this.#index.set(parent.threadId, hole);
-      hole = parentAt;
-    }
-    heap[hole] = slot;
-    this.#index.set(slot.threadId, hole);
-    return hole !== i;
+  #insert(slot: Slot): Slot {
+    this.#slots.set(slot.threadId, slot);
+    this.#heapOf(slot).push(slot);
+    return slot;
   }
 
-  #siftDown(i: number): void {
-    const heap = this.#heap;
-    const slot = heap[i]!;
-    const n = heap.length;
-    let hole = i;
-    for (;;) {
-      let childAt = 2 * hole + 1;
-      if (childAt >= n) break;
-      if (childAt + 1 < n && outranks(heap[childAt + 1]!, heap[childAt]!)) childAt += 1;
-      const child = heap[childAt]!;
-      if (!outranks(child, slot)) break;
-      heap[hole] = child;
-      this.#index.set(child.threadId, hole);
-      hole = childAt;
+  /** Sets where a thread sits: pinned or not, and in which list; moves it between the heaps when that changes. */
+  #move(slot: Slot, to: { pinned: boolean; archived: boolean }): void {
+    if (slot.pinned === to.pinned && slot.archived === to.archived) return;
+    if (slot.archived !== to.archived) {
+      this.#heapOf(slot).remove(slot);
+      slot.pinned = to.pinned;
+      slot.archived = to.archived;
+      this.#heapOf(slot).push(slot);
+    } else {
+      slot.pinned = to.pinned;
+      this.#heapOf(slot).update(slot);
     }
-    heap[hole] = slot;
-    this.#index.set(slot.threadId, hole);
+  }
+
+  #setMark(id: string, marked: boolean): FeedEntry {
+    const slot = this.#require(id);
+    const before = shownUnread(slot);
+    slot.markedUnread = marked;
+    this.#count(before, shownUnread(slot));
+    return snapshot(slot);
+  }
+
+  /** Keeps the running totals as one thread's shown unread count goes from `before` to `after`. */
+  #count(before: number, after: number): void {
+    this.#totalUnread += after - before;
+    this.#unreadThreads += Number(after > 0) - Number(before > 0);
   }
 }
 
@@ -415,10 +505,18 @@ function newSlot(threadId: string, title: string, lastActivityAt: number, tick: 
     lastSeq: -1,
     preview: '',
     pinned: false,
+    archived: false,
+    markedUnread: false,
     readUpTo: -1,
     unreadSeqs: [],
     tick,
+    at: -1,
   };
+}
+
+/** The unread count a thread shows: its unread messages, and at least 1 while it is marked unread. */
+function shownUnread(s: Slot): number {
+  return s.markedUnread ? Math.max(1, s.unreadSeqs.length) : s.unreadSeqs.length;
 }
 
 function snapshot(s: Slot): FeedEntry {
@@ -428,45 +526,12 @@ function snapshot(s: Slot): FeedEntry {
     lastActivityAt: s.lastActivityAt,
     lastSeq: s.lastSeq,
     preview: s.preview,
-    unread: s.unreadSeqs.length,
+    unread: shownUnread(s),
     pinned: s.pinned,
+    archived: s.archived,
+    markedUnread: s.markedUnread,
     readUpTo: s.readUpTo,
   });
-}
-
-// The candidate heap of `top`: heap indices, ordered by the slots they point at.
-
-function pushCandidate(candidates: number[], heap: readonly Slot[], at: number): void {
-  let hole = candidates.length;
-  candidates.push(at);
-  while (hole > 0) {
-    const parentAt = (hole - 1) >> 1;
-    const parent = candidates[parentAt]!;
-    if (!outranks(heap[at]!, heap[parent]!)) break;
-    candidates[hole] = parent;
-    hole = parentAt;
-  }
-  candidates[hole] = at;
-}
-
-function popCandidate(candidates: number[], heap: readonly Slot[]): number {
-  const best = candidates[0]!;
-  const last = candidates.pop()!;
-  const n = candidates.length;
-  if (n === 0) return best;
-  let hole = 0;
-  for (;;) {
-    let childAt = 2 * hole + 1;
-    if (childAt >= n) break;
-    if (childAt + 1 < n && outranks(heap[candidates[childAt + 1]!]!, heap[candidates[childAt]!]!))
-      childAt += 1;
-    const child = candidates[childAt]!;
-    if (!outranks(heap[child]!, heap[last]!)) break;
-    candidates[hole] = child;
-    hole = childAt;
-  }
-  candidates[hole] = last;
-  return best;
 }
 
 /** Inserts `value` into an ascending array of distinct numbers; returns false when it was already there. */

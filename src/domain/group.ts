@@ -1,5 +1,12 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from './errors';
-import { requireId, requireIdList, requireObject, requirePositiveInt, requireText } from './validate';
+import {
+  requireId,
+  requireIdList,
+  requireObject,
+  requirePositiveInt,
+  requireSeq,
+  requireText,
+} from './validate';
 
 /** The most members a group has unless told otherwise (WhatsApp's limit). */
 export const DEFAULT_GROUP_SIZE_LIMIT = 1024;
@@ -33,6 +40,11 @@ export interface GroupRecord {
   readonly adminIds: readonly string[];
   readonly memberIds: readonly string[];
   readonly sizeLimit: number;
+  /**
+   * For each member who joined once the thread had messages, its last seq at that moment: their history starts
+   * after it. Absent (as in records written before it existed) means everyone sees the whole thread.
+   */
+  readonly joinedAtSeq?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -54,6 +66,7 @@ export function requireGroupRecord(value: unknown): GroupRecord {
     if (!members.has(id))
       throw new ValidationError(`group record: ${id} is an admin or owner but not a member`);
   }
+  const joinedAtSeq = r.joinedAtSeq === undefined ? undefined : requireJoinedAtSeq(r.joinedAtSeq, members);
   return Object.freeze({
     id: requireId(r.id, 'group record id'),
     name: requireText(r.name, 'group record name', MAX_GROUP_NAME_LENGTH),
@@ -61,7 +74,19 @@ export function requireGroupRecord(value: unknown): GroupRecord {
     adminIds,
     memberIds,
     sizeLimit: requirePositiveInt(r.sizeLimit, 'group record sizeLimit', MAX_SIZE_LIMIT),
+    ...(joinedAtSeq === undefined ? {} : { joinedAtSeq }),
   });
+}
+
+/** Checks a record's `joinedAtSeq`: a seq for some of its members. */
+function requireJoinedAtSeq(value: unknown, members: ReadonlySet<string>): Readonly<Record<string, number>> {
+  const bag = requireObject(value, 'group record joinedAtSeq');
+  const copy: Record<string, number> = {};
+  for (const [id, seq] of Object.entries(bag)) {
+    if (!members.has(id)) throw new ValidationError(`group record joinedAtSeq: ${id} is not a member`);
+    copy[id] = requireSeq(seq, `group record joinedAtSeq.${id}`);
+  }
+  return Object.freeze(copy);
 }
 
 /**
@@ -84,6 +109,8 @@ export class Group {
   #ownerId: string | undefined;
   readonly #members = new Set<string>(); // insertion order is join order
   readonly #admins = new Set<string>();
+  /** The thread's last seq when a member joined, for those who joined after messages were sent. */
+  readonly #joinedAtSeq = new Map<string, number>();
 
   /**
    * Creates a group with its owner and first members.
@@ -157,18 +184,30 @@ export class Group {
   }
 
   /**
+   * The thread's last seq when a member joined: their history starts after it (0 for everyone who was there from
+   * the start).
+   *
+   * @param userId - a member
+   */
+  joinedAtSeq(userId: string): number {
+    return this.#joinedAtSeq.get(userId) ?? 0;
+  }
+
+  /**
    * Adds members; all or nothing.
    *
    * @param actorId - who adds them (must be an admin)
    * @param userIds - who joins
+   * @param atSeq - the thread's last seq now: the newcomers' history starts after it (default 0)
    * @returns the ids added
    * @throws PermissionError when the actor is not an admin
    * @throws ConflictError when someone is already a member
    * @throws ValidationError when an id is malformed or the group would exceed its size limit
    */
-  add(actorId: string, userIds: readonly string[]): readonly string[] {
+  add(actorId: string, userIds: readonly string[], atSeq = 0): readonly string[] {
     this.#requireAdmin(actorId, 'add members');
     const ids = Group.#requireIds(userIds, 'userIds');
+    requireSeq(atSeq, 'atSeq');
     if (ids.length === 0) throw new ValidationError('userIds must name at least one user');
     if (new Set(ids).size !== ids.length) throw new ValidationError('userIds lists a user twice');
     const already = ids.filter((id) => this.#members.has(id));
@@ -182,7 +221,10 @@ export class Group {
         details: { sizeLimit: this.sizeLimit },
       });
     }
-    for (const id of ids) this.#members.add(id);
+    for (const id of ids) {
+      this.#members.add(id);
+      if (atSeq > 0) this.#joinedAtSeq.set(id, atSeq);
+    }
     return ids;
   }
 
@@ -206,6 +248,7 @@ export class Group {
     }
     this.#members.delete(userId);
     this.#admins.delete(userId);
+    this.#joinedAtSeq.delete(userId);
   }
 
   /**
@@ -219,6 +262,7 @@ export class Group {
     this.#requireMember(userId);
     this.#members.delete(userId);
     this.#admins.delete(userId);
+    this.#joinedAtSeq.delete(userId);
     if (userId !== this.#ownerId) return;
     const heir = [...this.#members].find((id) => this.#admins.has(id)) ?? this.#members.values().next().value;
     this.#ownerId = heir;
@@ -271,6 +315,7 @@ export class Group {
     group.#admins.clear();
     for (const id of r.memberIds) group.#members.add(id);
     for (const id of r.adminIds) group.#admins.add(id);
+    for (const [id, seq] of Object.entries(r.joinedAtSeq ?? {})) if (seq > 0) group.#joinedAtSeq.set(id, seq);
     group.#ownerId = r.ownerId;
     return group;
   }
@@ -284,6 +329,7 @@ export class Group {
       adminIds: [...this.#admins],
       memberIds: [...this.#members],
       sizeLimit: this.sizeLimit,
+      ...(this.#joinedAtSeq.size === 0 ? {} : { joinedAtSeq: Object.fromEntries(this.#joinedAtSeq) }),
     };
   }
 

@@ -26,6 +26,48 @@ export function frozenReceipt(receipt: ReceiptData): ReceiptData {
   });
 }
 
+/** What can happen to a stored message after it was sent. */
+export type MessageChangeKind = 'edit' | 'delete' | 'reaction' | 'hide';
+
+/**
+ * A change to a message, as an inbox entry carries it to every member's devices (`hide`, a delete for one user,
+ * only to that user's): applied exactly once and in order, like receipts.
+ */
+export interface MessageChange {
+  readonly kind: MessageChangeKind;
+  readonly threadId: string;
+  readonly messageId: string;
+  /** The changed message's seq in its thread. */
+  readonly seq: number;
+  /** Who made the change: the editor, the deleter (the sender, or a group admin), the reacting user, the hider. */
+  readonly userId: string;
+  /** When (ms). */
+  readonly at: number;
+  /** `edit`: the new text (erased, as `''`, if the message is later deleted for everyone). */
+  readonly text?: string;
+  /** `reaction`: the user's emoji now, or `null` when they took their reaction back. */
+  readonly emoji?: string | null;
+}
+
+/**
+ * A frozen copy of a change.
+ *
+ * @param change - the change to copy
+ */
+export function frozenChange(change: MessageChange): MessageChange {
+  const copy: { -readonly [K in keyof MessageChange]: MessageChange[K] } = {
+    kind: change.kind,
+    threadId: change.threadId,
+    messageId: change.messageId,
+    seq: change.seq,
+    userId: change.userId,
+    at: change.at,
+  };
+  if (change.text !== undefined) copy.text = change.text;
+  if (change.emoji !== undefined) copy.emoji = change.emoji;
+  return Object.freeze(copy);
+}
+
 /**
  * A frozen inbox entry with a frozen copy of what it carries.
  *
@@ -34,17 +76,24 @@ export function frozenReceipt(receipt: ReceiptData): ReceiptData {
  * @param item - what it carries
  */
 export function frozenEntry(userId: string, inboxSeq: number, item: InboxItem): InboxEntry {
-  return Object.freeze(
-    item.type === 'message'
-      ? { type: 'message', message: frozenMessage(item.message), userId, inboxSeq }
-      : { type: 'receipt', receipt: frozenReceipt(item.receipt), userId, inboxSeq },
-  );
+  switch (item.type) {
+    case 'message':
+      return Object.freeze({ type: 'message', message: frozenMessage(item.message), userId, inboxSeq });
+    case 'receipt':
+      return Object.freeze({ type: 'receipt', receipt: frozenReceipt(item.receipt), userId, inboxSeq });
+    case 'change':
+      return Object.freeze({ type: 'change', change: frozenChange(item.change), userId, inboxSeq });
+  }
 }
 
-/** What an inbox entry carries: a message (from anyone, or the user's own from another device) or a receipt. */
+/**
+ * What an inbox entry carries: a message (from anyone, or the user's own from another device), a receipt, or a
+ * change to a message (an edit, a delete, a reaction, a hide).
+ */
 export type InboxItem =
   | { readonly type: 'message'; readonly message: MessageData }
-  | { readonly type: 'receipt'; readonly receipt: ReceiptData };
+  | { readonly type: 'receipt'; readonly receipt: ReceiptData }
+  | { readonly type: 'change'; readonly change: MessageChange };
 
 /**
  * One entry of a user's inbox: everything the server has for a user, in one total order (`inboxSeq`, monotonic

@@ -8,6 +8,7 @@ export * from './validate';
 export * from './user';
 export * from './group';
 export * from './message';
+export * from './message-change';
 export * from './chat-thread';
 export * from './chat-feed';
 export * from './receipt-ledger';

@@ -35,10 +35,17 @@ export function compareStatus(a: MessageStatus, b: MessageStatus): number {
  * messagePreview({ kind: 'photo', text: 'the view' }) // '📷 the view'
  * ```
  */
-export function messagePreview(message: Pick<MessageData, 'kind' | 'text'>, max = 80): string {
+export function messagePreview(
+  message: Pick<MessageData, 'kind' | 'text'> & { readonly deletedAt?: number | undefined },
+  max = 80,
+): string {
+  if (message.deletedAt !== undefined) return DELETED_PREVIEW;
   const line = message.kind === 'photo' ? `📷 ${message.text === '' ? 'Photo' : message.text}` : message.text;
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
+
+/** What a chat list or a notification shows for a message deleted for everyone. */
+export const DELETED_PREVIEW = '🚫 This message was deleted';
 
 /** The stored fields of a message, as they travel in frames and sit in stores. */
 export interface MessageData {
@@ -60,7 +67,29 @@ export interface MessageData {
   readonly clientMessageId: string;
   /** When the server stored it (ms since the epoch, from the injected clock). */
   readonly sentAt: number;
+  /** The message this one answers (same thread), quoted so it renders without another lookup. */
+  readonly replyTo?: ReplyQuote;
+  /** When the sender last edited the text (ms); ticks do not reset. */
+  readonly editedAt?: number;
+  /** When it was deleted for everyone (ms): a tombstone whose text and photo are erased from every store. */
+  readonly deletedAt?: number;
+  /** Reactions: each emoji with the users who chose it, one emoji per user; absent when there are none. */
+  readonly reactions?: Readonly<Record<string, readonly string[]>>;
 }
+
+/** What a reply shows of the message it answers. */
+export interface ReplyQuote {
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly kind: MessageKind;
+  /** The first characters of its text ({@link REPLY_PREVIEW_LENGTH}); empty once it was deleted. */
+  readonly preview: string;
+  /** True once the quoted message was deleted for everyone ("deleted message"). */
+  readonly deleted?: boolean;
+}
+
+/** How many characters of the answered message a reply quotes. */
+export const REPLY_PREVIEW_LENGTH = 100;
 
 /**
  * A message's id: its thread's id and its seq there, `<thread id>#<seq>`. Every store gives ids in this form, so
@@ -106,13 +135,28 @@ export function frozenMessage(m: MessageData): MessageData {
     sentAt: m.sentAt,
   };
   if (m.media !== undefined) copy.media = frozenMediaRef(m.media);
+  if (m.replyTo !== undefined) copy.replyTo = Object.freeze(Object.assign({}, m.replyTo));
+  if (m.editedAt !== undefined) copy.editedAt = m.editedAt;
+  if (m.deletedAt !== undefined) copy.deletedAt = m.deletedAt;
+  if (m.reactions !== undefined) copy.reactions = frozenReactions(m.reactions);
   return Object.freeze(copy);
+}
+
+/** A frozen copy of a message's reactions. */
+function frozenReactions(
+  reactions: Readonly<Record<string, readonly string[]>>,
+): Readonly<Record<string, readonly string[]>> {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(reactions).map(([emoji, users]) => [emoji, Object.freeze([...users])])),
+  );
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * A message with the status its sender sees, which only moves forward: sent → delivered → read.
+ * A message with the status its sender sees, which only moves forward: sent → delivered → read. Its content is
+ * fixed: a device shows an edit, a delete or a reaction as a new `Message` made from `applyMessageChange`, with the
+ * same status.
  *
  * @example
  * ```ts
@@ -131,6 +175,10 @@ export class Message implements MessageData {
   readonly media?: MediaRef;
   readonly clientMessageId: string;
   readonly sentAt: number;
+  readonly replyTo?: ReplyQuote;
+  readonly editedAt?: number;
+  readonly deletedAt?: number;
+  readonly reactions?: Readonly<Record<string, readonly string[]>>;
   #status: MessageStatus;
 
   /**
@@ -149,12 +197,21 @@ export class Message implements MessageData {
     if (data.media !== undefined) this.media = data.media;
     this.clientMessageId = data.clientMessageId;
     this.sentAt = data.sentAt;
+    if (data.replyTo !== undefined) this.replyTo = Object.freeze(Object.assign({}, data.replyTo));
+    if (data.editedAt !== undefined) this.editedAt = data.editedAt;
+    if (data.deletedAt !== undefined) this.deletedAt = data.deletedAt;
+    if (data.reactions !== undefined) this.reactions = frozenReactions(data.reactions);
     this.#status = status;
   }
 
   /** The sender, named as in a send (`{ from, to }`); the same as `senderId`. */
   get from(): string {
     return this.senderId;
+  }
+
+  /** Whether it was deleted for everyone: a tombstone ("This message was deleted"). */
+  get deleted(): boolean {
+    return this.deletedAt !== undefined;
   }
 
   /** The ticks the sender sees now. */
@@ -186,6 +243,10 @@ export class Message implements MessageData {
       ...(this.media === undefined ? {} : { media: this.media }),
       clientMessageId: this.clientMessageId,
       sentAt: this.sentAt,
+      ...(this.replyTo === undefined ? {} : { replyTo: this.replyTo }),
+      ...(this.editedAt === undefined ? {} : { editedAt: this.editedAt }),
+      ...(this.deletedAt === undefined ? {} : { deletedAt: this.deletedAt }),
+      ...(this.reactions === undefined ? {} : { reactions: this.reactions }),
       status: this.#status,
     };
   }

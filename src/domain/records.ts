@@ -8,7 +8,8 @@ import { requireId, requireIdList, requireKey, requireObject, requireText } from
 
 /**
  * The plain records a `DirectoryStore` keeps: what the system needs, besides messages, to carry on after a
- * restart. Each is a whole snapshot of one thing (a user, a group, a user's settings, a direct conversation);
+ * restart. Each is a whole snapshot of one thing (a user, a group, a user's settings, a direct conversation, a
+ * user's chat-list choices);
  * saving one replaces the previous version. The `require…Record` functions check a record field by field and
  * return a frozen copy, so a store never keeps a caller's array. A group's record lives beside `Group`, in
  * `group.ts`, which writes and restores it.
@@ -51,6 +52,17 @@ export interface SettingsRecord {
 export interface DirectThreadRecord {
   readonly id: string;
   readonly participantIds: readonly [string, string];
+}
+
+/**
+ * One user's chat-list choices: the threads they pinned, archived and marked unread. A thread is never both
+ * pinned and archived (archiving unpins). Records written before the kind existed are simply absent: no choices.
+ */
+export interface FeedRecord {
+  readonly userId: string;
+  readonly pinned: readonly string[];
+  readonly archived: readonly string[];
+  readonly markedUnread: readonly string[];
 }
 
 /** The most ids one list of a record may hold (a group's members are capped far lower by its size limit). */
@@ -136,12 +148,52 @@ export function requireDirectThreadRecord(value: unknown): DirectThreadRecord {
   });
 }
 
+/**
+ * Checks a feed record.
+ *
+ * @param value - the record
+ * @returns a frozen copy
+ * @throws ValidationError when a field is missing or malformed, a list names a thread twice, or a thread is both
+ *   pinned and archived
+ */
+export function requireFeedRecord(value: unknown): FeedRecord {
+  const r = requireObject(value, 'feed record');
+  const userId = requireId(r.userId, 'feed record userId');
+  const threads = (field: 'pinned' | 'archived' | 'markedUnread'): readonly string[] => {
+    const list = r[field];
+    if (!Array.isArray(list) || list.length > MAX_RECORD_LIST) {
+      throw new ValidationError(`feed record ${field} must be an array of thread ids`, {
+        details: { field },
+      });
+    }
+    const ids = list.map((id: unknown, i) =>
+      requireKey(id, `feed record ${field}[${i}]`, MAX_THREAD_ID_LENGTH),
+    );
+    if (new Set(ids).size !== ids.length) {
+      throw new ValidationError(`feed record ${field} names a thread twice`, { details: { field } });
+    }
+    return Object.freeze(ids);
+  };
+  const pinned = threads('pinned');
+  const archived = threads('archived');
+  const markedUnread = threads('markedUnread');
+  const inArchive = new Set(archived);
+  const both = pinned.find((id) => inArchive.has(id));
+  if (both !== undefined) {
+    throw new ValidationError(`feed record has ${both} both pinned and archived`, {
+      details: { field: 'archived' },
+    });
+  }
+  return Object.freeze({ userId, pinned, archived, markedUnread });
+}
+
 /** A checked batch of directory records: every list present, each id once (the last record given wins). */
 export interface CheckedDirectoryBatch {
   readonly users: readonly UserRecord[];
   readonly groups: readonly GroupRecord[];
   readonly settings: readonly SettingsRecord[];
   readonly threads: readonly DirectThreadRecord[];
+  readonly feeds: readonly FeedRecord[];
 }
 
 /**
@@ -170,5 +222,6 @@ export function requireDirectoryBatch(value: unknown): CheckedDirectoryBatch {
     groups: list('groups', requireGroupRecord, (r) => r.id),
     settings: list('settings', requireSettingsRecord, (r) => r.userId),
     threads: list('threads', requireDirectThreadRecord, (r) => r.id),
+    feeds: list('feeds', requireFeedRecord, (r) => r.userId),
   };
 }

@@ -1,4 +1,4 @@
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../domain';
+import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../domain';
 
 /** Records to write together; any list may be absent or empty. */
 export interface DirectoryBatch {
@@ -6,6 +6,8 @@ export interface DirectoryBatch {
   readonly groups?: readonly GroupRecord[];
   readonly settings?: readonly SettingsRecord[];
   readonly threads?: readonly DirectThreadRecord[];
+  /** Each user's chat-list choices (pins, archive, unread marks), one record per user. */
+  readonly feeds?: readonly FeedRecord[];
 }
 
 /** Everything a directory store holds, each list in the order its records were first saved. */
@@ -14,13 +16,14 @@ export interface DirectorySnapshot {
   readonly groups: readonly GroupRecord[];
   readonly settings: readonly SettingsRecord[];
   readonly threads: readonly DirectThreadRecord[];
+  readonly feeds: readonly FeedRecord[];
 }
 
 /**
  * Keeps who is who: users with their contacts, blocks and push devices; groups with members and roles; each
- * user's settings; the direct conversations that exist. Messages, inboxes and receipts live in the
- * `MessageStore`, photos in the `MediaStore`. The system keeps the directory in memory, writes every change
- * through this port, and loads it back when it starts.
+ * user's settings and chat-list choices (pinned, archived, marked unread); the direct conversations that exist.
+ * Messages, inboxes and receipts live in the `MessageStore`, photos in the `MediaStore`. The system keeps the
+ * directory in memory, writes every change through this port, and loads it back when it starts.
  *
  * A record is a whole snapshot: saving it again replaces it and keeps its place in the load order.
  *

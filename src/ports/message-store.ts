@@ -3,8 +3,10 @@ import type {
   InboxItem,
   InboxPage,
   MediaRef,
+  MessageChangeKind,
   MessageData,
   MessageKind,
+  ReplyQuote,
   Watermark,
 } from '../domain';
 
@@ -20,6 +22,54 @@ export interface NewMessage {
   readonly sentAt: number;
   /** Whose inboxes receive it, besides the sender's own (which always gets a copy for the sender's devices). */
   readonly recipientIds: readonly string[];
+  /** The message it answers (same thread), quoted. */
+  readonly replyTo?: ReplyQuote;
+}
+
+/**
+ * A change to a stored message. The store applies it without judging it (the services check who may do what,
+ * and the windows): `edit` sets the text and `editedAt`; `delete` makes the message a tombstone — its text,
+ * photo, quote and reactions erased in the message and in every copy the store keeps (inbox entries of the
+ * message, the texts of its `edit` entries, the previews of replies quoting it, which become `deleted`), really
+ * gone from the store's files and rows, not flagged; `reaction` sets the user's one emoji (or removes it, `null`);
+ * `hide` hides the message from one user's `history` and changes nothing else.
+ */
+export interface MessageChangeInput {
+  readonly kind: MessageChangeKind;
+  readonly messageId: string;
+  /** Who makes the change. */
+  readonly userId: string;
+  readonly at: number;
+  /** `edit`: the new text. */
+  readonly text?: string;
+  /** `reaction`: the emoji, or `null` to take the reaction back. */
+  readonly emoji?: string | null;
+  /** The change's idempotency key, per user: a retried change with the same key stores nothing new. */
+  readonly clientChangeId: string;
+  /** Whose inboxes get the change entry besides the user's own (which always gets one); empty for `hide`. */
+  readonly recipientIds: readonly string[];
+}
+
+/** What applying a change did. */
+export interface ChangeResult {
+  /** The message as it is now (after the first application when `duplicate`). */
+  readonly message: MessageData;
+  /** The change entries written, one per recipient and one for the user; empty when `duplicate`. */
+  readonly entries: readonly InboxEntry[];
+  /** True when `(userId, clientChangeId)` was already applied: nothing new was written. */
+  readonly duplicate: boolean;
+}
+
+/** Which page of a thread's history to read. */
+export interface HistoryQuery {
+  /** Only messages with a smaller seq (the oldest one shown so far); all when absent. */
+  readonly beforeSeq?: number;
+  /** Only messages with a larger seq: the reader's floor (the thread's last seq when they joined it; 0 for all). */
+  readonly afterSeq: number;
+  /** At most this many. */
+  readonly limit: number;
+  /** Leave out the messages this user hid (deleted for themselves). */
+  readonly hiddenFor?: string;
 }
 
 /** What storing a message did. */
@@ -58,6 +108,15 @@ export interface MessageStore {
   getMessage(messageId: string): Promise<MessageData | undefined>;
   /** Messages of a thread with `afterSeq < seq ≤ upToSeq`, in seq order, at most `limit`. */
   listMessages(threadId: string, afterSeq: number, upToSeq: number, limit: number): Promise<MessageData[]>;
+  /**
+   * Applies a change to a stored message atomically with its inbox entries (see {@link MessageChangeInput}). A
+   * second change with the same `(userId, clientChangeId)` writes nothing and returns `duplicate: true`.
+   *
+   * @throws NotFoundError when there is no such message
+   */
+  applyChange(change: MessageChangeInput): Promise<ChangeResult>;
+  /** A page of a thread's messages, newest first (see {@link HistoryQuery}); tombstones included. */
+  history(threadId: string, query: HistoryQuery): Promise<MessageData[]>;
   /** The highest seq of a thread (0 when empty). */
   lastSeq(threadId: string): Promise<number>;
   /** The distinct senders of a thread's messages with `afterSeq < seq ≤ upToSeq`, in any order: whom a receipt tells. */

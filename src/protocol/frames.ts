@@ -10,8 +10,10 @@ import type {
   InboxEntry,
   LastSeenVisibility,
   MediaRef,
+  MessageData,
   MessageKind,
   PresenceRecord,
+  ReplyQuote,
 } from '../domain';
 
 /** The protocol version the server speaks. */
@@ -33,6 +35,8 @@ export interface SendFrame {
   readonly text?: string;
   /** The stored photo (see `toMediaRef`); only on a photo. */
   readonly media?: MediaRef;
+  /** The id of the message this one answers: one of the same thread, not deleted. */
+  readonly replyTo?: string;
 }
 
 /** Ask for the inbox entries after a cursor. */
@@ -187,10 +191,99 @@ export interface SettingsSetFrame {
   readonly unblock?: string;
 }
 
-/** Ask for the top of the chat list (pinned first, then latest activity) with unread counts. The answer is `feed`. */
+/**
+ * Ask for the top of the chat list (pinned first, then latest activity) with unread counts, or of the archive with
+ * `archived: true`. The answer is `feed`.
+ */
 export interface FeedTopFrame {
   readonly type: 'feed.top';
   readonly ref: string;
+  readonly limit?: number;
+  readonly archived?: boolean;
+}
+
+/**
+ * Pin a thread of the chat list to its top (`pinned: true`; this brings an archived thread back) or unpin it. The
+ * answer is `ok`; the user's other devices get `feed.changed`. A thread one is not in is `NOT_FOUND`, as one that
+ * does not exist.
+ */
+export interface FeedPinFrame {
+  readonly type: 'feed.pin';
+  readonly ref: string;
+  readonly threadId: string;
+  readonly pinned: boolean;
+}
+
+/**
+ * Mark a thread unread (`unread: true`: it shows at least 1 unread until read again) or clear the mark. The answer
+ * is `ok`; the user's other devices get `feed.changed`, as they do when a `read` clears the mark.
+ */
+export interface FeedUnreadFrame {
+  readonly type: 'feed.unread';
+  readonly ref: string;
+  readonly threadId: string;
+  readonly unread: boolean;
+}
+
+/**
+ * Archive a thread (`archived: true`: it leaves the main list and is unpinned; new messages keep it archived) or
+ * bring it back. The answer is `ok`; the user's other devices get `feed.changed`.
+ */
+export interface FeedArchiveFrame {
+  readonly type: 'feed.archive';
+  readonly ref: string;
+  readonly threadId: string;
+  readonly archived: boolean;
+}
+
+/**
+ * Edit a text message the connection's user sent, within the edit window (15 minutes by default). The answer is
+ * `ok`; the change itself arrives as an `entry` (to this connection too), and to every member who has the message.
+ * `clientChangeId` makes a retry harmless; without one the frame's `ref` stands in, so leave it out only if your
+ * refs never repeat for the user.
+ */
+export interface EditFrame {
+  readonly type: 'edit';
+  readonly ref: string;
+  readonly messageId: string;
+  readonly text: string;
+  readonly clientChangeId?: string;
+}
+
+/**
+ * Delete a message: for everyone (its sender within the delete window, 48 hours by default, or a group admin at
+ * any time; the message becomes a tombstone everywhere) or, with `forEveryone: false`, for the connection's user
+ * only (hidden from their history on all their devices). The answer is `ok`; the change arrives as an `entry`.
+ */
+export interface DeleteFrame {
+  readonly type: 'delete';
+  readonly ref: string;
+  readonly messageId: string;
+  readonly forEveryone: boolean;
+  readonly clientChangeId?: string;
+}
+
+/**
+ * Set the connection's user's reaction to a message: exactly one emoji, or `null` to take it back (one reaction
+ * per user per message). The answer is `ok`; the change arrives as an `entry`.
+ */
+export interface ReactFrame {
+  readonly type: 'react';
+  readonly ref: string;
+  readonly messageId: string;
+  readonly emoji: string | null;
+  readonly clientChangeId?: string;
+}
+
+/**
+ * Ask for a page of a thread's history, newest first: messages older than the seq `before` (the newest without
+ * it), at most `limit` (default 50, at most 200), only since the user joined. The answer is `history`.
+ */
+export interface HistoryFrame {
+  readonly type: 'history';
+  readonly ref: string;
+  readonly threadId: string;
+  readonly before?: number;
   readonly limit?: number;
 }
 
@@ -214,7 +307,14 @@ export type ClientFrame =
   | ContactsSearchFrame
   | SettingsGetFrame
   | SettingsSetFrame
-  | FeedTopFrame;
+  | FeedTopFrame
+  | FeedPinFrame
+  | FeedUnreadFrame
+  | FeedArchiveFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactFrame
+  | HistoryFrame;
 
 /** The `type` of every frame a device sends. */
 export type ClientFrameType = ClientFrame['type'];
@@ -246,9 +346,15 @@ export interface AckFrame {
    * the device then finds the entry in its inbox (`sync`).
    */
   readonly inboxSeq?: number;
+  /** A reply's quote of the message it answers, as stored (the device applies its own entry from the ack). */
+  readonly replyTo?: ReplyQuote;
 }
 
-/** A new inbox entry, pushed live to a foreground session (the sender's other devices get their own messages). */
+/**
+ * A new inbox entry, pushed live to a foreground session (the sender's other devices get their own messages): a
+ * message, a receipt, or a change to a message (`{type: 'change', change: {kind: 'edit' | 'delete' | 'reaction' |
+ * 'hide', ...}}`, sent to the user who made it too).
+ */
 export interface EntryFrame {
   readonly type: 'entry';
   readonly entry: InboxEntry;
@@ -361,11 +467,35 @@ export interface SettingsFrame {
   readonly settings: SettingsSnapshot;
 }
 
-/** The answer to `feed.top`: the top threads, pinned first then by latest activity, with unread counts. */
+/**
+ * The answer to `feed.top`: the top threads, pinned first then by latest activity, with unread counts (at least 1
+ * for a thread marked unread) and each thread's `pinned`, `archived` and `markedUnread`.
+ */
 export interface FeedFrame {
   readonly type: 'feed';
   readonly ref: string;
   readonly entries: readonly FeedEntry[];
+}
+
+/**
+ * A thread's place in the chat list changed on another device of the user (or through the API, or a read cleared
+ * its unread mark): sent to each of the user's sessions, foreground and background, but the one that asked.
+ */
+export interface FeedChangedFrame {
+  readonly type: 'feed.changed';
+  readonly threadId: string;
+  readonly pinned: boolean;
+  readonly archived: boolean;
+  readonly markedUnread: boolean;
+}
+
+/** The answer to `history`: a page of the thread, newest first, and whether older messages remain. */
+export interface HistoryPageFrame {
+  readonly type: 'history';
+  readonly ref: string;
+  readonly threadId: string;
+  readonly messages: readonly MessageData[];
+  readonly hasMore: boolean;
 }
 
 /** Every frame the server sends. */
@@ -382,4 +512,6 @@ export type ServerFrame =
   | GroupFrame
   | ContactsFrame
   | SettingsFrame
-  | FeedFrame;
+  | FeedFrame
+  | FeedChangedFrame
+  | HistoryPageFrame;

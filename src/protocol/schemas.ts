@@ -22,10 +22,12 @@ export const FRAME_LIMITS = Object.freeze({
   maxTextLength: 65_536,
   /** The most ids in one list (`memberIds`, `userIds`). */
   maxIds: 1024,
-  /** The largest `limit` of a page (`sync`, `contacts.search`, `feed.top`). */
+  /** The largest `limit` of a page (`sync`, `contacts.search`, `feed.top`, `history`). */
   maxPageLimit: 10_000,
   /** The longest contact search query. */
   maxQueryLength: 1000,
+  /** The longest reaction (one emoji; the service checks that it is one). */
+  maxReactionLength: 32,
 });
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
@@ -51,6 +53,15 @@ export const threadIdSchema = z
 
 /** A request's `ref`, repeated by its answer: any string of 1–128 characters. */
 export const refSchema = z.string().min(1).max(FRAME_LIMITS.maxRefLength);
+
+const MESSAGE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@%-]*#[1-9][0-9]*$/;
+const MESSAGE_ID_RULE = 'must be a message id: a thread id, # and a seq';
+
+/** A message id: `<thread id>#<seq>`. */
+export const messageIdSchema = z
+  .string({ error: unlessMissing(MESSAGE_ID_RULE) })
+  .max(MAX_THREAD_ID_LENGTH + 17, { error: MESSAGE_ID_RULE })
+  .regex(MESSAGE_ID_PATTERN, { error: MESSAGE_ID_RULE });
 
 const mediaIdSchema = z
   .string({ error: unlessMissing(MEDIA_ID_RULE) })
@@ -86,6 +97,7 @@ const sendSchema = z
     kind: z.enum(['text', 'photo']).exactOptional(),
     text: z.string().max(FRAME_LIMITS.maxTextLength).exactOptional(),
     media: mediaRefSchema.exactOptional(),
+    replyTo: messageIdSchema.exactOptional(),
   })
   .superRefine((frame, ctx) => {
     if (frame.to !== undefined && frame.groupId !== undefined) {
@@ -215,6 +227,54 @@ export const CLIENT_FRAME_SCHEMAS = Object.freeze({
     type: z.literal('feed.top'),
     ref: refSchema,
     limit: pageLimitSchema.exactOptional(),
+    archived: z.boolean().exactOptional(),
+  }),
+  'feed.pin': z.object({
+    type: z.literal('feed.pin'),
+    ref: refSchema,
+    threadId: threadIdSchema,
+    pinned: z.boolean(),
+  }),
+  'feed.unread': z.object({
+    type: z.literal('feed.unread'),
+    ref: refSchema,
+    threadId: threadIdSchema,
+    unread: z.boolean(),
+  }),
+  'feed.archive': z.object({
+    type: z.literal('feed.archive'),
+    ref: refSchema,
+    threadId: threadIdSchema,
+    archived: z.boolean(),
+  }),
+  edit: z.object({
+    type: z.literal('edit'),
+    ref: refSchema,
+    messageId: messageIdSchema,
+    text: z.string().max(FRAME_LIMITS.maxTextLength),
+    clientChangeId: idSchema.exactOptional(),
+  }),
+  delete: z.object({
+    type: z.literal('delete'),
+    ref: refSchema,
+    messageId: messageIdSchema,
+    forEveryone: z.boolean(),
+    clientChangeId: idSchema.exactOptional(),
+  }),
+  react: z.object({
+    type: z.literal('react'),
+    ref: refSchema,
+    messageId: messageIdSchema,
+    // One emoji is checked by the service (`requireReaction`); here only a short string, or null to take it back.
+    emoji: z.string().max(FRAME_LIMITS.maxReactionLength).nullable(),
+    clientChangeId: idSchema.exactOptional(),
+  }),
+  history: z.object({
+    type: z.literal('history'),
+    ref: refSchema,
+    threadId: threadIdSchema,
+    before: positiveSchema.exactOptional(),
+    limit: pageLimitSchema.exactOptional(),
   }),
 } satisfies Record<ClientFrameType, z.ZodType>);
 
@@ -239,6 +299,13 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   CLIENT_FRAME_SCHEMAS['settings.get'],
   CLIENT_FRAME_SCHEMAS['settings.set'],
   CLIENT_FRAME_SCHEMAS['feed.top'],
+  CLIENT_FRAME_SCHEMAS['feed.pin'],
+  CLIENT_FRAME_SCHEMAS['feed.unread'],
+  CLIENT_FRAME_SCHEMAS['feed.archive'],
+  CLIENT_FRAME_SCHEMAS.edit,
+  CLIENT_FRAME_SCHEMAS.delete,
+  CLIENT_FRAME_SCHEMAS.react,
+  CLIENT_FRAME_SCHEMAS.history,
 ]);
 
 // Compile-time: what each schema outputs is the frame type of the same name in frames.ts, and back.

@@ -3,7 +3,16 @@ import type { InboxEntry, PresenceRecord } from '../domain';
 /** Something a service hands to connected devices; the sessions wing turns each into a wire frame. */
 export type DeviceNotice =
   | { readonly kind: 'entry'; readonly entry: InboxEntry }
-  | { readonly kind: 'presence'; readonly updates: readonly PresenceRecord[]; readonly snapshot: boolean };
+  | { readonly kind: 'presence'; readonly updates: readonly PresenceRecord[]; readonly snapshot: boolean }
+  | { readonly kind: 'feed'; readonly change: FeedChange };
+
+/** A thread's place in its user's chat list changed (pinned, archived, marked unread): what the other devices show. */
+export interface FeedChange {
+  readonly threadId: string;
+  readonly pinned: boolean;
+  readonly archived: boolean;
+  readonly markedUnread: boolean;
+}
 
 /**
  * Where the services send what connected devices should see now. Services say what happened; only the sessions
@@ -23,7 +32,8 @@ export type DeviceNotice =
 export interface DeviceOutbox {
   /**
    * Hands a notice to each of a user's foreground sessions, except one (the connection a message came from,
-   * whose ack already stands for it).
+   * whose ack already stands for it). A chat-list change (`feed`) goes to background sessions too: no sync
+   * brings it later.
    */
   toUser(userId: string, notice: DeviceNotice, exceptSessionId?: string): void;
   /** Hands a notice to one session, if it is still open. */

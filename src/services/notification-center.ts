@@ -1,4 +1,4 @@
-import type { MessageData, ReceiptKind } from '../domain';
+import type { MediaRef, MessageChange, MessageData, ReceiptKind } from '../domain';
 import type { PushNotification } from '../ports';
 import { Observable, type EventMap } from '../util/observable';
 
@@ -6,7 +6,7 @@ import { Observable, type EventMap } from '../util/observable';
 export type RecipientState = 'online' | 'away' | 'offline';
 
 /** The kinds of record the directory store keeps. */
-export type RecordKind = 'user' | 'group' | 'settings' | 'thread';
+export type RecordKind = 'user' | 'group' | 'settings' | 'thread' | 'feed';
 
 /** The events the system publishes, for apps, metrics and the facade. */
 export interface SystemEvents extends EventMap {
@@ -14,6 +14,15 @@ export interface SystemEvents extends EventMap {
   'message-stored': [event: { message: MessageData; recipientIds: readonly string[] }];
   /** A stored message was routed to one recipient by their state. */
   'message-routed': [event: { messageId: string; userId: string; route: RecipientState }];
+  /** A stored message was edited, deleted (for everyone, or hidden for one user) or reacted to. */
+  'message-changed': [event: { change: MessageChange; message: MessageData }];
+  /**
+   * A message was deleted for everyone: the message store erased it; whoever keeps a copy of its content (the
+   * media wing keeps its photo) erases theirs. `media` is the photo the message carried, if any.
+   */
+  'message-deleted': [event: { messageId: string; threadId: string; media?: MediaRef }];
+  /** Erasing a deleted message's photo failed; the photo is still stored. */
+  'media-erase-failed': [event: { mediaId: string; error: unknown }];
   /** A user read a thread up to a seq. */
   read: [event: { userId: string; threadId: string; upToSeq: number }];
   /** A sender's messages in a thread reached a status, up to a seq. */
@@ -32,7 +41,10 @@ export interface SystemEvents extends EventMap {
   'session-closed': [event: { userId: string; deviceId: string; connectionId: string }];
   /** Group membership changed. */
   'group-changed': [event: { groupId: string; added: readonly string[]; removed: readonly string[] }];
-  /** A user, group, user's settings or direct thread changed and must be written to the directory store. */
+  /**
+   * A user, group, user's settings, direct thread or user's chat-list choices (`feed`) changed and must be
+   * written to the directory store.
+   */
   'record-changed': [event: { kind: RecordKind; id: string }];
   /** Writing the directory failed; the changes stay pending and are retried on the next write. */
   'directory-write-failed': [event: { error: unknown }];

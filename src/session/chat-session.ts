@@ -1,4 +1,12 @@
-import type { ChatRoomError, InboxEntry, PresenceRecord, ReceiptData } from '../domain';
+import type {
+  ChatRoomError,
+  FeedEntry,
+  InboxEntry,
+  MediaRef,
+  MessageChange,
+  PresenceRecord,
+  ReceiptData,
+} from '../domain';
 import {
   Message,
   ResyncRequiredError,
@@ -7,8 +15,16 @@ import {
   errorFromCode,
   requireId,
 } from '../domain';
-import type { ClientFrame, ServerFrame } from '../protocol';
+import type {
+  ClientFrame,
+  ContactResult,
+  GroupSnapshot,
+  ServerFrame,
+  SettingsSetFrame,
+  SettingsSnapshot,
+} from '../protocol';
 import type { ClientLink, ClientTransport, Clock, PushNotification, TimerHandle } from '../ports';
+import type { FeedChange, HistoryPage } from '../services';
 import { Observable } from '../util/observable';
 import type { TaskTracker } from '../util/task-tracker';
 import { ChatWindow } from './chat-window';
@@ -36,6 +52,17 @@ export interface SyncPage {
   readonly latest: number;
 }
 
+/** The fields a `settings.set` frame may change. */
+type SettingsField = Exclude<keyof SettingsSetFrame, 'type' | 'ref'>;
+
+/**
+ * One settings change, as a `settings.set` frame carries it: exactly one field (`{ lastSeen: 'nobody' }`,
+ * `{ mute: { threadId } }`, `{ block: 'mallory' }`), so a refusal never leaves a change half applied.
+ */
+export type SettingsChange = {
+  [K in SettingsField]: { readonly [P in K]-?: Exclude<SettingsSetFrame[P], undefined> };
+}[SettingsField];
+
 /** What a session tells its listeners. */
 export interface ChatSessionEvents {
   [event: string]: unknown[];
@@ -45,10 +72,20 @@ export interface ChatSessionEvents {
   'message-sent': [message: Message];
   /** The single check for a send from this session. */
   ack: [ack: Ack];
+  /**
+   * A message was edited, deleted (for everyone, or for this user: `hide`) or reacted to — by anyone, this user on
+   * another device included — once per change, in inbox order with the messages and receipts.
+   */
+  change: [change: MessageChange];
   /** This user's messages in a thread reached a status. */
   receipt: [receipt: ReceiptData];
   /** Statuses of users this session follows: live changes, or a snapshot (`snapshot` true). */
   presence: [updates: readonly PresenceRecord[], snapshot: boolean];
+  /**
+   * A thread's place in the chat list changed elsewhere: pinned, archived or marked unread on another device of
+   * this user (or through the API), or its unread mark cleared by a read. The device that asked gets no event.
+   */
+  'feed-changed': [change: FeedChange];
   /** Someone in a thread this user is in started or stopped typing. */
   typing: [event: { threadId: string; userId: string; typing: boolean }];
   /** A push notification reached this device (while it is in the background). */
@@ -104,6 +141,17 @@ const CURSOR_ACK_DELAY_MS = 1_000;
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+/** The thread an inbox entry is about. */
+function threadOf(entry: InboxEntry): string {
+  if (entry.type === 'message') return entry.message.threadId;
+  return entry.type === 'receipt' ? entry.receipt.threadId : entry.change.threadId;
+}
+
+/** The group a `group` answer carries. */
+function groupOf(frame: ServerFrame): GroupSnapshot {
+  return (frame as Extract<ServerFrame, { type: 'group' }>).group;
 }
 
 /**
@@ -196,11 +244,18 @@ export class ChatSession extends Observable<ChatSessionEvents> {
    * Sends a message; resolves with the server's ack (the single check). Retrying with the same
    * `clientMessageId` stores nothing new.
    *
-   * @param input - `to` (a user) or `groupId`, the text, and an optional idempotency key
+   * @param input - `to` (a user) or `groupId`, the text, an optional idempotency key, and `replyTo`: the id of the
+   *   message of the same thread it answers (the stored message quotes it)
    * @throws ValidationError, NotFoundError, PermissionError as the server refuses
    * @throws TransportError when the connection is closed
    */
-  async send(input: { to?: string; groupId?: string; text: string; clientMessageId?: string }): Promise<Ack> {
+  async send(input: {
+    to?: string;
+    groupId?: string;
+    text: string;
+    clientMessageId?: string;
+    replyTo?: string;
+  }): Promise<Ack> {
     if (typeof input !== 'object' || input === null) throw new ValidationError('send needs an object');
     // Random, not a counter: a counter restarts with each session and would collide with an earlier send.
     const clientMessageId = input.clientMessageId ?? globalThis.crypto.randomUUID();
@@ -213,6 +268,7 @@ export class ChatSession extends Observable<ChatSessionEvents> {
         ...(input.to === undefined ? {} : { to: input.to }),
         ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
         text: input.text,
+        ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
       },
       input.text,
     );
@@ -262,6 +318,80 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   }
 
   /**
+   * Edits a text message this user sent, within the edit window (15 minutes by default). Resolves when the server
+   * applied it; the change arrives as a `change` event, on this device too.
+   *
+   * @param messageId - the message
+   * @param text - the new text
+   * @param options - `clientChangeId`, to retry without editing twice (a random one by default)
+   * @throws ValidationError, NotFoundError, PermissionError as the server refuses
+   */
+  edit(messageId: string, text: string, options: { clientChangeId?: string } = {}): Promise<void> {
+    return this.#change({ type: 'edit', ref: this.#ref(), messageId, text }, options);
+  }
+
+  /**
+   * Deletes a message for everyone (this user's own, within the delete window; any, for a group admin) or, with
+   * `forEveryone: false`, for this user only, on all their devices. Resolves when the server applied it.
+   *
+   * @param messageId - the message
+   * @param options - `forEveryone`, and `clientChangeId`
+   * @throws ValidationError, NotFoundError, PermissionError as the server refuses
+   */
+  deleteMessage(
+    messageId: string,
+    options: { forEveryone: boolean; clientChangeId?: string },
+  ): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new ValidationError('options are required');
+    const { forEveryone } = options;
+    return this.#change({ type: 'delete', ref: this.#ref(), messageId, forEveryone }, options);
+  }
+
+  /**
+   * Sets this user's reaction to a message (one emoji; a new one replaces the old), or takes it back (`null`).
+   *
+   * @param messageId - the message
+   * @param emoji - exactly one emoji, or `null`
+   * @param options - `clientChangeId`
+   * @throws ValidationError (not one emoji), NotFoundError, PermissionError as the server refuses
+   */
+  react(messageId: string, emoji: string | null, options: { clientChangeId?: string } = {}): Promise<void> {
+    return this.#change({ type: 'react', ref: this.#ref(), messageId, emoji }, options);
+  }
+
+  /**
+   * Reads a page of a thread's history from the server, newest first: messages older than `before` (a seq), at
+   * most `limit` (default 50, at most 200), since this user joined, without those they deleted for themselves.
+   *
+   * @param threadId - the thread
+   * @param options - `before` and `limit`
+   * @throws ValidationError, NotFoundError as the server refuses
+   */
+  async history(threadId: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
+    const frame = (await this.#request({
+      type: 'history',
+      ref: this.#ref(),
+      threadId,
+      ...(options.before === undefined ? {} : { before: options.before }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    })) as Extract<ServerFrame, { type: 'history' }>;
+    return { threadId: frame.threadId, messages: frame.messages, hasMore: frame.hasMore };
+  }
+
+  /**
+   * Asks for a change to a message, with an idempotency key of its own: random, not the ref, which restarts with
+   * each session and would make a later change look like a retry of an earlier one.
+   */
+  async #change(
+    frame: Extract<ClientFrame, { type: 'edit' | 'delete' | 'react' }>,
+    options: { clientChangeId?: string },
+  ): Promise<void> {
+    const clientChangeId = options?.clientChangeId ?? globalThis.crypto.randomUUID();
+    requireId(clientChangeId, 'clientChangeId');
+    await this.#request({ ...frame, clientChangeId });
+  }
+
+  /**
    * Moves the app to the foreground (online: messages arrive live, and it catches up) or the background (away:
    * push notifications instead).
    *
@@ -291,6 +421,244 @@ export class ChatSession extends Observable<ChatSessionEvents> {
   /** Tells the server the user is active (scrolling, typing), so friends do not see them idle. */
   active(): void {
     if (this.#link.open) this.#out({ type: 'active' });
+  }
+
+  /**
+   * Sends a photo uploaded before (`POST /media` answers its `MediaRef`); resolves with the server's ack. Retrying
+   * with the same `clientMessageId` stores nothing new.
+   *
+   * @param input - `to` (a user) or `groupId`, the uploaded `media`, an optional caption and idempotency key
+   * @throws ValidationError, NotFoundError, PermissionError as the server refuses (a photo this user did not
+   *   upload, or that expired unsent, is `NOT_FOUND`)
+   * @throws TransportError when the connection is closed
+   */
+  async sendPhoto(input: {
+    to?: string;
+    groupId?: string;
+    media: MediaRef;
+    caption?: string;
+    clientMessageId?: string;
+  }): Promise<Ack> {
+    if (typeof input !== 'object' || input === null) throw new ValidationError('sendPhoto needs an object');
+    const clientMessageId = input.clientMessageId ?? globalThis.crypto.randomUUID();
+    requireId(clientMessageId, 'clientMessageId');
+    const frame = (await this.#request({
+      type: 'send',
+      ref: this.#ref(),
+      clientMessageId,
+      ...(input.to === undefined ? {} : { to: input.to }),
+      ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
+      kind: 'photo',
+      media: input.media,
+      ...(input.caption === undefined ? {} : { text: input.caption }),
+    })) as Extract<ServerFrame, { type: 'ack' }>;
+    const { messageId, threadId, seq, sentAt, inboxSeq } = frame;
+    if (inboxSeq !== undefined) {
+      // As for a text, the server does not send this device its own photo back: the ack stands for the entry.
+      const { userId } = this;
+      const text = input.caption ?? '';
+      const message = {
+        id: messageId,
+        threadId,
+        seq,
+        senderId: userId,
+        kind: 'photo' as const,
+        text,
+        clientMessageId,
+        sentAt,
+        media: input.media,
+      };
+      this.#live({ type: 'message', message, userId, inboxSeq });
+    }
+    return { clientMessageId, messageId, threadId, seq, sentAt };
+  }
+
+  /**
+   * Tells the other members of a thread that the user started (`true`) or stopped typing; repeat `true` every few
+   * seconds while typing (a state ends by itself 5 s after the last one). Resolves when the server took it.
+   *
+   * @param threadId - the thread
+   * @param typing - whether the user is typing
+   * @throws NotFoundError when the user is not in the thread
+   */
+  typing(threadId: string, typing: boolean): Promise<void> {
+    return handled(
+      this.#request({ type: 'typing', ref: this.#ref(), threadId, typing }).then(() => undefined),
+    );
+  }
+
+  /**
+   * Creates a group owned by this user.
+   *
+   * @param input - the group's name and its other first members
+   * @returns the group as created
+   * @throws ValidationError, NotFoundError as the server refuses (an unknown member, a name too long)
+   */
+  async createGroup(input: { name: string; memberIds?: readonly string[] }): Promise<GroupSnapshot> {
+    if (typeof input !== 'object' || input === null) throw new ValidationError('createGroup needs an object');
+    const { name, memberIds = [] } = input;
+    return groupOf(await this.#request({ type: 'group.create', ref: this.#ref(), name, memberIds }));
+  }
+
+  /**
+   * Adds members to a group (admins only).
+   *
+   * @param groupId - the group
+   * @param userIds - who joins
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError, ValidationError as the server refuses
+   */
+  async addGroupMembers(groupId: string, userIds: readonly string[]): Promise<GroupSnapshot> {
+    return groupOf(await this.#request({ type: 'group.add', ref: this.#ref(), groupId, userIds }));
+  }
+
+  /**
+   * Removes a member from a group (admins only).
+   *
+   * @param groupId - the group
+   * @param userId - who is removed
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError as the server refuses
+   */
+  async removeGroupMember(groupId: string, userId: string): Promise<GroupSnapshot> {
+    return groupOf(await this.#request({ type: 'group.remove', ref: this.#ref(), groupId, userId }));
+  }
+
+  /**
+   * Leaves a group.
+   *
+   * @param groupId - the group
+   * @returns the group as it is now, without this user
+   * @throws NotFoundError when the user is not in the group
+   */
+  async leaveGroup(groupId: string): Promise<GroupSnapshot> {
+    return groupOf(await this.#request({ type: 'group.leave', ref: this.#ref(), groupId }));
+  }
+
+  /**
+   * Makes a member an admin (admins only).
+   *
+   * @param groupId - the group
+   * @param userId - the member
+   * @returns the group as it is now
+   * @throws NotFoundError, PermissionError as the server refuses
+   */
+  async promoteGroupMember(groupId: string, userId: string): Promise<GroupSnapshot> {
+    return groupOf(await this.#request({ type: 'group.promote', ref: this.#ref(), groupId, userId }));
+  }
+
+  /**
+   * Adds a user to this user's contacts.
+   *
+   * @param userId - the user
+   * @throws NotFoundError when there is no such user
+   */
+  async addContact(userId: string): Promise<void> {
+    await this.#request({ type: 'contacts.add', ref: this.#ref(), userId });
+  }
+
+  /**
+   * Searches users by name or handle: among this user's contacts, or with `global` among the users who chose to
+   * be discoverable (a word of at least 3 characters, at most 20 results).
+   *
+   * @param query - the words
+   * @param options - the most results, and whether to search globally
+   * @returns the best matches first
+   * @throws ValidationError, RateLimitError as the server refuses
+   */
+  async searchContacts(
+    query: string,
+    options: { limit?: number; global?: boolean } = {},
+  ): Promise<readonly ContactResult[]> {
+    const frame = await this.#request({
+      type: 'contacts.search',
+      ref: this.#ref(),
+      query,
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.global === undefined ? {} : { global: options.global }),
+    });
+    return (frame as Extract<ServerFrame, { type: 'contacts' }>).results;
+  }
+
+  /** This user's settings (read receipts, previews, last seen, discoverable, mutes, blocks). */
+  async getSettings(): Promise<SettingsSnapshot> {
+    const frame = await this.#request({ type: 'settings.get', ref: this.#ref() });
+    return (frame as Extract<ServerFrame, { type: 'settings' }>).settings;
+  }
+
+  /**
+   * Changes one setting.
+   *
+   * @param change - exactly one field: `{ readReceipts: false }`, `{ mute: { threadId, until } }`, `{ block: id }`…
+   * @returns the settings as they are now
+   * @throws ValidationError when the change is malformed or carries more than one field
+   */
+  async updateSettings(change: SettingsChange): Promise<SettingsSnapshot> {
+    if (typeof change !== 'object' || change === null)
+      throw new ValidationError('updateSettings needs an object');
+    const frame = await this.#request({ ...change, type: 'settings.set', ref: this.#ref() });
+    return (frame as Extract<ServerFrame, { type: 'settings' }>).settings;
+  }
+
+  /**
+   * Pins a thread to the top of this user's chat list, or unpins it (pinning brings an archived thread back).
+   * Resolves when the server saved it; the user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread in this user's chat list
+   * @param pinned - pin (true) or unpin (false)
+   * @throws NotFoundError when the user is not in the thread (as for one that does not exist)
+   * @throws ValidationError when an argument is malformed
+   */
+  pin(threadId: string, pinned: boolean): Promise<void> {
+    return handled(
+      this.#request({ type: 'feed.pin', ref: this.#ref(), threadId, pinned }).then(() => undefined),
+    );
+  }
+
+  /**
+   * Marks a thread unread (it shows at least 1 unread until read again), or clears the mark. Resolves when the
+   * server saved it; the user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread in this user's chat list
+   * @param unread - mark (true) or clear the mark (false)
+   * @throws NotFoundError, ValidationError as `pin`
+   */
+  markUnread(threadId: string, unread: boolean): Promise<void> {
+    return handled(
+      this.#request({ type: 'feed.unread', ref: this.#ref(), threadId, unread }).then(() => undefined),
+    );
+  }
+
+  /**
+   * Archives a thread (out of the main list, unpinned; new messages keep it there), or brings it back. Resolves
+   * when the server saved it; the user's other devices get a `feed-changed` event.
+   *
+   * @param threadId - a thread in this user's chat list
+   * @param archived - archive (true) or unarchive (false)
+   * @throws NotFoundError, ValidationError as `pin`
+   */
+  archive(threadId: string, archived: boolean): Promise<void> {
+    return handled(
+      this.#request({ type: 'feed.archive', ref: this.#ref(), threadId, archived }).then(() => undefined),
+    );
+  }
+
+  /**
+   * Reads the top of this user's chat list from the server (pinned first, then latest activity, with unread
+   * counts and each thread's `pinned`, `archived` and `markedUnread`), or of the archive with `archived: true`.
+   * A device that was offline reads the choices made meanwhile this way.
+   *
+   * @param options - `limit` (default 20) and `archived`
+   * @throws ValidationError when an option is malformed
+   */
+  async feedTop(options: { limit?: number; archived?: boolean } = {}): Promise<readonly FeedEntry[]> {
+    const frame = await this.#request({
+      type: 'feed.top',
+      ref: this.#ref(),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.archived === undefined ? {} : { archived: options.archived }),
+    });
+    return (frame as Extract<ServerFrame, { type: 'feed' }>).entries;
   }
 
   /**
@@ -362,9 +730,15 @@ export class ChatSession extends Observable<ChatSessionEvents> {
             text: pending.text,
             clientMessageId,
             sentAt,
+            ...(frame.replyTo === undefined ? {} : { replyTo: frame.replyTo }),
           };
           this.#live({ type: 'message', message, userId, inboxSeq });
         }
+        return;
+      }
+      case 'feed.changed': {
+        const { threadId, pinned, archived, markedUnread } = frame;
+        this.emit('feed-changed', { threadId, pinned, archived, markedUnread });
         return;
       }
       case 'typing':
@@ -410,18 +784,20 @@ export class ChatSession extends Observable<ChatSessionEvents> {
       this.#cursor = entry.inboxSeq;
       applied++;
       if (entry.type === 'message' && entry.message.senderId !== this.userId) ticks = true;
-      const windows = this.#windows.get(
-        entry.type === 'message' ? entry.message.threadId : entry.receipt.threadId,
-      );
+      const windows = this.#windows.get(threadOf(entry));
       if (entry.type === 'message') {
         // What arrives here is delivered by definition; the user's own messages start at the single check.
         const own = entry.message.senderId === this.userId;
         const message = new Message(entry.message, own ? 'sent' : 'delivered');
         this.emit(own ? 'message-sent' : 'message', message);
         for (const w of windows ?? []) w.receiveMessage(message);
-      } else {
+      } else if (entry.type === 'receipt') {
         this.emit('receipt', entry.receipt);
         for (const w of windows ?? []) w.receiveReceipt(entry.receipt);
+      } else {
+        // A change makes no tick: like a receipt, its ack only moves this device's cursor.
+        this.emit('change', entry.change);
+        for (const w of windows ?? []) w.receiveChange(entry.change);
       }
     }
     if (applied > 0) this.#scheduleAck(ticks);

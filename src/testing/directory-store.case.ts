@@ -1,11 +1,12 @@
 /// <reference types="jest" />
 /**
- * The conformance suite of the `DirectoryStore` port: users, groups, settings and direct threads. Every
+ * The conformance suite of the `DirectoryStore` port: users, groups, settings, direct threads and chat-list
+ * choices (feeds). Every
  * directory store (in-memory, SQLite, Postgres, a third party's) runs it; the in-memory store is the reference.
  *
  * @module
  */
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../domain';
+import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../domain';
 import { ChatRoomError } from '../domain';
 import type { DirectoryBatch, DirectoryStore } from '../ports';
 
@@ -46,6 +47,16 @@ const settings = (userId: string, patch: Partial<SettingsRecord> = {}): Settings
 });
 
 const thread = (a: string, b: string): DirectThreadRecord => ({ id: `dm:${a}:${b}`, participantIds: [a, b] });
+
+const feed = (userId: string, patch: Partial<FeedRecord> = {}): FeedRecord => ({
+  userId,
+  pinned: [],
+  archived: [],
+  markedUnread: [],
+  ...patch,
+});
+
+const EMPTY = { users: [], groups: [], settings: [], threads: [], feeds: [] };
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -89,8 +100,8 @@ export function directoryStoreSuite(name: string, make: () => Promise<DirectoryS
       await handle.close?.();
     });
 
-    test('an empty store loads four empty lists', async () => {
-      expect(plain(await store.load())).toEqual({ users: [], groups: [], settings: [], threads: [] });
+    test('an empty store loads five empty lists', async () => {
+      expect(plain(await store.load())).toEqual(EMPTY);
     });
 
     test('keeps every kind of record as it was given', async () => {
@@ -107,8 +118,40 @@ export function directoryStoreSuite(name: string, make: () => Promise<DirectoryS
         mutes: [{ threadId: 'group:g1' }, { threadId: 'dm:alice:bob', until: 1_800_000_000_000 }],
       });
       const t = thread('alice', 'bob');
-      await store.save({ users: [alice], groups: [g], settings: [s], threads: [t] });
-      expect(plain(await store.load())).toEqual({ users: [alice], groups: [g], settings: [s], threads: [t] });
+      const f = feed('alice', {
+        pinned: ['group:g1'],
+        archived: ['dm:alice:carol'],
+        markedUnread: ['dm:alice:bob', 'dm:alice:carol'],
+      });
+      await store.save({ users: [alice], groups: [g], settings: [s], threads: [t], feeds: [f] });
+      expect(plain(await store.load())).toEqual({
+        users: [alice],
+        groups: [g],
+        settings: [s],
+        threads: [t],
+        feeds: [f],
+      });
+    });
+
+    test("a user's feed record is replaced whole: a pin taken back and a mark cleared are gone", async () => {
+      await store.save({ feeds: [feed('alice', { pinned: ['group:g1', 'dm:alice:bob'] }), feed('bob')] });
+      await store.save({ feeds: [feed('carol', { archived: ['group:g1'] })] });
+      await store.save({ feeds: [feed('alice', { pinned: ['dm:alice:bob'], markedUnread: ['group:g1'] })] });
+      const { feeds } = await store.load();
+      expect(feeds.map((f) => f.userId)).toEqual(['alice', 'bob', 'carol']);
+      expect(plain(feeds[0])).toEqual(
+        feed('alice', { pinned: ['dm:alice:bob'], markedUnread: ['group:g1'] }),
+      );
+      await store.save({ feeds: [feed('alice')] });
+      expect(plain((await store.load()).feeds[0])).toEqual(feed('alice'));
+    });
+
+    test('keeps thread ids of any shape in feed records, and long lists in order', async () => {
+      const pinned = ['dm:jos%C3%A9:zoë', 'group:山田', `dm:${'x'.repeat(100)}:y`];
+      const archived = Array.from({ length: 3_000 }, (_, i) => `group:g${(i * 7919) % 3_000}`);
+      const f = feed('jose.alvarez:1', { pinned, archived, markedUnread: [...pinned, archived[7]!] });
+      await store.save({ feeds: [f] });
+      expect(plain((await store.load()).feeds)).toEqual([f]);
     });
 
     test('a group whose owner left has no ownerId after loading', async () => {
@@ -158,8 +201,8 @@ export function directoryStoreSuite(name: string, make: () => Promise<DirectoryS
 
     test('an empty batch writes nothing and succeeds', async () => {
       await store.save({});
-      await store.save({ users: [], groups: [], settings: [], threads: [] });
-      expect(plain(await store.load())).toEqual({ users: [], groups: [], settings: [], threads: [] });
+      await store.save(EMPTY);
+      expect(plain(await store.load())).toEqual(EMPTY);
     });
 
     test('a thread saved twice is stored once', async () => {
@@ -210,6 +253,18 @@ export function directoryStoreSuite(name: string, make: () => Promise<DirectoryS
         { settings: [settings('bob', { mutes: [{ threadId: 'group:g1', until: -1 }] })] },
       ],
       ['a thread of one user with themself', { threads: [{ id: 'dm:a:a', participantIds: ['a', 'a'] }] }],
+      ['a feed record without a user', { feeds: [{ ...feed('bob'), userId: '' }] }],
+      ['a feed record whose pins are not an array', { feeds: [{ ...feed('bob'), pinned: 'group:g1' }] }],
+      ['a feed record with an empty thread id', { feeds: [feed('bob', { archived: [''] })] }],
+      ['a feed record without its marks', { feeds: [{ ...feed('bob'), markedUnread: undefined }] }],
+      [
+        'a feed record naming a thread twice in a list',
+        { feeds: [feed('bob', { markedUnread: ['group:g1', 'group:g1'] })] },
+      ],
+      [
+        'a feed record with a thread both pinned and archived',
+        { feeds: [feed('bob', { pinned: ['group:g1'], archived: ['group:g1'] })] },
+      ],
       ['a batch whose users is not an array', { users: user('alice') }],
       ['no batch at all', undefined],
     ];
@@ -233,6 +288,7 @@ export function directoryStoreSuite(name: string, make: () => Promise<DirectoryS
         threads: [thread('alice', 'bob')],
       });
       await store.save({ settings: [settings('alice', { lastSeen: 'nobody' })] });
+      await store.save({ feeds: [feed('alice', { pinned: ['dm:alice:bob'], archived: ['group:g1'] })] });
       const again = await handle.reopen();
       reopened.push(again);
       expect(plain(await again.load())).toEqual(plain(await store.load()));

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import type { InboxEntry, MessageData, ReceiptData, Watermark } from '../domain';
-import type { MessageStore, NewMessage } from '../ports';
+import type { InboxEntry, MessageChange, MessageData, ReceiptData, ReplyQuote, Watermark } from '../domain';
+import type { HistoryQuery, MessageChangeInput, MessageStore, NewMessage } from '../ports';
 import { ChatRoomError } from '../domain';
 
 /** What an adapter can do beyond the core contract; the matching tests are skipped when a capability is absent. */
@@ -69,6 +69,24 @@ export function messageStoreSuite(
       ...patch,
     });
 
+    /** An edit of alice's first message in the direct thread, told to bob, with a fresh key unless told otherwise. */
+    const change = (patch: Partial<MessageChangeInput> = {}): MessageChangeInput => ({
+      kind: 'edit',
+      messageId: `${DM}#1`,
+      userId: 'alice',
+      at: 9_000,
+      clientChangeId: `change-${++n}`,
+      recipientIds: ['bob'],
+      ...patch,
+    });
+
+    /** The newest inbox seq of each user. */
+    const latestOf = async (userIds: readonly string[]): Promise<Record<string, number>> => {
+      const latest: Record<string, number> = {};
+      for (const userId of userIds) latest[userId] = await store.latestInboxSeq(userId);
+      return latest;
+    };
+
     /** Reads a whole inbox from a cursor, page by page. */
     const readAll = async (
       s: MessageStore,
@@ -86,6 +104,10 @@ export function messageStoreSuite(
       }
       throw new Error('readInbox never stopped saying hasMore');
     };
+
+    /** The messages of a user's inbox entries, as a read gives them now. */
+    const messagesIn = async (s: MessageStore, userId: string): Promise<MessageData[]> =>
+      (await readAll(s, userId)).flatMap((e) => (e.type === 'message' ? [e.message] : []));
 
     const seqsOf = (entries: readonly InboxEntry[]): number[] => entries.map((e) => e.inboxSeq);
     const range = (from: number, to: number): number[] =>
@@ -402,6 +424,459 @@ export function messageStoreSuite(
         expect(await seqs(3, 3, 100)).toEqual([]);
         expect((await store.listMessages(DM, 0, 5, 100)).every((m) => m.threadId === DM)).toBe(true);
         expect(await store.listMessages('dm:nobody:here', 0, 10, 10)).toEqual([]);
+      });
+    });
+
+    describe('replies', () => {
+      it('stores a reply’s quote and returns it from every read', async () => {
+        const { message: asked } = await store.appendMessage(newMessage({ text: 'lunch at noon?' }));
+        const replyTo: ReplyQuote = {
+          messageId: asked.id,
+          senderId: 'alice',
+          kind: 'text',
+          preview: 'lunch at noon?',
+        };
+        const { message: reply, entries } = await store.appendMessage(
+          newMessage({ senderId: 'bob', recipientIds: ['alice'], text: 'yes', replyTo }),
+        );
+        expect(reply.replyTo).toEqual(replyTo);
+        expect(await store.getMessage(reply.id)).toEqual(reply);
+        expect(await store.findByClientMessageId('bob', reply.clientMessageId)).toEqual(reply);
+        expect(await store.listMessages(DM, 1, 2, 10)).toEqual([reply]);
+        expect(await store.history(DM, { afterSeq: 0, limit: 10 })).toEqual([reply, asked]);
+        expect((await readAll(store, 'alice')).at(-1)).toEqual(entries.find((e) => e.userId === 'alice'));
+        expect(await messagesIn(store, 'alice')).toEqual([asked, reply]);
+        expect(asked.replyTo).toBeUndefined();
+      });
+
+      it('keeps its own copy of the quote: changing the caller’s object later changes nothing', async () => {
+        const { message: asked } = await store.appendMessage(newMessage());
+        const replyTo = { messageId: asked.id, senderId: 'alice', kind: 'text' as const, preview: 'hello' };
+        const { message: reply } = await store.appendMessage(newMessage({ replyTo }));
+        replyTo.preview = 'tampered';
+        expect((await store.getMessage(reply.id))?.replyTo).toMatchObject({ preview: 'hello' });
+      });
+    });
+
+    describe('edits', () => {
+      it('sets the text and editedAt everywhere, and tells the editor and every recipient', async () => {
+        const group = { threadId: GROUP, recipientIds: ['bob', 'carol'] };
+        const { message: sent } = await store.appendMessage(newMessage({ ...group, text: 'see you at 5' }));
+        const { message, entries, duplicate } = await store.applyChange(
+          change({ messageId: sent.id, text: 'see you at 6', recipientIds: ['bob', 'carol'] }),
+        );
+        const edited = { ...sent, text: 'see you at 6', editedAt: 9_000 };
+        expect(duplicate).toBe(false);
+        expect(message).toEqual(edited);
+        const told: MessageChange = {
+          kind: 'edit',
+          threadId: GROUP,
+          messageId: sent.id,
+          seq: 1,
+          userId: 'alice',
+          at: 9_000,
+          text: 'see you at 6',
+        };
+        expect(entries).toEqual(
+          ['alice', 'bob', 'carol'].map((userId) => ({ type: 'change', change: told, userId, inboxSeq: 2 })),
+        );
+        expect(await store.getMessage(sent.id)).toEqual(edited);
+        expect(await store.listMessages(GROUP, 0, 10, 10)).toEqual([edited]);
+        expect(await store.findByClientMessageId('alice', sent.clientMessageId)).toEqual(edited);
+        expect(await store.history(GROUP, { afterSeq: 0, limit: 10 })).toEqual([edited]);
+        for (const userId of ['alice', 'bob', 'carol']) {
+          const inbox = await readAll(store, userId);
+          expect(inbox).toEqual([
+            { type: 'message', message: edited, userId, inboxSeq: 1 },
+            { type: 'change', change: told, userId, inboxSeq: 2 },
+          ]);
+        }
+      });
+
+      it('keeps the latest of several edits, and editedAt moves with it', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        await store.applyChange(change({ messageId: sent.id, text: 'first', at: 9_001 }));
+        await store.applyChange(change({ messageId: sent.id, text: 'second', at: 9_002 }));
+        expect(await store.getMessage(sent.id)).toEqual({ ...sent, text: 'second', editedAt: 9_002 });
+        const edits = (await readAll(store, 'bob')).flatMap((e) =>
+          e.type === 'change' ? [e.change.text] : [],
+        );
+        expect(edits).toEqual(['first', 'second']);
+      });
+    });
+
+    describe('idempotent changes', () => {
+      it('a retried change writes nothing and returns the message as it is now', async () => {
+        const { message: sent } = await store.appendMessage(newMessage({ recipientIds: ['bob', 'carol'] }));
+        const input = change({
+          messageId: sent.id,
+          text: 'fixed',
+          clientChangeId: 'x1',
+          recipientIds: ['bob'],
+        });
+        const first = await store.applyChange(input);
+        await store.applyChange(change({ messageId: sent.id, kind: 'reaction', emoji: '👍', userId: 'bob' }));
+        const latest = await latestOf(['alice', 'bob', 'carol']);
+        // The retry says something else: it is still the first change, and nothing is written.
+        const again = await store.applyChange({ ...input, text: 'something else', recipientIds: ['carol'] });
+        expect(again.duplicate).toBe(true);
+        expect(again.entries).toEqual([]);
+        const now = { ...first.message, reactions: { '👍': ['bob'] } };
+        expect(again.message).toEqual(now);
+        expect(await store.getMessage(sent.id)).toEqual(now);
+        expect(await latestOf(['alice', 'bob', 'carol'])).toEqual(latest);
+      });
+
+      it('keys are per user: the same key from another user is another change', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const bob = { messageId: sent.id, kind: 'reaction' as const, clientChangeId: 'same', userId: 'bob' };
+        await store.applyChange(change({ ...bob, emoji: '👍' }));
+        const carol = await store.applyChange(change({ ...bob, emoji: '🎉', userId: 'carol' }));
+        expect(carol.duplicate).toBe(false);
+        expect(carol.message.reactions).toEqual({ '👍': ['bob'], '🎉': ['carol'] });
+      });
+
+      it('concurrent retries of one change apply it once', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const input = change({ messageId: sent.id, kind: 'reaction', emoji: '😂', clientChangeId: 'tap' });
+        const results = await Promise.all(range(1, 10).map(() => store.applyChange({ ...input })));
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+        expect(results.every((r) => r.message.reactions?.['😂']?.length === 1)).toBe(true);
+        expect(await store.latestInboxSeq('bob')).toBe(2);
+      });
+
+      it('the caller changing its input after applying changes nothing stored', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const input = { ...change({ messageId: sent.id, text: 'original edit' }), recipientIds: ['bob'] };
+        const applied = store.applyChange(input);
+        input.text = 'tampered';
+        input.recipientIds.push('mallory');
+        await applied;
+        expect(await store.getMessage(sent.id)).toMatchObject({ text: 'original edit' });
+        expect(await store.latestInboxSeq('mallory')).toBe(0);
+      });
+    });
+
+    describe('deletes for everyone', () => {
+      it('leaves a tombstone in every read: no text, photo, quote or reactions', async () => {
+        const { message: first } = await store.appendMessage(newMessage());
+        const { message: photo } = await store.appendMessage(
+          newMessage({
+            kind: 'photo',
+            text: 'the secret beach',
+            media: {
+              mediaId: 'p1',
+              mimeType: 'image/jpeg',
+              bytes: 100,
+              width: 4,
+              height: 3,
+              thumbnailId: 't1',
+            },
+            replyTo: { messageId: first.id, senderId: 'alice', kind: 'text', preview: first.text },
+          }),
+        );
+        await store.applyChange(change({ messageId: photo.id, text: 'the secret cove', at: 8_000 }));
+        await store.applyChange(
+          change({ messageId: photo.id, kind: 'reaction', emoji: '😍', userId: 'bob' }),
+        );
+        const deleted = await store.applyChange(
+          change({ messageId: photo.id, kind: 'delete', at: 9_500, recipientIds: ['bob'] }),
+        );
+        const tombstone: MessageData = {
+          id: photo.id,
+          threadId: DM,
+          seq: 2,
+          senderId: 'alice',
+          kind: 'photo',
+          text: '',
+          clientMessageId: photo.clientMessageId,
+          sentAt: photo.sentAt,
+          editedAt: 8_000,
+          deletedAt: 9_500,
+        };
+        expect(deleted.message).toEqual(tombstone);
+        expect(deleted.entries.map((e) => [e.userId, e.type === 'change' && e.change])).toEqual(
+          ['alice', 'bob'].map((userId) => [
+            userId,
+            { kind: 'delete', threadId: DM, messageId: photo.id, seq: 2, userId: 'alice', at: 9_500 },
+          ]),
+        );
+        expect(await store.getMessage(photo.id)).toEqual(tombstone);
+        expect(await store.findByClientMessageId('alice', photo.clientMessageId)).toEqual(tombstone);
+        expect(await store.listMessages(DM, 0, 10, 10)).toEqual([first, tombstone]);
+        expect(await store.history(DM, { afterSeq: 0, limit: 10 })).toEqual([tombstone, first]);
+        for (const userId of ['alice', 'bob']) {
+          expect(await messagesIn(store, userId)).toEqual([first, tombstone]);
+          const edits = (await readAll(store, userId)).filter(
+            (e) => e.type === 'change' && e.change.kind === 'edit',
+          );
+          expect(edits.map((e) => e.type === 'change' && e.change)).toEqual([
+            { kind: 'edit', threadId: DM, messageId: photo.id, seq: 2, userId: 'alice', at: 8_000, text: '' },
+          ]);
+        }
+      });
+
+      it('stays deleted: a later edit, reaction or delete changes nothing, and the edit’s text is not kept', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const { message: tombstone } = await store.applyChange(
+          change({ messageId: sent.id, kind: 'delete', at: 9_100 }),
+        );
+        const late = await store.applyChange(
+          change({ messageId: sent.id, text: 'back from the dead', at: 9_200 }),
+        );
+        await store.applyChange(change({ messageId: sent.id, kind: 'reaction', emoji: '👍', userId: 'bob' }));
+        await store.applyChange(change({ messageId: sent.id, kind: 'delete', at: 9_300 }));
+        expect(late).toMatchObject({ duplicate: false, message: tombstone });
+        expect(late.entries[0]).toMatchObject({ type: 'change', change: { kind: 'edit', text: '' } });
+        expect(await store.getMessage(sent.id)).toEqual(tombstone);
+        expect(tombstone).toMatchObject({ text: '', deletedAt: 9_100 });
+        const texts = (await readAll(store, 'bob')).map((e) =>
+          e.type === 'change' ? e.change.text : undefined,
+        );
+        expect(texts).not.toContain('back from the dead');
+      });
+
+      it('turns the quotes of replies to it into “deleted message”', async () => {
+        const { message: asked } = await store.appendMessage(newMessage({ text: 'my number is 555-0100' }));
+        const quote: ReplyQuote = {
+          messageId: asked.id,
+          senderId: 'alice',
+          kind: 'text',
+          preview: 'my number is 555-0100',
+        };
+        const { message: reply } = await store.appendMessage(
+          newMessage({ senderId: 'bob', recipientIds: ['alice'], text: 'got it', replyTo: quote }),
+        );
+        const { message: other } = await store.appendMessage(newMessage({ text: 'unrelated' }));
+        await store.applyChange(change({ messageId: asked.id, kind: 'delete' }));
+        const erased = { ...reply, replyTo: { ...quote, preview: '', deleted: true } };
+        expect(await store.getMessage(reply.id)).toEqual(erased);
+        expect(await store.listMessages(DM, 1, 3, 10)).toEqual([erased, other]);
+        expect(await store.findByClientMessageId('bob', reply.clientMessageId)).toEqual(erased);
+        expect((await messagesIn(store, 'alice'))[1]).toEqual(erased);
+      });
+    });
+
+    describe('reactions', () => {
+      it('keeps one emoji per user: a new one replaces the old, null takes it back, an empty emoji goes', async () => {
+        const group = { threadId: GROUP, recipientIds: ['bob', 'carol'] };
+        const { message: sent } = await store.appendMessage(newMessage(group));
+        const react = async (userId: string, emoji: string | null) =>
+          (
+            await store.applyChange(
+              change({ messageId: sent.id, kind: 'reaction', userId, emoji, recipientIds: ['alice'] }),
+            )
+          ).message.reactions;
+        expect(await react('bob', '👍')).toEqual({ '👍': ['bob'] });
+        expect(await react('carol', '👍')).toEqual({ '👍': ['bob', 'carol'] });
+        expect(await react('alice', '❤️')).toEqual({ '👍': ['bob', 'carol'], '❤️': ['alice'] });
+        expect(await react('bob', '❤️')).toEqual({ '👍': ['carol'], '❤️': ['alice', 'bob'] });
+        expect(await react('carol', null)).toEqual({ '❤️': ['alice', 'bob'] });
+        expect(await react('alice', null)).toEqual({ '❤️': ['bob'] });
+        const counts = (m: MessageData | undefined) =>
+          Object.fromEntries(Object.entries(m?.reactions ?? {}).map(([e, users]) => [e, users.length]));
+        expect(counts(await store.getMessage(sent.id))).toEqual({ '❤️': 1 });
+        expect(await react('bob', null)).toBeUndefined();
+        const now = await store.getMessage(sent.id);
+        expect(now).toEqual(sent);
+        expect(now !== undefined && 'reactions' in now).toBe(false);
+      });
+
+      it('tells everyone each user’s emoji now, null when taken back, and shows counts in every read', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const first = await store.applyChange(
+          change({
+            messageId: sent.id,
+            kind: 'reaction',
+            emoji: '🔥',
+            userId: 'bob',
+            recipientIds: ['alice'],
+          }),
+        );
+        expect(first.entries.map((e) => [e.userId, e.type === 'change' && e.change])).toEqual(
+          ['bob', 'alice'].map((userId) => [
+            userId,
+            {
+              kind: 'reaction',
+              threadId: DM,
+              messageId: sent.id,
+              seq: 1,
+              userId: 'bob',
+              at: 9_000,
+              emoji: '🔥',
+            },
+          ]),
+        );
+        const back = await store.applyChange(
+          change({
+            messageId: sent.id,
+            kind: 'reaction',
+            emoji: null,
+            userId: 'bob',
+            recipientIds: ['alice'],
+          }),
+        );
+        expect(back.entries[0]).toMatchObject({ type: 'change', change: { kind: 'reaction', emoji: null } });
+        await store.applyChange(
+          change({ messageId: sent.id, kind: 'reaction', emoji: '🔥', userId: 'carol' }),
+        );
+        const reacted = { ...sent, reactions: { '🔥': ['carol'] } };
+        expect(await store.listMessages(DM, 0, 1, 1)).toEqual([reacted]);
+        expect(await store.history(DM, { afterSeq: 0, limit: 1 })).toEqual([reacted]);
+        expect(await messagesIn(store, 'alice')).toEqual([reacted]);
+        expect((await readAll(store, 'alice')).map((e) => e.type === 'change' && e.change.emoji)).toEqual([
+          false,
+          '🔥',
+          null,
+        ]);
+      });
+    });
+
+    describe('hides (delete for me)', () => {
+      it('tells only the hider’s inbox, and leaves the message out of their history alone', async () => {
+        for (let i = 0; i < 3; i++) await store.appendMessage(newMessage());
+        const latest = await latestOf(['alice', 'bob']);
+        const bobBefore = await store.latestInboxSeq('bob');
+        const hidden = await store.applyChange(
+          change({ messageId: `${DM}#2`, kind: 'hide', userId: 'bob', recipientIds: [] }),
+        );
+        expect(hidden.entries).toEqual([
+          {
+            type: 'change',
+            change: { kind: 'hide', threadId: DM, messageId: `${DM}#2`, seq: 2, userId: 'bob', at: 9_000 },
+            userId: 'bob',
+            inboxSeq: bobBefore + 1,
+          },
+        ]);
+        expect(await latestOf(['alice', 'bob'])).toEqual({ ...latest, bob: bobBefore + 1 });
+        expect(hidden.message).toEqual(await store.getMessage(`${DM}#2`));
+        expect(hidden.message).toMatchObject({ text: 'hello 2' });
+        const seqs = async (hiddenFor?: string) =>
+          (
+            await store.history(DM, {
+              afterSeq: 0,
+              limit: 10,
+              ...(hiddenFor === undefined ? {} : { hiddenFor }),
+            })
+          ).map((m) => m.seq);
+        expect(await seqs('bob')).toEqual([3, 1]);
+        expect(await seqs('alice')).toEqual([3, 2, 1]);
+        expect(await seqs()).toEqual([3, 2, 1]);
+        expect((await store.listMessages(DM, 0, 10, 10)).map((m) => m.seq)).toEqual([1, 2, 3]);
+      });
+
+      it('a hidden message does not count towards the limit of a page', async () => {
+        for (let i = 0; i < 5; i++) await store.appendMessage(newMessage());
+        for (const seq of [4, 5]) {
+          await store.applyChange(change({ messageId: `${DM}#${seq}`, kind: 'hide', userId: 'bob' }));
+        }
+        const page = await store.history(DM, { afterSeq: 0, limit: 2, hiddenFor: 'bob' });
+        expect(page.map((m) => m.seq)).toEqual([3, 2]);
+      });
+    });
+
+    describe('history', () => {
+      it('pages a thread newest first, below beforeSeq, above the afterSeq floor, at most limit', async () => {
+        for (let i = 0; i < 7; i++) await store.appendMessage(newMessage());
+        await store.appendMessage(newMessage({ threadId: GROUP }));
+        const seqs = async (query: HistoryQuery) => (await store.history(DM, query)).map((m) => m.seq);
+        expect(await seqs({ afterSeq: 0, limit: 3 })).toEqual([7, 6, 5]);
+        expect(await seqs({ afterSeq: 0, limit: 3, beforeSeq: 5 })).toEqual([4, 3, 2]);
+        expect(await seqs({ afterSeq: 0, limit: 3, beforeSeq: 2 })).toEqual([1]);
+        expect(await seqs({ afterSeq: 0, limit: 3, beforeSeq: 1 })).toEqual([]);
+        expect(await seqs({ afterSeq: 3, limit: 10 })).toEqual([7, 6, 5, 4]);
+        expect(await seqs({ afterSeq: 3, limit: 10, beforeSeq: 6 })).toEqual([5, 4]);
+        expect(await seqs({ afterSeq: 7, limit: 10 })).toEqual([]);
+        expect(await seqs({ afterSeq: 0, limit: 0 })).toEqual([]);
+        expect(await seqs({ afterSeq: 0, limit: 100, beforeSeq: 100 })).toEqual([7, 6, 5, 4, 3, 2, 1]);
+        expect(await store.history('dm:nobody:here', { afterSeq: 0, limit: 10 })).toEqual([]);
+        const page = await store.history(DM, { afterSeq: 5, limit: 10 });
+        expect(page).toEqual(await store.listMessages(DM, 5, 7, 10).then((m) => m.reverse()));
+      });
+
+      it('includes tombstones', async () => {
+        for (let i = 0; i < 3; i++) await store.appendMessage(newMessage());
+        await store.applyChange(change({ messageId: `${DM}#2`, kind: 'delete', at: 7_000 }));
+        const page = await store.history(DM, { afterSeq: 0, limit: 10 });
+        expect(page.map((m) => [m.seq, m.text, m.deletedAt])).toEqual([
+          [3, 'hello 3', undefined],
+          [2, '', 7_000],
+          [1, 'hello 1', undefined],
+        ]);
+      });
+    });
+
+    describe('changes to messages it does not hold', () => {
+      it('refuses them with NotFoundError and writes nothing', async () => {
+        await store.appendMessage(newMessage());
+        const latest = await latestOf(['alice', 'bob']);
+        for (const messageId of [`${DM}#2`, `${DM}#0`, `${DM}#01`, 'dm:nobody:here#1', 'nonsense', '']) {
+          for (const kind of ['edit', 'delete', 'reaction', 'hide'] as const) {
+            await expectCode(
+              store.applyChange(change({ messageId, kind, text: 'x', emoji: '👍', clientChangeId: 'k' })),
+              'NOT_FOUND',
+            );
+          }
+        }
+        expect(await latestOf(['alice', 'bob'])).toEqual(latest);
+        // The refused changes took no key: a change with it applies.
+        const applied = await store.applyChange(
+          change({ messageId: `${DM}#1`, text: 'ok', clientChangeId: 'k' }),
+        );
+        expect(applied).toMatchObject({ duplicate: false, message: { text: 'ok' } });
+      });
+    });
+
+    describe('change entries', () => {
+      it('keep their place in the inbox order among messages and receipts', async () => {
+        await store.appendMessage(newMessage());
+        await store.applyChange(change({ messageId: `${DM}#1`, text: 'edited' }));
+        const receipt: ReceiptData = { threadId: DM, status: 'read', upToSeq: 1, at: 5_000 };
+        await store.appendEntry('bob', { type: 'receipt', receipt });
+        await store.appendMessage(newMessage());
+        expect((await readAll(store, 'bob')).map((e) => [e.inboxSeq, e.type])).toEqual([
+          [1, 'message'],
+          [2, 'change'],
+          [3, 'receipt'],
+          [4, 'message'],
+        ]);
+        expect(await store.latestInboxSeq('bob')).toBe(4);
+      });
+
+      it('count for nothing in what a delivered ack covers', async () => {
+        await store.appendMessage(newMessage());
+        await store.applyChange(
+          change({ messageId: `${DM}#1`, kind: 'reaction', emoji: '👍', userId: 'bob' }),
+        );
+        await store.applyChange(
+          change({ messageId: `${DM}#1`, text: 'edited', recipientIds: ['bob', 'carol'] }),
+        );
+        expect(Object.fromEntries(await store.highestReceived('bob', 0, 3))).toEqual({ [DM]: 1 });
+        expect(Object.fromEntries(await store.highestReceived('bob', 1, 3))).toEqual({});
+        expect(Object.fromEntries(await store.highestReceived('carol', 0, 1))).toEqual({});
+      });
+
+      it('a change put in an inbox with appendEntry reads back like one from applyChange', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        const { entries } = await store.applyChange(change({ messageId: sent.id, text: 'edited' }));
+        const told = entries[0]?.type === 'change' ? entries[0].change : undefined;
+        if (told === undefined) throw new Error('applyChange wrote no change entry');
+        const entry = await store.appendEntry('dave', { type: 'change', change: told });
+        expect(entry).toEqual({ type: 'change', change: told, userId: 'dave', inboxSeq: 1 });
+        expect(await readAll(store, 'dave')).toEqual([entry]);
+      });
+
+      it('a change entry read back cannot be used to change the stored one', async () => {
+        const { message: sent } = await store.appendMessage(newMessage());
+        await store.applyChange(change({ messageId: sent.id, text: 'edited' }));
+        const [, entry] = await readAll(store, 'bob');
+        if (entry?.type === 'change') {
+          attempt(() => {
+            (entry.change as { text: string }).text = 'tampered';
+          });
+        }
+        const [, again] = await readAll(store, 'bob');
+        expect(again).toMatchObject({ type: 'change', change: { text: 'edited' } });
       });
     });
 

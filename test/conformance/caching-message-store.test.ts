@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MessageStore, NewMessage } from 'chat-room';
+import type { MessageChangeInput, MessageStore, NewMessage } from 'chat-room';
 import { InMemoryMessageStore, ValidationError } from 'chat-room';
 import { CachingMessageStore } from 'chat-room/caching';
 import { SqliteMessageStore } from 'chat-room/sqlite';
@@ -98,6 +98,34 @@ describe('CachingMessageStore', () => {
     expect(inner.reads).toBe(0);
     expect(Object.fromEntries(await store.highestReceived('bob', 0, 3))).toEqual({ 'dm:alice:bob': 3 });
     expect(inner.reads).toBe(1);
+  });
+
+  test('keeps answering from memory across edits and deletes, and reads every message as it is now', async () => {
+    const inner = new CountingStore();
+    const store = new CachingMessageStore(inner);
+    const change = (patch: Partial<MessageChangeInput>): MessageChangeInput => ({
+      kind: 'edit',
+      messageId: 'dm:alice:bob#1',
+      userId: 'alice',
+      at: 5_000,
+      clientChangeId: `change ${++n}`,
+      recipientIds: ['bob'],
+      ...patch,
+    });
+    await store.appendMessage(message()); // bob's inbox 1
+    await store.applyChange(change({ text: 'edited' })); // 2
+    const { message: second } = await store.appendMessage(message()); // 3
+    await store.applyChange(change({ kind: 'delete' })); // 4
+    // Change entries take their places in the inbox (counting for nothing); a tombstone keeps its sender.
+    expect(Object.fromEntries(await store.highestReceived('bob', 0, 4))).toEqual({ 'dm:alice:bob': 2 });
+    expect(Object.fromEntries(await store.highestReceived('bob', 3, 4))).toEqual({});
+    expect(await store.sendersBetween('dm:alice:bob', 0, 2)).toEqual(['alice']);
+    expect(inner.reads).toBe(0);
+    expect(await store.getMessage('dm:alice:bob#1')).toMatchObject({ text: '', deletedAt: 5_000 });
+    expect((await store.history('dm:alice:bob', { afterSeq: 0, limit: 10 })).map((m) => m.text)).toEqual([
+      second.text,
+      '',
+    ]);
   });
 
   test('refuses a capacity or key limit that is not a positive integer', () => {

@@ -37,7 +37,10 @@ const url = postgresOrSkip('PostgresMessageStore conformance');
       const { rows } = await pg.pool.query<{ version: number }>(
         `SELECT version FROM "${schema}".schema_migrations ORDER BY version`,
       );
-      expect(rows.map((r) => r.version)).toEqual([1, 2]);
+      // 1, 2, 3, ... once each, up to at least version 4 (messages that change).
+      const versions = rows.map((r) => r.version);
+      expect(versions).toEqual(versions.map((_, i) => i + 1));
+      expect(versions.length).toBeGreaterThanOrEqual(4);
     });
 
     it('keeps its data across store instances on the same schema', async () => {

@@ -15,6 +15,12 @@ const removeFiles = (path: string): void => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
 };
 
+/** Checks that schema_migrations holds 1, 2, 3, ... once each, up to at least version 5 (chat-list choices). */
+const expectEveryVersionOnce = (versions: unknown[]): void => {
+  expect(versions).toEqual(versions.map((_, i) => i + 1));
+  expect(versions.length).toBeGreaterThanOrEqual(5);
+};
+
 const alice: UserRecord = { id: 'alice', name: 'Alice', contacts: ['bob'], blocked: [], pushDevices: [] };
 
 afterAll(() => {
@@ -60,9 +66,9 @@ describe('SqliteDirectoryStore on disk', () => {
         });
         expect((await directory.load()).users).toEqual([alice]);
         expect(await messages.lastSeq('dm:alice:bob')).toBe(1);
-        expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
-          1, 2, 3,
-        ]);
+        expectEveryVersionOnce(
+          db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(),
+        );
         await directory.close();
         await messages.close();
         expect(db.open).toBe(true);
@@ -93,12 +99,43 @@ describe('SqliteDirectoryStore on disk', () => {
     }
     const db = new Database(path, { readonly: true });
     try {
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([
-        1, 2, 3,
-      ]);
+      expectEveryVersionOnce(
+        db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all(),
+      );
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       db.close();
+    }
+  });
+
+  it('opens a file written before feed records existed: it loads as before, with no feeds, and takes them', async () => {
+    const path = freshPath();
+    // The directory's tables as versions 2 to 4 left them (the message tables play no part here), with a user
+    // and a direct thread in them.
+    const old = new Database(path);
+    const table = (name: string): string =>
+      `CREATE TABLE ${name} (saved_order INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, record TEXT NOT NULL);`;
+    old.exec(`
+      CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+      INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0);
+      ${['users', 'groups', 'settings', 'threads'].map((kind) => table(`directory_${kind}`)).join('\n')}
+    `);
+    old.prepare('INSERT INTO directory_users (id, record) VALUES (?, ?)').run('alice', JSON.stringify(alice));
+    old
+      .prepare('INSERT INTO directory_threads (id, record) VALUES (?, ?)')
+      .run('dm:alice:bob', JSON.stringify({ id: 'dm:alice:bob', participantIds: ['alice', 'bob'] }));
+    old.close();
+    const again = new SqliteDirectoryStore({ path });
+    try {
+      const loaded = await again.load();
+      expect(loaded.users).toEqual([alice]);
+      expect(loaded.threads.map((t) => t.id)).toEqual(['dm:alice:bob']);
+      expect(loaded.feeds).toEqual([]);
+      const choices = { userId: 'alice', pinned: ['dm:alice:bob'], archived: [], markedUnread: [] };
+      await again.save({ feeds: [choices] });
+      expect((await again.load()).feeds).toEqual([choices]);
+    } finally {
+      await again.close();
     }
   });
 

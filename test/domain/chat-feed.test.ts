@@ -13,7 +13,7 @@ const ids = (entries: readonly FeedEntry[]): string[] => entries.map((e) => e.th
 /** Everything observable about a feed, to check that a refused call changed nothing. */
 function state(feed: ChatFeed): unknown {
   return {
-    entries: feed.top(feed.size),
+    entries: [...feed],
     size: feed.size,
     totalUnread: feed.totalUnread(),
     unreadThreads: feed.unreadThreads(),
@@ -231,6 +231,13 @@ describe('ChatFeed', () => {
       ['bad id on pin', (f) => f.pin('')],
       ['bad id on remove', (f) => f.remove('')],
       ['bad id on unreadCount', (f) => f.unreadCount(bad(undefined))],
+      ['bad id on archive', (f) => f.archive('')],
+      ['bad id on markUnread', (f) => f.markUnread(bad(7))],
+      ['bad id on clearUnreadMark', (f) => f.clearUnreadMark('x'.repeat(MAX_THREAD_ID_LENGTH + 1))],
+      ['non-boolean archived option on top', (f) => f.top(5, { archived: bad('yes') })],
+      ['non-object options on top', (f) => f.top(5, bad(null))],
+      ['negative seq on updatePreview', (f) => f.updatePreview('a', -1, 'x')],
+      ['non-string preview on updatePreview', (f) => f.updatePreview('a', 1, bad(3))],
     ];
 
     it.each(refusals)('refuses %s with a ValidationError and changes nothing', (_name, call) => {
@@ -253,6 +260,10 @@ describe('ChatFeed', () => {
       expect(() => feed.markRead('zz', 1)).toThrow(NotFoundError);
       expect(() => feed.pin('zz')).toThrow(NotFoundError);
       expect(() => feed.unpin('zz')).toThrow(NotFoundError);
+      expect(() => feed.archive('zz')).toThrow(NotFoundError);
+      expect(() => feed.unarchive('zz')).toThrow(NotFoundError);
+      expect(() => feed.markUnread('zz')).toThrow(NotFoundError);
+      expect(() => feed.clearUnreadMark('zz')).toThrow(NotFoundError);
       expect(state(feed)).toEqual(before);
     });
 
@@ -265,6 +276,109 @@ describe('ChatFeed', () => {
     });
   });
 
+  describe('pins, the archive and unread marks', () => {
+    /** Four threads by activity: d (40), c (30), b (20), a (10). */
+    const four = (): ChatFeed => {
+      const feed = new ChatFeed();
+      for (const [i, id] of ['a', 'b', 'c', 'd'].entries())
+        feed.recordMessage(id, msg(1, 10 * (i + 1), { title: id }));
+      return feed;
+    };
+
+    it('takes an archived thread out of the main list; top lists it only when asked for the archive', () => {
+      const feed = four();
+      const entry = feed.archive('c');
+      expect(entry).toMatchObject({ threadId: 'c', archived: true, pinned: false });
+      expect(ids(feed.top(10))).toEqual(['d', 'b', 'a']);
+      expect(ids(feed.top(10, { archived: true }))).toEqual(['c']);
+      feed.archive('a');
+      expect(ids(feed.top(10, { archived: true }))).toEqual(['c', 'a']); // the archive keeps feed order too
+      expect(ids(feed.top(1, { archived: false }))).toEqual(['d']);
+      expect(feed.size).toBe(4);
+      expect(ids([...feed])).toEqual(['d', 'b', 'c', 'a']); // the main list, then the archive
+      expect(ids(feed.unarchive('c') && feed.top(10))).toEqual(['d', 'c', 'b']);
+    });
+
+    it('keeps an archived thread archived when a new message lands in it (WhatsApp: keep chats archived)', () => {
+      const feed = four();
+      feed.archive('a');
+      const entry = feed.recordMessage('a', msg(2, 100, { preview: 'still there?' }));
+      expect(entry).toMatchObject({
+        archived: true,
+        unread: 2,
+        preview: 'still there?',
+        lastActivityAt: 100,
+      });
+      expect(ids(feed.top(10))).toEqual(['d', 'c', 'b']);
+      expect(ids(feed.top(10, { archived: true }))).toEqual(['a']);
+      expect(feed.totalUnread()).toBe(5); // archived threads still count in the totals
+    });
+
+    it('unpins a thread it archives, and brings back from the archive a thread it pins', () => {
+      const feed = four();
+      feed.pin('a');
+      expect(ids(feed.top(2))).toEqual(['a', 'd']);
+      expect(feed.archive('a')).toMatchObject({ pinned: false, archived: true });
+      expect(ids(feed.top(10))).toEqual(['d', 'c', 'b']);
+      expect(feed.pin('a')).toMatchObject({ pinned: true, archived: false });
+      expect(ids(feed.top(10))).toEqual(['a', 'd', 'c', 'b']);
+      expect(feed.top(10, { archived: true })).toEqual([]);
+      feed.archive('b');
+      expect(feed.unpin('b')).toMatchObject({ pinned: false, archived: true }); // unpin leaves the archive alone
+      expect(feed.unarchive('d')).toMatchObject({ archived: false }); // so does unarchive of a listed thread
+    });
+
+    it('shows a thread marked unread with at least 1 unread until it is read again', () => {
+      const feed = four();
+      feed.markRead('b', 1);
+      expect(feed.markUnread('b')).toMatchObject({ unread: 1, markedUnread: true, readUpTo: 1 });
+      expect([feed.totalUnread(), feed.unreadThreads(), feed.unreadCount('b')]).toEqual([4, 4, 1]);
+      feed.recordMessage('b', msg(2, 50));
+      expect(feed.get('b')).toMatchObject({ unread: 1, markedUnread: true }); // the message, not 2
+      feed.recordMessage('b', msg(3, 51));
+      expect(feed.get('b')?.unread).toBe(2);
+      // Opening the thread reads it, whatever the watermark: the mark goes with it.
+      expect(feed.markRead('b', 3)).toBe(0);
+      expect(feed.get('b')).toMatchObject({ unread: 0, markedUnread: false });
+      feed.markUnread('b');
+      expect(feed.markRead('b', 1)).toBe(0); // a lower watermark still clears the mark
+      expect(feed.get('b')).toMatchObject({ unread: 0, markedUnread: false, readUpTo: 3 });
+      expect([feed.totalUnread(), feed.unreadThreads()]).toEqual([3, 3]);
+    });
+
+    it('clears a mark without reading, and forgets it with the thread', () => {
+      const feed = four();
+      feed.markUnread('a'); // a has one unread message: still 1
+      expect(feed.get('a')).toMatchObject({ unread: 1, markedUnread: true });
+      expect(feed.clearUnreadMark('a')).toMatchObject({ unread: 1, markedUnread: false });
+      feed.markRead('c', 1);
+      feed.markUnread('c');
+      expect(feed.clearUnreadMark('c')).toMatchObject({ unread: 0, markedUnread: false });
+      feed.markUnread('c');
+      expect(feed.remove('c')).toBe(true);
+      expect([feed.totalUnread(), feed.unreadThreads()]).toEqual([3, 3]);
+    });
+
+    it('lists the choices to keep, in the order the threads entered the feed', () => {
+      const feed = four();
+      feed.pin('c');
+      feed.pin('a');
+      feed.archive('b');
+      feed.markUnread('d');
+      feed.markUnread('b');
+      expect(feed.preferences()).toEqual({ pinned: ['a', 'c'], archived: ['b'], markedUnread: ['b', 'd'] });
+      expect(new ChatFeed().preferences()).toEqual({ pinned: [], archived: [], markedUnread: [] });
+    });
+
+    it('shows an edited latest message without moving the thread or its unread count', () => {
+      const feed = four();
+      expect(feed.updatePreview('b', 1, 'fixed')).toMatchObject({ preview: 'fixed', unread: 1 });
+      expect(feed.updatePreview('b', 0, 'older')?.preview).toBe('fixed'); // not the latest: no change
+      expect(feed.updatePreview('zz', 1, 'x')).toBeUndefined();
+      expect(ids(feed.top(10))).toEqual(['d', 'c', 'b', 'a']);
+    });
+  });
+
   describe('against a naive model', () => {
     interface ModelThread {
       threadId: string;
@@ -273,12 +387,17 @@ describe('ChatFeed', () => {
       lastSeq: number;
       preview: string;
       pinned: boolean;
+      archived: boolean;
+      markedUnread: boolean;
       readUpTo: number;
       incomingSeqs: Set<number>;
       tick: number;
     }
 
-    const unreadOf = (t: ModelThread): number => [...t.incomingSeqs].filter((s) => s > t.readUpTo).length;
+    const unreadOf = (t: ModelThread): number => {
+      const count = [...t.incomingSeqs].filter((s) => s > t.readUpTo).length;
+      return t.markedUnread ? Math.max(1, count) : count;
+    };
     const view = (t: ModelThread): FeedEntry => ({
       threadId: t.threadId,
       title: t.title,
@@ -287,15 +406,31 @@ describe('ChatFeed', () => {
       preview: t.preview,
       unread: unreadOf(t),
       pinned: t.pinned,
+      archived: t.archived,
+      markedUnread: t.markedUnread,
       readUpTo: t.readUpTo,
     });
-    const sorted = (model: Map<string, ModelThread>): FeedEntry[] =>
+    const sorted = (model: Map<string, ModelThread>, archived = false): FeedEntry[] =>
       [...model.values()]
+        .filter((t) => t.archived === archived)
         .sort(
           (a, b) =>
             Number(b.pinned) - Number(a.pinned) || b.lastActivityAt - a.lastActivityAt || b.tick - a.tick,
         )
         .map(view);
+    const fresh = (threadId: string, title: string, lastActivityAt: number): ModelThread => ({
+      threadId,
+      title,
+      lastActivityAt,
+      lastSeq: -1,
+      preview: '',
+      pinned: false,
+      archived: false,
+      markedUnread: false,
+      readUpTo: -1,
+      incomingSeqs: new Set<number>(),
+      tick: 0,
+    });
 
     it.each([1, 2, 3])('agrees with a sorted array over 3000 random operations (seed %i)', (seed) => {
       const rand = seededRandom(seed);
@@ -308,7 +443,7 @@ describe('ChatFeed', () => {
         const id = `t${int(40)}`;
         const known = model.get(id);
         const roll = rand();
-        if (roll < 0.45) {
+        if (roll < 0.4) {
           const m = { seq: int(30), at: int(60), preview: `p${step}`, incoming: rand() < 0.7 };
           const title = rand() < 0.5 ? `T${step}` : undefined;
           if (!known && title === undefined) {
@@ -316,58 +451,57 @@ describe('ChatFeed', () => {
             continue;
           }
           feed.recordMessage(id, title === undefined ? m : { ...m, title });
-          const t = known ?? {
-            threadId: id,
-            title: '',
-            lastActivityAt: m.at,
-            lastSeq: -1,
-            preview: '',
-            pinned: false,
-            readUpTo: -1,
-            incomingSeqs: new Set<number>(),
-            tick: 0,
-          };
+          const t = known ?? fresh(id, '', m.at);
           if (title !== undefined) t.title = title;
           t.lastActivityAt = Math.max(t.lastActivityAt, m.at);
           if (m.seq >= t.lastSeq) [t.lastSeq, t.preview] = [m.seq, m.preview];
           if (m.incoming) t.incomingSeqs.add(m.seq);
           t.tick = ++tick;
           model.set(id, t);
-        } else if (roll < 0.55) {
+        } else if (roll < 0.5) {
           const at = rand() < 0.5 ? int(60) : undefined;
           const title = `U${step}`;
           feed.upsert(id, at === undefined ? { title } : { title, lastActivityAt: at });
-          const t = known ?? {
-            threadId: id,
-            title,
-            lastActivityAt: 0,
-            lastSeq: -1,
-            preview: '',
-            pinned: false,
-            readUpTo: -1,
-            incomingSeqs: new Set<number>(),
-            tick: 0,
-          };
+          const t = known ?? fresh(id, title, 0);
           t.title = title;
           t.lastActivityAt = Math.max(t.lastActivityAt, at ?? 0);
           t.tick = ++tick;
           model.set(id, t);
-        } else if (roll < 0.75) {
+        } else if (roll < 0.65) {
           const upTo = int(32);
           if (!known) {
             expect(() => feed.markRead(id, upTo)).toThrow(NotFoundError);
             continue;
           }
           known.readUpTo = Math.max(known.readUpTo, upTo);
+          known.markedUnread = false;
           expect(feed.markRead(id, upTo)).toBe(unreadOf(known));
-        } else if (roll < 0.85) {
+        } else if (roll < 0.73) {
           const pinned = rand() < 0.4;
           if (!known) {
             expect(() => (pinned ? feed.pin(id) : feed.unpin(id))).toThrow(NotFoundError);
             continue;
           }
           known.pinned = pinned;
+          if (pinned) known.archived = false;
           expect(pinned ? feed.pin(id) : feed.unpin(id)).toEqual(view(known));
+        } else if (roll < 0.8) {
+          const archived = rand() < 0.6;
+          if (!known) {
+            expect(() => (archived ? feed.archive(id) : feed.unarchive(id))).toThrow(NotFoundError);
+            continue;
+          }
+          known.archived = archived;
+          if (archived) known.pinned = false;
+          expect(archived ? feed.archive(id) : feed.unarchive(id)).toEqual(view(known));
+        } else if (roll < 0.86) {
+          const marked = rand() < 0.6;
+          if (!known) {
+            expect(() => (marked ? feed.markUnread(id) : feed.clearUnreadMark(id))).toThrow(NotFoundError);
+            continue;
+          }
+          known.markedUnread = marked;
+          expect(marked ? feed.markUnread(id) : feed.clearUnreadMark(id)).toEqual(view(known));
         } else if (roll < 0.9) {
           expect(feed.remove(id)).toBe(model.delete(id));
         } else if (roll < 0.95) {
@@ -378,21 +512,26 @@ describe('ChatFeed', () => {
           expect(state(feed)).toEqual(before);
         } else {
           const k = int(model.size + 5);
-          expect(feed.top(k)).toEqual(sorted(model).slice(0, k));
+          const archived = rand() < 0.3;
+          expect(feed.top(k, { archived })).toEqual(sorted(model, archived).slice(0, k));
         }
 
         const entries = sorted(model);
+        const archive = sorted(model, true);
+        const all = [...entries, ...archive];
         const expected = {
           step,
           entries,
+          archive,
           size: model.size,
           touched: model.has(id) ? view(model.get(id)!) : null,
-          totalUnread: entries.reduce((sum, e) => sum + e.unread, 0),
-          unreadThreads: entries.filter((e) => e.unread > 0).length,
+          totalUnread: all.reduce((sum, e) => sum + e.unread, 0),
+          unreadThreads: all.filter((e) => e.unread > 0).length,
         };
         const actual = {
           step,
           entries: feed.top(feed.size),
+          archive: feed.top(feed.size, { archived: true }),
           size: feed.size,
           touched: feed.get(id) ?? null,
           totalUnread: feed.totalUnread(),

@@ -39,6 +39,13 @@ const VALID: { readonly [K in ClientFrameType]: Extract<ClientFrame, { type: K }
   'settings.get': { type: 'settings.get', ref: 'r1' },
   'settings.set': { type: 'settings.set', ref: 'r1', mute: { threadId: 'group:g1', until: 1_000 } },
   'feed.top': { type: 'feed.top', ref: 'r1', limit: 20 },
+  'feed.pin': { type: 'feed.pin', ref: 'r1', threadId: 'dm:alice:bob', pinned: true },
+  'feed.unread': { type: 'feed.unread', ref: 'r1', threadId: 'group:g1', unread: false },
+  'feed.archive': { type: 'feed.archive', ref: 'r1', threadId: 'group:g1', archived: true },
+  edit: { type: 'edit', ref: 'r1', messageId: 'dm:alice:bob#3', text: 'See you at 8', clientChangeId: 'c-2' },
+  delete: { type: 'delete', ref: 'r1', messageId: 'group:g1#12', forEveryone: true, clientChangeId: 'c-3' },
+  react: { type: 'react', ref: 'r1', messageId: 'dm:alice:bob#3', emoji: '👍', clientChangeId: 'c-4' },
+  history: { type: 'history', ref: 'r1', threadId: 'group:g1', before: 40, limit: 50 },
 };
 
 /** The fields each example cannot do without (the type aside). */
@@ -62,6 +69,13 @@ const REQUIRED: { readonly [K in ClientFrameType]: readonly string[] } = {
   'settings.get': ['ref'],
   'settings.set': ['ref'],
   'feed.top': ['ref'],
+  'feed.pin': ['ref', 'threadId', 'pinned'],
+  'feed.unread': ['ref', 'threadId', 'unread'],
+  'feed.archive': ['ref', 'threadId', 'archived'],
+  edit: ['ref', 'messageId', 'text'],
+  delete: ['ref', 'messageId', 'forEveryone'],
+  react: ['ref', 'messageId', 'emoji'],
+  history: ['ref', 'threadId'],
 };
 
 const TYPES = Object.keys(VALID) as ClientFrameType[];
@@ -426,6 +440,7 @@ function generator(seed: number) {
   const ids = (min: number): string[] =>
     Array.from({ length: rnd() < 0.95 ? int(min, 5) : int(min, 1024) }, id);
   const limit = (): number => int(1, FRAME_LIMITS.maxPageLimit);
+  const messageId = (): string => `${threadId()}#${int(1, 1_000_000)}`;
   const opt = <T>(key: string, make: () => T): Record<string, T> => (maybe() ? { [key]: make() } : {});
   const media = () => ({
     mediaId: mediaId(),
@@ -445,6 +460,7 @@ function generator(seed: number) {
       ...(maybe()
         ? { kind: 'photo', media: media(), ...opt('text', () => text(FRAME_LIMITS.maxTextLength)) }
         : { ...(maybe() ? { kind: 'text' } : {}), text: text(FRAME_LIMITS.maxTextLength) }),
+      ...(rnd() < 0.2 ? { replyTo: messageId() } : {}),
     }),
     sync: () => ({ type: 'sync', ref: ref(), after: seq(), ...opt('limit', limit) }),
     delivered: () => ({ type: 'delivered', ...opt('ref', ref), upTo: seq() }),
@@ -486,7 +502,38 @@ function generator(seed: number) {
       ];
       return { type: 'settings.set', ref: ref(), ...pick(changes)() };
     },
-    'feed.top': () => ({ type: 'feed.top', ref: ref(), ...opt('limit', limit) }),
+    'feed.top': () => ({ type: 'feed.top', ref: ref(), ...opt('limit', limit), ...opt('archived', maybe) }),
+    'feed.pin': () => ({ type: 'feed.pin', ref: ref(), threadId: threadId(), pinned: maybe() }),
+    'feed.unread': () => ({ type: 'feed.unread', ref: ref(), threadId: threadId(), unread: maybe() }),
+    'feed.archive': () => ({ type: 'feed.archive', ref: ref(), threadId: threadId(), archived: maybe() }),
+    edit: () => ({
+      type: 'edit',
+      ref: ref(),
+      messageId: messageId(),
+      text: text(FRAME_LIMITS.maxTextLength),
+      ...opt('clientChangeId', id),
+    }),
+    delete: () => ({
+      type: 'delete',
+      ref: ref(),
+      messageId: messageId(),
+      forEveryone: maybe(),
+      ...opt('clientChangeId', id),
+    }),
+    react: () => ({
+      type: 'react',
+      ref: ref(),
+      messageId: messageId(),
+      emoji: maybe() ? null : pick(['👍', '❤️', '😂', '🇵🇹', '1️⃣', 'ok']),
+      ...opt('clientChangeId', id),
+    }),
+    history: () => ({
+      type: 'history',
+      ref: ref(),
+      threadId: threadId(),
+      ...opt('before', () => int(1, Number.MAX_SAFE_INTEGER)),
+      ...opt('limit', limit),
+    }),
   };
   return (): Record<string, unknown> => make[pick(TYPES)]();
 }
@@ -610,5 +657,31 @@ describe('the hand-written check of send and delivered (property)', () => {
       send.mockRestore();
       delivered.mockRestore();
     }
+  });
+});
+
+describe('parseClientFrame: the conversation frames', () => {
+  it('takes a reply (send with replyTo) through the schema', () => {
+    const reply = { ...VALID.send, replyTo: 'dm:alice:bob#3' };
+    expect(parseClientFrame(reply)).toEqual(reply);
+    expectRefused({ ...VALID.send, replyTo: 'dm:alice:bob' }, 'replyTo');
+    expectRefused({ ...VALID.send, replyTo: 'dm:alice:bob#0' }, 'replyTo');
+  });
+
+  it('takes back a reaction with null, and leaves the one-emoji rule to the service', () => {
+    expect(parseClientFrame({ ...VALID.react, emoji: null })).toEqual({ ...VALID.react, emoji: null });
+    expect(parseClientFrame({ ...VALID.react, emoji: 'ok' })).toEqual({ ...VALID.react, emoji: 'ok' });
+    expectRefused({ ...VALID.react, emoji: 'x'.repeat(FRAME_LIMITS.maxReactionLength + 1) }, 'emoji');
+  });
+
+  it('refuses a message id that is not `<thread id>#<seq>`', () => {
+    for (const messageId of ['', 'dm:alice:bob', '#3', 'dm:alice:bob#-1', 'dm alice#3', 'dm:alice:bob#03']) {
+      expectRefused({ ...VALID.edit, messageId }, 'messageId');
+    }
+  });
+
+  it('refuses a history page that starts at 0 or asks for nothing', () => {
+    expectRefused({ ...VALID.history, before: 0 }, 'before');
+    expectRefused({ ...VALID.history, limit: 0 }, 'limit');
   });
 });

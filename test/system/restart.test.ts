@@ -1,4 +1,7 @@
-import type { ChatSystemDeps, DirectoryBatch, DirectoryStore, ServerFrame } from 'chat-room';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChatSystemDeps, DirectoryBatch, DirectoryStore, FeedEntry, ServerFrame } from 'chat-room';
 import {
   ChatSystem,
   InMemoryDirectoryStore,
@@ -7,6 +10,7 @@ import {
   NotFoundError,
   PermissionError,
 } from 'chat-room';
+import { openSqliteStores } from 'chat-room/sqlite';
 import { T0 } from './helpers';
 
 /**
@@ -189,6 +193,100 @@ describe('a restart on the same stores', () => {
     expect(second.getFeed('alice').get('dm:alice:bob')?.unread).toBe(0);
     expect(second.getFeed('carol').get(`group:${group.id}`)?.unread).toBe(0);
     await second.close();
+  });
+
+  test('pins, the archive and unread marks come back on SQLite, and a read that cleared a mark stays cleared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-room-feed-restart-'));
+    const file = join(dir, 'chat.db');
+    const clock = new ManualClock(T0);
+    let n = 0;
+    const open = async () => {
+      const sqlite = openSqliteStores(file);
+      const chat = await ChatSystem.open({ clock, ...sqlite, newId: () => `g${++n}` });
+      return {
+        chat,
+        close: async () => {
+          await chat.close();
+          await sqlite.close();
+        },
+      };
+    };
+    /** What the chat list shows: both lists, in order, with the choices and unread counts. */
+    const lists = (chat: ChatSystem, userId: string) => {
+      const show = ({ threadId, pinned, archived, markedUnread, unread }: FeedEntry) => ({
+        threadId,
+        pinned,
+        archived,
+        markedUnread,
+        unread,
+      });
+      const feed = chat.getFeed(userId);
+      return { main: feed.top(10).map(show), archive: feed.top(10, { archived: true }).map(show) };
+    };
+    try {
+      const first = await open();
+      await withUsers(first.chat, 'alice', 'bob', 'carol');
+      const group = first.chat.createGroup({
+        ownerId: 'carol',
+        name: 'Book club',
+        memberIds: ['alice', 'bob'],
+      });
+      const dm = (await first.chat.sendMessage({ from: 'alice', to: 'bob', text: 'lunch?' })).threadId;
+      clock.advance(1_000);
+      await first.chat.sendMessage({ from: 'carol', groupId: group.id, text: 'chapter 3' });
+      clock.advance(1_000);
+      const carolDm = (await first.chat.sendMessage({ from: 'carol', to: 'bob', text: 'psst' })).threadId;
+      await first.chat.markRead('bob', dm, 1);
+      first.chat.pinThread('bob', dm, true);
+      first.chat.markThreadUnread('bob', dm, true);
+      first.chat.archiveThread('bob', `group:${group.id}`, true);
+      first.chat.archiveThread('bob', carolDm, true);
+      clock.advance(1_000);
+      await first.chat.sendMessage({ from: 'carol', to: 'bob', text: 'still archived?' });
+      const before = lists(first.chat, 'bob');
+      expect(before).toEqual({
+        main: [{ threadId: dm, pinned: true, archived: false, markedUnread: true, unread: 1 }],
+        archive: [
+          { threadId: carolDm, pinned: false, archived: true, markedUnread: false, unread: 2 },
+          { threadId: `group:${group.id}`, pinned: false, archived: true, markedUnread: false, unread: 1 },
+        ],
+      });
+      const alice = lists(first.chat, 'alice');
+      await first.close();
+
+      const second = await open();
+      expect(lists(second.chat, 'bob')).toEqual(before);
+      expect(lists(second.chat, 'alice')).toEqual(alice); // another user's list is untouched
+      await second.chat.markRead('bob', dm, 1); // opening the chat clears the mark
+      expect(second.chat.getFeed('bob').get(dm)).toMatchObject({ markedUnread: false, unread: 0 });
+      second.chat.archiveThread('bob', carolDm, false);
+      await second.close();
+
+      const third = await open();
+      expect(lists(third.chat, 'bob').main).toEqual([
+        { threadId: dm, pinned: true, archived: false, markedUnread: false, unread: 0 },
+        { threadId: carolDm, pinned: false, archived: false, markedUnread: false, unread: 2 },
+      ]);
+      await third.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a burst of chat-list choices is saved as the user's final feed record", async () => {
+    const { open } = stores();
+    const directoryStore = new GatedDirectoryStore();
+    const chat = await open({ directoryStore });
+    await withUsers(chat, 'alice', 'bob');
+    const { threadId } = await chat.sendMessage({ from: 'alice', to: 'bob', text: 'hi' });
+    chat.pinThread('bob', threadId, true);
+    chat.markThreadUnread('bob', threadId, true);
+    chat.archiveThread('bob', threadId, true); // unpins it
+    await chat.idle();
+    expect((await directoryStore.load()).feeds).toEqual([
+      { userId: 'bob', pinned: [], archived: [threadId], markedUnread: [threadId] },
+    ]);
+    await chat.close();
   });
 
   test('a member added before the restart does not hold back the ticks of older messages after it', async () => {

@@ -1,6 +1,13 @@
 import type { InboxEntry, InboxItem, InboxPage, MessageData, Watermark } from '../../domain';
 import { ValidationError } from '../../domain';
-import type { AppendResult, MessageStore, NewMessage } from '../../ports';
+import type {
+  AppendResult,
+  ChangeResult,
+  HistoryQuery,
+  MessageChangeInput,
+  MessageStore,
+  NewMessage,
+} from '../../ports';
 
 /** Options of the cache. */
 export interface CachingMessageStoreOptions {
@@ -28,7 +35,8 @@ interface Window<T> {
  * what a `delivered` ack covers (`highestReceived`) and whom a receipt tells (`sendersBetween`). It remembers
  * only facts that never change — which message sits at an `inboxSeq`, who sent a seq — so it stays right
  * whoever else writes the same store; a range it does not hold in full is read from the store underneath.
- * Everything else goes straight through.
+ * Messages themselves can change (edits, deletes, reactions), so it never keeps a message's content: every read
+ * of a message goes straight through, as does everything else.
  *
  * Pattern: Decorator — the same port, with a cache in front of a durable store.
  *
@@ -92,6 +100,17 @@ export class CachingMessageStore implements MessageStore {
     const senders = this.#range(this.#threads, threadId, afterSeq, upToSeq);
     if (senders === undefined) return this.#inner.sendersBetween(threadId, afterSeq, upToSeq);
     return [...new Set(senders)];
+  }
+
+  async applyChange(change: MessageChangeInput): Promise<ChangeResult> {
+    const result = await this.#inner.applyChange(change);
+    // Change entries count for nothing in an ack; noted all the same, so the window of each inbox has no hole.
+    for (const entry of result.entries) this.#noteEntry(entry);
+    return result;
+  }
+
+  history(threadId: string, query: HistoryQuery): Promise<MessageData[]> {
+    return this.#inner.history(threadId, query);
   }
 
   findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {

@@ -1,9 +1,9 @@
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
+import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
 import { requireDirectoryBatch } from '../../domain';
 import type { DirectoryBatch, DirectorySnapshot, DirectoryStore } from '../../ports';
 
 /**
- * The reference `DirectoryStore`: four maps keyed by id. A `Map` keeps a key's first insertion place when its
+ * The reference `DirectoryStore`: five maps keyed by id. A `Map` keeps a key's first insertion place when its
  * value is replaced, which is exactly the load order the port asks for. Records are frozen copies, so no caller
  * can change what is stored.
  *
@@ -19,6 +19,7 @@ export class InMemoryDirectoryStore implements DirectoryStore {
   readonly #groups = new Map<string, GroupRecord>();
   readonly #settings = new Map<string, SettingsRecord>();
   readonly #threads = new Map<string, DirectThreadRecord>();
+  readonly #feeds = new Map<string, FeedRecord>();
 
   async save(batch: DirectoryBatch): Promise<void> {
     const checked = requireDirectoryBatch(batch); // throws before anything is written
@@ -26,6 +27,7 @@ export class InMemoryDirectoryStore implements DirectoryStore {
     for (const r of checked.groups) this.#groups.set(r.id, r);
     for (const r of checked.settings) this.#settings.set(r.userId, r);
     for (const r of checked.threads) this.#threads.set(r.id, r);
+    for (const r of checked.feeds) this.#feeds.set(r.userId, r);
   }
 
   async load(): Promise<DirectorySnapshot> {
@@ -34,6 +36,7 @@ export class InMemoryDirectoryStore implements DirectoryStore {
       groups: [...this.#groups.values()],
       settings: [...this.#settings.values()],
       threads: [...this.#threads.values()],
+      feeds: [...this.#feeds.values()],
     };
   }
 }

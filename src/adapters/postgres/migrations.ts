@@ -94,6 +94,68 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    version: 3,
+    name: "directory: each user's chat-list choices (pins, archive, unread marks)",
+    // A schema from before has none, which reads as no choices.
+    sql: (s: string) => `
+      CREATE TABLE ${s}.directory_feeds (
+        id          text   PRIMARY KEY,
+        record      jsonb  NOT NULL,
+        saved_order bigint GENERATED ALWAYS AS IDENTITY
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'messages that change: replies, edits, deletes for everyone, reactions, hides',
+    // A message row holds its current state (a reply's quote, with the quoted id in a column of its own so a
+    // delete finds the replies to erase; the reactions as json, which keeps their order). A change is one row of
+    // `message_changes`, which also holds its idempotency key. Inbox rows name a message (thread_id, seq) or a
+    // change (change_id) instead of copying it, so a text lives in one place and a delete erases it there; the
+    // copies written before are turned into names. Receipts keep their JSON payload.
+    sql: (s: string) => `
+      ALTER TABLE ${s}.messages
+        ADD COLUMN reply_to    jsonb,
+        ADD COLUMN reply_to_id text,
+        ADD COLUMN edited_at   bigint,
+        ADD COLUMN deleted_at  bigint,
+        ADD COLUMN reactions   json;
+      CREATE INDEX messages_by_quoted ON ${s}.messages (reply_to_id) WHERE reply_to_id IS NOT NULL;
+      CREATE TABLE ${s}.message_changes (
+        id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        thread_id        text   NOT NULL,
+        seq              bigint NOT NULL,
+        kind             text   NOT NULL,
+        user_id          text   NOT NULL,
+        at               bigint NOT NULL,
+        text             text,
+        emoji            text,
+        client_change_id text,
+        UNIQUE (user_id, client_change_id)
+      );
+      CREATE INDEX message_changes_by_message ON ${s}.message_changes (thread_id, seq);
+      CREATE TABLE ${s}.hidden_messages (
+        user_id   text   NOT NULL,
+        thread_id text   NOT NULL,
+        seq       bigint NOT NULL,
+        PRIMARY KEY (user_id, thread_id, seq)
+      );
+      ALTER TABLE ${s}.inbox
+        ALTER COLUMN payload DROP NOT NULL,
+        ADD COLUMN thread_id text,
+        ADD COLUMN seq       bigint,
+        ADD COLUMN change_id bigint;
+      UPDATE ${s}.inbox AS i SET thread_id = m.thread_id, seq = m.seq, payload = NULL
+        FROM ${s}.messages AS m
+        WHERE i.payload->>'type' = 'message'
+          AND m.thread_id = i.payload->'message'->>'threadId'
+          AND m.seq = (i.payload->'message'->>'seq')::bigint
+          AND m.sender_id = i.payload->'message'->>'senderId';
+      ALTER TABLE ${s}.inbox ADD CONSTRAINT inbox_names_one_item
+        CHECK (num_nonnulls(payload, seq, change_id) = 1 AND (thread_id IS NULL) = (seq IS NULL));
+    `,
+  },
 ]);
 
 /**

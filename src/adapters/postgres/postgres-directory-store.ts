@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
+import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
 import { ChatRoomError, StorageError, ValidationError, requireDirectoryBatch } from '../../domain';
 import type { DirectoryBatch, DirectorySnapshot, DirectoryStore } from '../../ports';
 import { applyMigrations, quoteIdent } from './migrations';
@@ -13,23 +13,23 @@ export interface PostgresDirectoryStoreOptions {
   readonly schema?: string;
 }
 
-/** The four record kinds, each in its own table. */
-const KINDS = ['users', 'groups', 'settings', 'threads'] as const;
+/** The five record kinds, each in its own table. */
+const KINDS = ['users', 'groups', 'settings', 'threads', 'feeds'] as const;
 type Kind = (typeof KINDS)[number];
 
 /**
- * A `DirectoryStore` on PostgreSQL: users, groups, settings and direct threads survive restarts and are shared
- * by every server process using the same schema. Behaves like `InMemoryDirectoryStore` (the conformance suite
+ * A `DirectoryStore` on PostgreSQL: users, groups, settings, direct threads and chat-list choices survive
+ * restarts and are shared by every server process using the same schema. Behaves like `InMemoryDirectoryStore` (the conformance suite
  * checks it).
  *
  * Each record is one `jsonb` row in its kind's table (`directory_users`, `directory_groups`,
- * `directory_settings`, `directory_threads`), keyed by its id. The load order is `saved_order`, an identity
+ * `directory_settings`, `directory_threads`, `directory_feeds`), keyed by its id. The load order is `saved_order`, an identity
  * column set when a record is first inserted; replacing a record is an upsert that changes only `record`, so it
  * keeps its place. A `save` is one transaction on one connection, and saves take a per-schema advisory lock so
- * that two batches naming the same records never deadlock. A `load` reads the four tables in one
+ * that two batches naming the same records never deadlock. A `load` reads the five tables in one
  * `REPEATABLE READ` transaction, so it never sees half a batch.
  *
- * The tables are migration 2 of the schema `PostgresMessageStore` uses: both stores can share a schema, and
+ * The tables are migrations 2 and 3 of the schema `PostgresMessageStore` uses: both stores can share a schema, and
  * whichever starts first applies every pending migration.
  *
  * @example
@@ -93,6 +93,7 @@ export class PostgresDirectoryStore implements DirectoryStore {
       groups: pack(checked.groups, (r) => r.id),
       settings: pack(checked.settings, (r) => r.userId),
       threads: pack(checked.threads, (r) => r.id),
+      feeds: pack(checked.feeds, (r) => r.userId),
     };
     if (KINDS.every((kind) => rows[kind].ids.length === 0)) {
       await this.#run('save a batch', () => this.start());
@@ -132,6 +133,7 @@ export class PostgresDirectoryStore implements DirectoryStore {
           groups: await read<GroupRecord>('groups'),
           settings: await read<SettingsRecord>('settings'),
           threads: await read<DirectThreadRecord>('threads'),
+          feeds: await read<FeedRecord>('feeds'),
         };
       }),
     );

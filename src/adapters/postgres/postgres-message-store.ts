@@ -6,22 +6,36 @@ import type {
   InboxItem,
   InboxPage,
   MediaRef,
+  MessageChange,
+  MessageChangeKind,
   MessageData,
   MessageKind,
+  ReplyQuote,
   Watermark,
 } from '../../domain';
 import {
   ChatRoomError,
+  NotFoundError,
   ResyncRequiredError,
   StorageError,
   ValidationError,
+  frozenChange,
   frozenEntry,
   frozenMessage,
   frozenReceipt,
   messageId,
+  parseMessageId,
+  reactionsAfter,
   requireMaxInboxEntries,
 } from '../../domain';
-import type { AppendResult, MessageStore, NewMessage } from '../../ports';
+import type {
+  AppendResult,
+  ChangeResult,
+  HistoryQuery,
+  MessageChangeInput,
+  MessageStore,
+  NewMessage,
+} from '../../ports';
 import { applyMigrations } from './migrations';
 import { inTransaction, requireSchemaName } from './shared';
 
@@ -78,6 +92,13 @@ class Duplicate extends Error {
   }
 }
 
+/** The change's idempotency key is already taken: roll its savepoint back and report the message it changed. */
+class DuplicateChange extends Error {
+  constructor(readonly messageId: string) {
+    super('duplicate change key');
+  }
+}
+
 /** A rollback to a savepoint failed: the batch's transaction is unusable and fails as a whole. */
 class BatchBroken extends Error {}
 
@@ -91,9 +112,35 @@ interface MessageRow {
   media: MediaRef | null;
   client_message_id: string;
   sent_at: string;
+  reply_to: ReplyQuote | null;
+  edited_at: string | null;
+  deleted_at: string | null;
+  reactions: Record<string, string[]> | null;
 }
 
-const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at';
+/** A row of `message_changes`, as an inbox read names its columns. */
+interface ChangeColumns {
+  change_kind: MessageChangeKind | null;
+  change_thread_id: string;
+  change_seq: string;
+  change_user_id: string;
+  change_at: string;
+  change_text: string | null;
+  change_emoji: string | null;
+}
+
+/** An inbox row as `readInbox` reads it: a JSON payload, or the columns of the change or message it names. */
+type InboxRow = { latest: string; inbox_seq: string | null; payload: InboxItem | null } & ChangeColumns &
+  (({ thread_id: string } & MessageRow) | { thread_id: null });
+
+/** What an inbox row holds: a receipt's JSON, or the name of a message or of a change. */
+type EntryRef =
+  | { readonly payload: InboxItem }
+  | { readonly threadId: string; readonly seq: number }
+  | { readonly changeId: string };
+
+const MESSAGE_COLUMNS =
+  'thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at, reply_to, edited_at, deleted_at, reactions';
 
 /**
  * A `MessageStore` on PostgreSQL: messages, inboxes, watermarks and cursors survive restarts and are shared by
@@ -116,6 +163,11 @@ const MESSAGE_COLUMNS = 'thread_id, seq, id, sender_id, kind, text, media, clien
  * another in the order they took their appends, so seqs follow call order. Every append path takes counter locks
  * in that one global order, so concurrent batches (of this store or of other processes) cannot deadlock; the
  * locks are held to the `COMMIT`, so readers still see a gapless prefix of every inbox.
+ *
+ * A message row holds the message as it is now, and inbox rows name messages and changes rather than copy them:
+ * an edit, a delete or a reaction writes one row, and a delete for everyone erases the text where it lives (the
+ * message row, the texts of its edits, the quotes of replies to it). A change runs in the append batches, with
+ * its thread's counter locked, so the changes of a thread apply one after another.
  *
  * @example
  * ```ts
@@ -218,6 +270,7 @@ export class PostgresMessageStore implements MessageStore {
     // Copy the input first: the caller may change its objects while we wait for the database.
     const userIds = [input.senderId, ...input.recipientIds];
     const media = input.media === undefined ? undefined : { ...input.media };
+    const replyTo = input.replyTo === undefined ? undefined : quoteOf(input.replyTo);
     const fields = {
       threadId: input.threadId,
       senderId: input.senderId,
@@ -232,7 +285,7 @@ export class PostgresMessageStore implements MessageStore {
         for (const id of userIds) counts.set(id, (counts.get(id) ?? 0) + 1);
         const ids = [...counts.keys()].sort();
         // One statement (one round trip): bump the thread counter, insert the message (unless its key is taken),
-        // bump the inbox counters in user-id order, insert the inbox rows with the message's seq in the payload.
+        // bump the inbox counters in user-id order, insert the inbox rows naming the message.
         const result = await c.query<{ seq: string; user_id: string | null; last_seq: string | null }>({
           name: this.#appendStatement,
           text: `WITH t AS (
@@ -240,8 +293,10 @@ export class PostgresMessageStore implements MessageStore {
              ON CONFLICT (thread_id) DO UPDATE SET last_seq = t.last_seq + 1
              RETURNING last_seq
            ), m AS (
-             INSERT INTO ${this.#s}.messages (${MESSAGE_COLUMNS})
-             SELECT $1, t.last_seq, $1::text || '#' || t.last_seq, $2, $3, $4, $5::jsonb, $6, $7 FROM t
+             INSERT INTO ${this.#s}.messages
+               (thread_id, seq, id, sender_id, kind, text, media, client_message_id, sent_at, reply_to, reply_to_id)
+             SELECT $1, t.last_seq, $1::text || '#' || t.last_seq, $2, $3, $4, $5::jsonb, $6, $7, $10::jsonb, $11
+             FROM t
              ON CONFLICT (sender_id, client_message_id) DO NOTHING
              RETURNING seq, id
            ), k AS (
@@ -251,9 +306,8 @@ export class PostgresMessageStore implements MessageStore {
              ON CONFLICT (user_id) DO UPDATE SET last_seq = k.last_seq + EXCLUDED.last_seq
              RETURNING user_id, last_seq
            ), e AS (
-             INSERT INTO ${this.#s}.inbox (user_id, inbox_seq, payload)
-             SELECT k.user_id, q,
-                    jsonb_set(jsonb_set($10::jsonb, '{message,seq}', to_jsonb(m.seq)), '{message,id}', to_jsonb(m.id))
+             INSERT INTO ${this.#s}.inbox (user_id, inbox_seq, thread_id, seq)
+             SELECT k.user_id, q, $1, m.seq
              FROM k CROSS JOIN m JOIN unnest($8::text[], $9::bigint[]) AS v(u, n) ON v.u = k.user_id
              CROSS JOIN LATERAL generate_series(k.last_seq - v.n + 1, k.last_seq) AS q
            )
@@ -268,10 +322,8 @@ export class PostgresMessageStore implements MessageStore {
             fields.sentAt,
             ids,
             ids.map((id) => counts.get(id) ?? 0),
-            JSON.stringify({
-              type: 'message',
-              message: { ...fields, ...(media === undefined ? {} : { media }), id: '', seq: 0 },
-            }),
+            replyTo === undefined ? null : JSON.stringify(replyTo),
+            replyTo?.messageId ?? null,
           ],
         });
         const first = result.rows[0];
@@ -292,6 +344,7 @@ export class PostgresMessageStore implements MessageStore {
           seq,
           ...fields,
           ...(media === undefined ? {} : { media }),
+          ...(replyTo === undefined ? {} : { replyTo }),
         });
         const next = new Map<string, number>();
         for (const row of result.rows) {
@@ -349,6 +402,45 @@ export class PostgresMessageStore implements MessageStore {
     });
   }
 
+  async applyChange(input: MessageChangeInput): Promise<ChangeResult> {
+    // Copied first, like appendMessage's input: the change runs later.
+    const change: MessageChangeInput = { ...input, recipientIds: [...input.recipientIds] };
+    const key = parseMessageId(change.messageId);
+    // A hide concerns the hider alone: only their own inbox hears of it.
+    const userIds = change.kind === 'hide' ? [change.userId] : [change.userId, ...change.recipientIds];
+    return this.#run('apply a change', () =>
+      this.#enqueue('apply a change', key === undefined ? [] : [key.threadId], userIds, (c) =>
+        this.#applyChange(c, change, userIds),
+      ).catch(async (e: unknown): Promise<ChangeResult> => {
+        if (!(e instanceof DuplicateChange)) throw e;
+        const message = await this.getMessage(e.messageId);
+        if (message === undefined) throw new Error('a change key names a message that is not stored');
+        return { message, entries: [], duplicate: true };
+      }),
+    );
+  }
+
+  async history(threadId: string, query: HistoryQuery): Promise<MessageData[]> {
+    return this.#run('read history', async () => {
+      // Walks the primary key (thread_id, seq) backwards; without beforeSeq, from the newest message.
+      const rows = await this.#query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM ${this.#s}.messages AS m
+         WHERE thread_id = $1 AND seq > $2 AND seq < $3
+           AND NOT EXISTS (SELECT 1 FROM ${this.#s}.hidden_messages AS h
+                           WHERE h.user_id = $4 AND h.thread_id = m.thread_id AND h.seq = m.seq)
+         ORDER BY seq DESC LIMIT $5`,
+        [
+          threadId,
+          bound(query.afterSeq),
+          bound(query.beforeSeq ?? Number.POSITIVE_INFINITY),
+          query.hiddenFor ?? null,
+          sqlLimit(query.limit),
+        ],
+      );
+      return rows.map(toMessage);
+    });
+  }
+
   async lastSeq(threadId: string): Promise<number> {
     return this.#run('read the last seq', async () => {
       const rows = await this.#query<{ last_seq: string }>(
@@ -370,10 +462,10 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   async appendEntry(userId: string, item: InboxItem): Promise<InboxEntry> {
-    const payload = copyItem(item);
+    const copy = copyItem(item);
     return this.#run('append an inbox entry', () =>
       this.#enqueue('append an inbox entry', [], [userId], async (c) => {
-        const [entry] = await this.#appendEntries(c, [userId], payload);
+        const [entry] = await this.#appendItem(c, userId, copy);
         if (entry === undefined) throw new Error('no inbox entry was written');
         return entry;
       }),
@@ -384,14 +476,19 @@ export class PostgresMessageStore implements MessageStore {
     return this.#run('read an inbox', async () => {
       // One statement, so the counter and the rows come from one snapshot: an append trimming old entries
       // between two statements could otherwise make a page start later than `after + 1`.
-      const rows = await this.#query<{ latest: string; inbox_seq: string | null; payload: InboxItem | null }>(
-        `SELECT c.last_seq AS latest, i.inbox_seq, i.payload
+      // Entries name their message or change: joined here, so each reads as it is now.
+      const rows = await this.#query<InboxRow>(
+        `SELECT c.last_seq AS latest, i.inbox_seq, i.payload, ${MESSAGE_COLUMNS.replace(/\w+/g, 'm.$&')},
+                ch.kind AS change_kind, ch.thread_id AS change_thread_id, ch.seq AS change_seq,
+                ch.user_id AS change_user_id, ch.at AS change_at, ch.text AS change_text, ch.emoji AS change_emoji
          FROM ${this.#s}.inbox_counters c
          LEFT JOIN LATERAL (
-           SELECT inbox_seq, payload FROM ${this.#s}.inbox
+           SELECT inbox_seq, payload, thread_id, seq, change_id FROM ${this.#s}.inbox
            WHERE user_id = c.user_id AND inbox_seq > $2 AND inbox_seq <= c.last_seq
            ORDER BY inbox_seq LIMIT $3
          ) i ON true
+         LEFT JOIN ${this.#s}.messages m ON m.thread_id = i.thread_id AND m.seq = i.seq
+         LEFT JOIN ${this.#s}.message_changes ch ON ch.id = i.change_id
          WHERE c.user_id = $1
          ORDER BY i.inbox_seq`,
         [userId, bound(after), sqlLimit(limit)],
@@ -406,11 +503,7 @@ export class PostgresMessageStore implements MessageStore {
           { details: { after, oldest, latest } },
         );
       }
-      const entries = rows.flatMap((r) =>
-        r.inbox_seq === null || r.payload === null
-          ? []
-          : [frozenEntry(userId, Number(r.inbox_seq), r.payload)],
-      );
+      const entries = rows.flatMap((r) => (r.inbox_seq === null ? [] : [toEntry(userId, r)]));
       const last = entries[entries.length - 1];
       const cursor = last === undefined ? after : last.inboxSeq;
       return { entries, hasMore: cursor < latest, cursor, latest };
@@ -431,13 +524,25 @@ export class PostgresMessageStore implements MessageStore {
     return this.#run('read an inbox', async () => {
       // Entries beyond the retention still in the table (trimming runs in batches) count for nothing.
       const keep = Number.isFinite(this.#maxInbox) ? this.#maxInbox : Number.MAX_SAFE_INTEGER;
+      // Entries name their message; the few older ones kept as JSON (a message this store never held) count as
+      // they read.
       const rows = await this.#query<{ thread_id: string; seq: string }>(
-        `SELECT i.payload->'message'->>'threadId' AS thread_id, max((i.payload->'message'->>'seq')::bigint) AS seq
-         FROM ${this.#s}.inbox i JOIN ${this.#s}.inbox_counters c ON c.user_id = i.user_id
-         WHERE i.user_id = $1 AND i.inbox_seq > $2 AND i.inbox_seq <= least($3, c.last_seq)
-           AND i.inbox_seq > c.last_seq - $4
-           AND i.payload->>'type' = 'message' AND i.payload->'message'->>'senderId' <> $1
-         GROUP BY 1`,
+        `WITH e AS (
+           SELECT i.thread_id, i.seq, i.payload
+           FROM ${this.#s}.inbox i JOIN ${this.#s}.inbox_counters c ON c.user_id = i.user_id
+           WHERE i.user_id = $1 AND i.inbox_seq > $2 AND i.inbox_seq <= least($3, c.last_seq)
+             AND i.inbox_seq > c.last_seq - $4
+         )
+         SELECT thread_id, max(seq) AS seq FROM (
+           SELECT m.thread_id, m.seq, m.sender_id
+           FROM e JOIN ${this.#s}.messages m ON m.thread_id = e.thread_id AND m.seq = e.seq
+           UNION ALL
+           SELECT e.payload->'message'->>'threadId', (e.payload->'message'->>'seq')::bigint,
+                  e.payload->'message'->>'senderId'
+           FROM e WHERE e.payload->>'type' = 'message'
+         ) x
+         WHERE sender_id <> $1
+         GROUP BY thread_id`,
         [userId, bound(after), bound(upTo), keep],
       );
       return new Map(rows.map((r) => [r.thread_id, Number(r.seq)]));
@@ -527,10 +632,156 @@ export class PostgresMessageStore implements MessageStore {
   }
 
   /**
-   * Appends one entry per user id (in the given order, repeats included) and trims what retention drops.
-   * Runs inside the caller's transaction.
+   * Applies a change and appends its entries; runs inside the batch's transaction, which holds the counter locks
+   * of the message's thread and of every inbox it writes to.
    */
-  async #appendEntries(c: PoolClient, userIds: readonly string[], item: InboxItem): Promise<InboxEntry[]> {
+  async #applyChange(
+    c: PoolClient,
+    input: MessageChangeInput,
+    userIds: readonly string[],
+  ): Promise<ChangeResult> {
+    const earlier = await c.query<{ thread_id: string; seq: string }>(
+      `SELECT thread_id, seq FROM ${this.#s}.message_changes WHERE user_id = $1 AND client_change_id = $2`,
+      [input.userId, input.clientChangeId],
+    );
+    const first = earlier.rows[0];
+    if (first !== undefined) throw new DuplicateChange(messageId(first.thread_id, Number(first.seq)));
+    const key = parseMessageId(input.messageId);
+    if (key === undefined) throw new NotFoundError(`no message ${input.messageId}`);
+    if (input.kind === 'edit' && typeof input.text !== 'string') {
+      throw new ValidationError('an edit needs its new text');
+    }
+    const { threadId, seq } = key;
+    const where = `WHERE thread_id = $1 AND seq = $2`;
+    const locked = await c.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#s}.messages ${where} FOR UPDATE`,
+      [threadId, seq],
+    );
+    const old = locked.rows[0];
+    if (old === undefined) throw new NotFoundError(`no message ${input.messageId}`);
+    // A deleted message stays deleted: nothing changes a tombstone, so an edit racing a delete brings no text back.
+    const live = old.deleted_at === null;
+    let now = toMessage(old);
+    const update = async (set: string, values: readonly unknown[]): Promise<void> => {
+      const rows = await c.query<MessageRow>(
+        `UPDATE ${this.#s}.messages SET ${set} ${where} RETURNING ${MESSAGE_COLUMNS}`,
+        [threadId, seq, ...values],
+      );
+      now = toMessage(rows.rows[0] as MessageRow);
+    };
+    switch (input.kind) {
+      case 'edit':
+        if (live) await update('text = $3, edited_at = $4', [input.text, input.at]);
+        break;
+      case 'delete':
+        // Every place the text lives: the row, its edits' texts, the quotes of replies to it.
+        if (live) {
+          await update(
+            `text = '', media = NULL, reply_to = NULL, reply_to_id = NULL, reactions = NULL, deleted_at = $3`,
+            [input.at],
+          );
+        }
+        await c.query(
+          `UPDATE ${this.#s}.message_changes SET text = '' ${where} AND kind = 'edit' AND text <> ''`,
+          [threadId, seq],
+        );
+        await c.query(
+          `UPDATE ${this.#s}.messages SET reply_to = reply_to || '{"preview": "", "deleted": true}'::jsonb
+           WHERE reply_to_id = $1`,
+          [now.id],
+        );
+        break;
+      case 'reaction': {
+        if (!live) break;
+        const reactions = reactionsAfter(now.reactions, input.userId, input.emoji ?? null);
+        await update('reactions = $3::json', [reactions === undefined ? null : JSON.stringify(reactions)]);
+        break;
+      }
+      case 'hide':
+        await c.query(
+          `INSERT INTO ${this.#s}.hidden_messages (user_id, thread_id, seq) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING`,
+          [input.userId, threadId, seq],
+        );
+        break;
+    }
+    const change = frozenChange({
+      kind: input.kind,
+      threadId,
+      messageId: now.id,
+      seq,
+      userId: input.userId,
+      at: input.at,
+      ...(input.kind === 'edit' ? { text: now.text } : {}),
+      ...(input.kind === 'reaction' ? { emoji: input.emoji ?? null } : {}),
+    });
+    // Another process may have taken the key since the check above: then this change is the retry, undone.
+    const changeId = await this.#insertChange(c, change, input.clientChangeId);
+    if (changeId === undefined) throw new DuplicateChange(now.id);
+    const entries = await this.#appendEntries(c, userIds, { type: 'change', change }, { changeId });
+    return { message: now, entries, duplicate: false };
+  }
+
+  /** Keeps a change (with its idempotency key, if any); its id, or `undefined` when the key is taken. */
+  async #insertChange(
+    c: PoolClient,
+    change: MessageChange,
+    clientChangeId: string | null,
+  ): Promise<string | undefined> {
+    const inserted = await c.query<{ id: string }>(
+      `INSERT INTO ${this.#s}.message_changes (thread_id, seq, kind, user_id, at, text, emoji, client_change_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (user_id, client_change_id) DO NOTHING
+       RETURNING id`,
+      [
+        change.threadId,
+        change.seq,
+        change.kind,
+        change.userId,
+        change.at,
+        change.text ?? null,
+        change.emoji ?? null,
+        clientChangeId,
+      ],
+    );
+    return inserted.rows[0]?.id;
+  }
+
+  /**
+   * Appends an item to one inbox: a receipt as its JSON; a message or a change, which must name a stored
+   * message, by name (a change is kept first). Runs inside the caller's transaction.
+   */
+  async #appendItem(c: PoolClient, userId: string, item: InboxItem): Promise<InboxEntry[]> {
+    if (item.type === 'receipt') return this.#appendEntries(c, [userId], item, { payload: item });
+    const { threadId, seq } = item.type === 'message' ? item.message : item.change;
+    const stored = await c.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#s}.messages WHERE thread_id = $1 AND seq = $2`,
+      [threadId, seq],
+    );
+    const row = stored.rows[0];
+    // An entry names a stored message; one the store does not hold would be handed back as something else.
+    if (row === undefined || (item.type === 'message' && row.sender_id !== item.message.senderId)) {
+      throw new ValidationError(`no stored message ${threadId}#${seq} to put in an inbox`);
+    }
+    if (item.type === 'message') {
+      const message = toMessage(row);
+      return this.#appendEntries(c, [userId], { type: 'message', message }, { threadId, seq: message.seq });
+    }
+    const change = frozenChange({ ...item.change, messageId: row.id });
+    const changeId = (await this.#insertChange(c, change, null)) as string;
+    return this.#appendEntries(c, [userId], { type: 'change', change }, { changeId });
+  }
+
+  /**
+   * Appends one entry per user id (in the given order, repeats included), each holding `ref`, and trims what
+   * retention drops. Runs inside the caller's transaction.
+   */
+  async #appendEntries(
+    c: PoolClient,
+    userIds: readonly string[],
+    item: InboxItem,
+    ref: EntryRef,
+  ): Promise<InboxEntry[]> {
     const counts = new Map<string, number>();
     for (const id of userIds) counts.set(id, (counts.get(id) ?? 0) + 1);
     // Bump each counter once by its count, in one statement that takes the row locks in user-id order (so two
@@ -552,11 +803,17 @@ export class PostgresMessageStore implements MessageStore {
       next.set(userId, inboxSeq + 1);
       return frozenEntry(userId, inboxSeq, item);
     });
-    const payload = JSON.stringify(item);
     await c.query(
-      `INSERT INTO ${this.#s}.inbox (user_id, inbox_seq, payload)
-       SELECT u, s, $3::jsonb FROM unnest($1::text[], $2::bigint[]) AS t(u, s)`,
-      [entries.map((e) => e.userId), entries.map((e) => e.inboxSeq), payload],
+      `INSERT INTO ${this.#s}.inbox (user_id, inbox_seq, payload, thread_id, seq, change_id)
+       SELECT u, s, $3::jsonb, $4, $5, $6 FROM unnest($1::text[], $2::bigint[]) AS t(u, s)`,
+      [
+        entries.map((e) => e.userId),
+        entries.map((e) => e.inboxSeq),
+        'payload' in ref ? JSON.stringify(ref.payload) : null,
+        'threadId' in ref ? ref.threadId : null,
+        'seq' in ref ? ref.seq : null,
+        'changeId' in ref ? ref.changeId : null,
+      ],
     );
     await this.#trim(c, next);
     return entries;
@@ -767,14 +1024,55 @@ function toMessage(r: MessageRow): MessageData {
     ...(r.media === null ? {} : { media: r.media }),
     clientMessageId: r.client_message_id,
     sentAt: Number(r.sent_at),
+    ...(r.reply_to === null ? {} : { replyTo: r.reply_to }),
+    ...(r.edited_at === null ? {} : { editedAt: Number(r.edited_at) }),
+    ...(r.deleted_at === null ? {} : { deletedAt: Number(r.deleted_at) }),
+    ...(r.reactions === null ? {} : { reactions: r.reactions }),
   });
+}
+
+/** The entry an inbox row holds: its JSON payload, or the change or message it names as they are now. */
+function toEntry(userId: string, r: InboxRow): InboxEntry {
+  const inboxSeq = Number(r.inbox_seq);
+  if (r.payload !== null) return frozenEntry(userId, inboxSeq, r.payload);
+  if (r.change_kind !== null) {
+    const seq = Number(r.change_seq);
+    const change: MessageChange = {
+      kind: r.change_kind,
+      threadId: r.change_thread_id,
+      messageId: messageId(r.change_thread_id, seq),
+      seq,
+      userId: r.change_user_id,
+      at: Number(r.change_at),
+      ...(r.change_text === null ? {} : { text: r.change_text }),
+      ...(r.change_emoji !== null || r.change_kind === 'reaction' ? { emoji: r.change_emoji } : {}),
+    };
+    return frozenEntry(userId, inboxSeq, { type: 'change', change });
+  }
+  return frozenEntry(userId, inboxSeq, { type: 'message', message: toMessage(r as InboxRow & MessageRow) });
+}
+
+/** A reply's quote with its fields only, as stored. */
+function quoteOf(q: ReplyQuote): ReplyQuote {
+  return {
+    messageId: q.messageId,
+    senderId: q.senderId,
+    kind: q.kind,
+    preview: q.preview,
+    ...(q.deleted === undefined ? {} : { deleted: q.deleted }),
+  };
 }
 
 /** Copies what the caller handed in, so neither the caller nor a reader can change what is stored. */
 function copyItem(item: InboxItem): InboxItem {
-  return item.type === 'receipt'
-    ? { type: 'receipt', receipt: frozenReceipt(item.receipt) }
-    : { type: 'message', message: frozenMessage(item.message) };
+  switch (item.type) {
+    case 'receipt':
+      return { type: 'receipt', receipt: frozenReceipt(item.receipt) };
+    case 'message':
+      return { type: 'message', message: frozenMessage(item.message) };
+    case 'change':
+      return { type: 'change', change: frozenChange(item.change) };
+  }
 }
 
 /** A seq bound for SQL: infinities become the widest bigint, so `upToSeq = Infinity` means "no bound". */

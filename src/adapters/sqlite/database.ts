@@ -19,8 +19,10 @@ export interface OpenedDatabase<T> {
  * is durable), keeps temporary files such as savepoint journals in memory (`temp_store = MEMORY`: a batch in
  * which a write failed runs again with a savepoint per write, and a journal on disk cost a write per page it
  * touched), and lets the WAL grow to 10 000 pages (about 40 MB) before a checkpoint copies it back
- * (`wal_autocheckpoint`: a page that many batches rewrite is copied once); then applies pending migrations and
- * runs `prepare` on it. A handle it opened is closed again when any of that fails.
+ * (`wal_autocheckpoint`: a page that many batches rewrite is copied once); turns `secure_delete` on, so that what
+ * a write replaces or deletes (a message deleted for everyone) is overwritten with zeros rather than left in free
+ * space; then applies pending migrations and runs `prepare` on it. A handle it opened is closed again when any
+ * of that fails.
  *
  * @param options - exactly one of `db` and `path`
  * @param store - the store's name, for messages
@@ -44,6 +46,7 @@ export function openDatabase<T>(
     db.pragma('synchronous = FULL');
     db.pragma('temp_store = MEMORY');
     db.pragma('wal_autocheckpoint = 10000');
+    db.pragma('secure_delete = ON');
     migrate(db);
     return { db, owned, prepared: prepare(db) };
   } catch (e) {

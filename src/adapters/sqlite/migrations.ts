@@ -121,6 +121,82 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE inbox_v3 RENAME TO inbox;
     `,
   },
+  {
+    // Messages that change: replies, edits, deletes for everyone, reactions, hides. A message row holds its
+    // current state (the quote of a reply, with the quoted id in a column of its own so a delete finds the
+    // replies to erase; the reactions as JSON). A change is one row of `message_changes`, which also holds its
+    // idempotency key; the inbox names it (`change_row`) as it names a message's row, so the text of an edit is
+    // written once and a delete erases it in one place. The inbox is rebuilt for the new column, and entries of
+    // a stored message kept as JSON (written before version 3, or by appendEntry) now name its row: no inbox row
+    // holds a copy of a message's text any more.
+    version: 4,
+    sql: `
+      ALTER TABLE messages ADD COLUMN reply_to TEXT;
+      ALTER TABLE messages ADD COLUMN reply_to_id TEXT;
+      ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+      ALTER TABLE messages ADD COLUMN deleted_at INTEGER;
+      ALTER TABLE messages ADD COLUMN reactions TEXT;
+      CREATE INDEX messages_by_quoted ON messages (reply_to_id) WHERE reply_to_id IS NOT NULL;
+      CREATE TABLE message_changes (
+        row_no INTEGER PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        text TEXT,
+        emoji TEXT,
+        client_change_id TEXT,
+        UNIQUE (user_id, client_change_id)
+      );
+      CREATE INDEX message_changes_by_message ON message_changes (thread_id, seq);
+      CREATE TABLE hidden_messages (
+        user_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (user_id, thread_id, seq)
+      ) WITHOUT ROWID;
+      CREATE TABLE inbox_v4 (
+        user_id TEXT NOT NULL,
+        inbox_seq INTEGER NOT NULL,
+        message_row INTEGER,
+        change_row INTEGER,
+        receipt_thread_id TEXT,
+        receipt_status TEXT,
+        receipt_up_to_seq INTEGER,
+        receipt_at INTEGER,
+        payload TEXT,
+        PRIMARY KEY (user_id, inbox_seq),
+        CHECK ((message_row IS NOT NULL) + (change_row IS NOT NULL) + (receipt_thread_id IS NOT NULL) +
+               (payload IS NOT NULL) = 1),
+        CHECK ((receipt_thread_id IS NULL) =
+               (receipt_status IS NULL AND receipt_up_to_seq IS NULL AND receipt_at IS NULL))
+      ) WITHOUT ROWID;
+      INSERT INTO inbox_v4 (user_id, inbox_seq, message_row, receipt_thread_id, receipt_status, receipt_up_to_seq,
+                            receipt_at, payload)
+        SELECT i.user_id, i.inbox_seq, coalesce(i.message_row, m.row_no), i.receipt_thread_id, i.receipt_status,
+               i.receipt_up_to_seq, i.receipt_at, CASE WHEN m.row_no IS NULL THEN i.payload END
+        FROM inbox AS i LEFT JOIN messages AS m
+          ON i.payload ->> '$.type' = 'message'
+         AND m.thread_id = i.payload ->> '$.message.threadId'
+         AND m.seq = i.payload ->> '$.message.seq'
+         AND m.sender_id = i.payload ->> '$.message.senderId';
+      DROP TABLE inbox;
+      ALTER TABLE inbox_v4 RENAME TO inbox;
+    `,
+  },
+  {
+    // The directory's fifth record kind: each user's chat-list choices (pins, archive, unread marks). A database
+    // from before has none, which reads as no choices.
+    version: 5,
+    sql: `
+      CREATE TABLE directory_feeds (
+        saved_order INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

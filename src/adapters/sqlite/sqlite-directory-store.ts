@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type {
   CheckedDirectoryBatch,
   DirectThreadRecord,
+  FeedRecord,
   GroupRecord,
   SettingsRecord,
   UserRecord,
@@ -20,18 +21,18 @@ export interface SqliteDirectoryStoreOptions {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** The four record kinds, each in its own table. */
-const KINDS = ['users', 'groups', 'settings', 'threads'] as const;
+/** The five record kinds, each in its own table. */
+const KINDS = ['users', 'groups', 'settings', 'threads', 'feeds'] as const;
 type Kind = (typeof KINDS)[number];
 
 /**
- * A `DirectoryStore` in one SQLite file (better-sqlite3): users, groups, settings and direct threads survive a
- * restart. Each record is one row of JSON text in its kind's table (`directory_users`, `directory_groups`,
- * `directory_settings`, `directory_threads`), keyed by its id; `saved_order` (the rowid) gives the load order,
+ * A `DirectoryStore` in one SQLite file (better-sqlite3): users, groups, settings, direct threads and chat-list
+ * choices survive a restart. Each record is one row of JSON text in its kind's table (`directory_users`,
+ * `directory_groups`, `directory_settings`, `directory_threads`, `directory_feeds`), keyed by its id; `saved_order` (the rowid) gives the load order,
  * and the upsert that replaces a record keeps it.
  *
  * Every `save` is one `BEGIN IMMEDIATE` transaction, so a batch lands whole or not at all, and `load` reads the
- * four tables in one read transaction, so it never sees half a batch. The file runs in WAL mode with
+ * five tables in one read transaction, so it never sees half a batch. The file runs in WAL mode with
  * `synchronous = FULL`, like `SqliteMessageStore`, so a resolved save is durable. Both stores can share one file
  * or one handle: each applies the pending migrations of the shared schema when it opens.
  *
@@ -86,14 +87,16 @@ export class SqliteDirectoryStore implements DirectoryStore {
       for (const r of batch.groups) this.#upsert.groups.run(r.id, JSON.stringify(r));
       for (const r of batch.settings) this.#upsert.settings.run(r.userId, JSON.stringify(r));
       for (const r of batch.threads) this.#upsert.threads.run(r.id, JSON.stringify(r));
+      for (const r of batch.feeds) this.#upsert.feeds.run(r.userId, JSON.stringify(r));
     });
     this.#saveTx = (batch) => save.immediate(batch);
-    // A (deferred) read transaction: the four lists come from one snapshot even with other writers.
+    // A (deferred) read transaction: the five lists come from one snapshot even with other writers.
     this.#loadTx = db.transaction(() => ({
       users: this.#read<UserRecord>('users'),
       groups: this.#read<GroupRecord>('groups'),
       settings: this.#read<SettingsRecord>('settings'),
       threads: this.#read<DirectThreadRecord>('threads'),
+      feeds: this.#read<FeedRecord>('feeds'),
     }));
   }
 

@@ -4,22 +4,36 @@ import type {
   InboxItem,
   InboxPage,
   MediaRef,
+  MessageChange,
+  MessageChangeKind,
   MessageData,
   MessageKind,
   ReceiptData,
   ReceiptKind,
+  ReplyQuote,
   Watermark,
 } from '../../domain';
 import {
   ChatRoomError,
+  NotFoundError,
   ResyncRequiredError,
   ValidationError,
+  frozenChange,
   frozenEntry,
+  frozenMessage,
   messageId,
   parseMessageId,
+  reactionsAfter,
   requireMaxInboxEntries,
 } from '../../domain';
-import type { AppendResult, MessageStore, NewMessage } from '../../ports';
+import type {
+  AppendResult,
+  ChangeResult,
+  HistoryQuery,
+  MessageChangeInput,
+  MessageStore,
+  NewMessage,
+} from '../../ports';
 import { openDatabase, storageError } from './database';
 
 /** Options of the SQLite store: give a ready `db` handle or a file `path`, not both. */
@@ -70,16 +84,34 @@ interface MessageRow {
   media: string | null;
   client_message_id: string;
   sent_at: number;
+  /** The quote of a reply, as JSON. */
+  reply_to: string | null;
+  edited_at: number | null;
+  deleted_at: number | null;
+  /** The reactions, as JSON; `null` when there are none. */
+  reactions: string | null;
+}
+
+/** A row of `message_changes`, as an inbox read names its columns. */
+interface ChangeColumns {
+  change_kind: MessageChangeKind;
+  change_thread_id: string;
+  change_seq: number;
+  change_user_id: string;
+  change_at: number;
+  change_text: string | null;
+  change_emoji: string | null;
 }
 
 /**
- * An inbox row as `readInbox` reads it: an entry's JSON (`payload`), a receipt's columns, or the columns of the
- * message the row names.
+ * An inbox row as `readInbox` reads it: an entry's JSON (`payload`), a receipt's columns, the columns of the
+ * change the row names, or those of the message it names.
  */
 type InboxRow = { inbox_seq: number } & (
   | { payload: string }
   | ({ payload: null } & ReceiptColumns)
-  | ({ payload: null; receipt_thread_id: null } & MessageRow)
+  | ({ payload: null; receipt_thread_id: null } & ChangeColumns)
+  | ({ payload: null; receipt_thread_id: null; change_kind: null } & MessageRow)
 );
 
 interface ReceiptColumns {
@@ -91,10 +123,12 @@ interface ReceiptColumns {
 
 /**
  * An entry's values after its user and inbox seq, in the order of `insertEntry`'s columns: the message row it
- * names, a receipt's thread, status, seq and time, and a JSON payload. One of the three forms is set.
+ * names, the change row it names, a receipt's thread, status, seq and time, and a JSON payload. One of the four
+ * forms is set.
  */
 type EntryValues = readonly [
   messageRow: number | bigint | null,
+  changeRow: number | bigint | null,
   receiptThreadId: string | null,
   receiptStatus: ReceiptKind | null,
   receiptUpToSeq: number | null,
@@ -117,7 +151,17 @@ type Statements = Record<
   | 'insertMessage'
   | 'messageByClientId'
   | 'messageBySeq'
+  | 'messageRowBySeq'
   | 'listMessages'
+  | 'history'
+  | 'changeByClientId'
+  | 'insertChange'
+  | 'editMessage'
+  | 'deleteMessage'
+  | 'eraseEdits'
+  | 'eraseQuotes'
+  | 'setReactions'
+  | 'hideMessage'
   | 'lastSeq'
   | 'sendersBetween'
   | 'insertEntry'
@@ -135,7 +179,8 @@ type Statements = Record<
 
 const STORE = 'SqliteMessageStore';
 
-const MESSAGE_COLUMNS = 'thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at';
+const MESSAGE_COLUMNS =
+  'thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at, reply_to, edited_at, deleted_at, reactions';
 
 /**
  * A `MessageStore` in one SQLite file (better-sqlite3): messages, inboxes, watermarks and cursors survive a
@@ -151,6 +196,11 @@ const MESSAGE_COLUMNS = 'thread_id, seq, sender_id, kind, text, media, client_me
  * read. Seqs stay gap-free even with several processes on the same file (`BEGIN IMMEDIATE` takes the write lock
  * before the first read). `close()` writes what is still queued before it
  * closes the file.
+ *
+ * A message row holds the message as it is now; inbox rows name message rows and change rows, never copy them.
+ * So a delete for everyone erases each text where it lives — the message row, the texts of its edits
+ * (`message_changes`), the quotes of replies to it — with `secure_delete` on (the old bytes are zeroed, not
+ * left in free space), then checkpoints and truncates the WAL, so no older frame still holds them.
  *
  * @example
  * ```ts
@@ -174,6 +224,8 @@ export class SqliteMessageStore implements MessageStore {
   readonly #batchTx: (batch: readonly PendingAppend[]) => { ok: boolean; value: unknown }[];
   #queue: PendingAppend[] = [];
   #flushScheduled = false;
+  /** A committed delete left erased texts in WAL frames: checkpoint and truncate the WAL. */
+  #checkpointDue = false;
   #stats = { commits: 0, appends: 0, largestBatch: 0 };
   readonly #readInboxTx: (userId: string, after: number, limit: number) => InboxPage;
 
@@ -249,9 +301,30 @@ export class SqliteMessageStore implements MessageStore {
     const copy: NewMessage = {
       ...input,
       ...(input.media === undefined ? {} : { media: { ...input.media } }),
+      ...(input.replyTo === undefined ? {} : { replyTo: { ...input.replyTo } }),
       recipientIds: [...input.recipientIds],
     };
     return this.#enqueue('appending a message', () => this.#appendMessage(copy));
+  }
+
+  async applyChange(input: MessageChangeInput): Promise<ChangeResult> {
+    // Copied now, like appendMessage's input: the change runs later.
+    const copy: MessageChangeInput = { ...input, recipientIds: [...input.recipientIds] };
+    return this.#enqueue('applying a change', () => this.#applyChange(copy));
+  }
+
+  async history(threadId: string, query: HistoryQuery): Promise<MessageData[]> {
+    return this.#run('reading history', () =>
+      (
+        this.#sql.history.all({
+          threadId,
+          after: query.afterSeq,
+          before: query.beforeSeq === undefined || !Number.isFinite(query.beforeSeq) ? null : query.beforeSeq,
+          hiddenFor: query.hiddenFor ?? null,
+          limit: sqlLimit(query.limit),
+        }) as MessageRow[]
+      ).map(toMessage),
+    );
   }
 
   async findByClientMessageId(senderId: string, clientMessageId: string): Promise<MessageData | undefined> {
@@ -300,14 +373,31 @@ export class SqliteMessageStore implements MessageStore {
       const { threadId, status, upToSeq, at } = item.receipt;
       const receipt: ReceiptData = { threadId, status, upToSeq, at };
       return this.#enqueue('appending an inbox entry', () => {
-        const inboxSeq = this.#append(userId, [null, threadId, status, upToSeq, at, null]);
+        const inboxSeq = this.#append(userId, [null, null, threadId, status, upToSeq, at, null]);
         return frozenEntry(userId, inboxSeq, { type: 'receipt', receipt });
       });
     }
-    const payload = JSON.stringify(item);
-    return this.#enqueue('appending an inbox entry', () =>
-      toEntry(userId, { inbox_seq: this.#append(userId, [null, null, null, null, null, payload]), payload }),
-    );
+    // A message or a change is kept once and named by the entry, like appendMessage's and applyChange's.
+    const { threadId, seq } = item.type === 'message' ? item.message : item.change;
+    const senderId = item.type === 'message' ? item.message.senderId : undefined;
+    const change = item.type === 'change' ? frozenChange(item.change) : undefined;
+    return this.#enqueue('appending an inbox entry', () => {
+      const stored = this.#sql.messageRowBySeq.get(threadId, seq) as
+        { row_no: number; sender_id: string } | undefined;
+      // An entry names a stored message; one the store does not hold would be handed back as something else.
+      if (stored === undefined || (senderId !== undefined && stored.sender_id !== senderId)) {
+        throw new ValidationError(`no stored message ${threadId}#${seq} to put in an inbox`);
+      }
+      if (change === undefined) {
+        const message = this.#messageAt(threadId, seq);
+        const inboxSeq = this.#append(userId, [stored.row_no, null, null, null, null, null, null]);
+        return frozenEntry(userId, inboxSeq, { type: 'message', message });
+      }
+      const kept = frozenChange({ ...change, messageId: messageId(threadId, seq) });
+      const row = this.#insertChange(kept, null);
+      const inboxSeq = this.#append(userId, [null, row, null, null, null, null, null]);
+      return frozenEntry(userId, inboxSeq, { type: 'change', change: kept });
+    });
   }
 
   async readInbox(userId: string, after: number, limit: number): Promise<InboxPage> {
@@ -402,6 +492,7 @@ export class SqliteMessageStore implements MessageStore {
    */
   async close(): Promise<void> {
     while (this.#queue.length > 0) this.#flush();
+    if (this.#db.open) this.#checkpointIfDue();
     if (this.#owned && this.#db.open) this.#run('closing the database', () => this.#db.close());
   }
 
@@ -414,6 +505,7 @@ export class SqliteMessageStore implements MessageStore {
       return new Promise<T>((resolve) => {
         const value = this.#run(doing, () => this.#savepoint(work) as T);
         this.#count(1);
+        this.#checkpointIfDue();
         resolve(value);
       });
     }
@@ -449,6 +541,7 @@ export class SqliteMessageStore implements MessageStore {
       return;
     }
     this.#count(batch.length);
+    this.#checkpointIfDue();
     batch.forEach((p, i) => {
       const outcome = outcomes[i] as { ok: boolean; value: unknown };
       if (outcome.ok) p.resolve(outcome.value);
@@ -468,6 +561,7 @@ export class SqliteMessageStore implements MessageStore {
   #appendMessage(input: NewMessage): AppendResult {
     const seq = ((this.#sql.lastSeq.get(input.threadId) as number | null) ?? 0) + 1;
     const media = input.media === undefined ? null : JSON.stringify(input.media);
+    const replyTo = input.replyTo === undefined ? null : JSON.stringify(quoteOf(input.replyTo));
     // The unique (sender_id, client_message_id) key is the idempotency check: a retry inserts nothing.
     const inserted = this.#sql.insertMessage.run(
       input.threadId,
@@ -478,6 +572,8 @@ export class SqliteMessageStore implements MessageStore {
       media,
       input.clientMessageId,
       input.sentAt,
+      replyTo,
+      input.replyTo?.messageId ?? null,
     );
     if (inserted.changes === 0) {
       const earlier = this.#sql.messageByClientId.get(input.senderId, input.clientMessageId) as MessageRow;
@@ -492,6 +588,10 @@ export class SqliteMessageStore implements MessageStore {
       media,
       client_message_id: input.clientMessageId,
       sent_at: input.sentAt,
+      reply_to: replyTo,
+      edited_at: null,
+      deleted_at: null,
+      reactions: null,
     });
     // Each member's entry names the message's row rather than holding a copy of it.
     const row = inserted.lastInsertRowid;
@@ -501,10 +601,113 @@ export class SqliteMessageStore implements MessageStore {
         type: 'message' as const,
         message,
         userId,
-        inboxSeq: this.#append(userId, [row, null, null, null, null, null]),
+        inboxSeq: this.#append(userId, [row, null, null, null, null, null, null]),
       }),
     );
     return { message, entries, duplicate: false };
+  }
+
+  /** Applies a change and appends its entries; runs inside the batch's transaction. */
+  #applyChange(input: MessageChangeInput): ChangeResult {
+    const earlier = this.#sql.changeByClientId.get(input.userId, input.clientChangeId) as
+      { thread_id: string; seq: number } | undefined;
+    if (earlier !== undefined) {
+      return { message: this.#messageAt(earlier.thread_id, earlier.seq), entries: [], duplicate: true };
+    }
+    const key = parseMessageId(input.messageId);
+    const old =
+      key === undefined
+        ? undefined
+        : (this.#sql.messageBySeq.get(key.threadId, key.seq) as MessageRow | undefined);
+    if (key === undefined || old === undefined) throw new NotFoundError(`no message ${input.messageId}`);
+    const { threadId, seq } = key;
+    if (input.kind === 'edit' && typeof input.text !== 'string') {
+      throw new ValidationError('an edit needs its new text');
+    }
+    // A deleted message stays deleted: nothing changes a tombstone, so an edit racing a delete brings no text back.
+    const live = old.deleted_at === null;
+    switch (input.kind) {
+      case 'edit':
+        if (live) this.#sql.editMessage.run(input.text, input.at, threadId, seq);
+        break;
+      case 'delete':
+        // Every place the text lives: the row, its edits' texts, the quotes of replies to it.
+        if (live) this.#sql.deleteMessage.run(input.at, threadId, seq);
+        this.#sql.eraseEdits.run(threadId, seq);
+        this.#sql.eraseQuotes.run(input.messageId);
+        this.#checkpointDue = true;
+        break;
+      case 'reaction': {
+        if (!live) break;
+        const now = reactionsAfter(
+          old.reactions === null ? undefined : (JSON.parse(old.reactions) as Record<string, string[]>),
+          input.userId,
+          input.emoji ?? null,
+        );
+        this.#sql.setReactions.run(now === undefined ? null : JSON.stringify(now), threadId, seq);
+        break;
+      }
+      case 'hide':
+        this.#sql.hideMessage.run(input.userId, threadId, seq);
+        break;
+    }
+    const message = this.#messageAt(threadId, seq);
+    const change = frozenChange({
+      kind: input.kind,
+      threadId,
+      messageId: message.id,
+      seq,
+      userId: input.userId,
+      at: input.at,
+      ...(input.kind === 'edit' ? { text: message.text } : {}),
+      ...(input.kind === 'reaction' ? { emoji: input.emoji ?? null } : {}),
+    });
+    const row = this.#insertChange(change, input.clientChangeId);
+    // A hide concerns the hider alone: only their own inbox hears of it.
+    const userIds = input.kind === 'hide' ? [input.userId] : [input.userId, ...input.recipientIds];
+    const entries = userIds.map((userId) =>
+      Object.freeze({
+        type: 'change' as const,
+        change,
+        userId,
+        inboxSeq: this.#append(userId, [null, row, null, null, null, null, null]),
+      }),
+    );
+    return { message, entries, duplicate: false };
+  }
+
+  /** Keeps a change (with its idempotency key, if any) and returns its row; runs inside a transaction. */
+  #insertChange(change: MessageChange, clientChangeId: string | null): number | bigint {
+    return this.#sql.insertChange.run(
+      change.threadId,
+      change.seq,
+      change.kind,
+      change.userId,
+      change.at,
+      change.text ?? null,
+      change.emoji ?? null,
+      clientChangeId,
+    ).lastInsertRowid;
+  }
+
+  /** The message at a thread's seq, which the caller knows is stored. */
+  #messageAt(threadId: string, seq: number): MessageData {
+    return toMessage(this.#sql.messageBySeq.get(threadId, seq) as MessageRow);
+  }
+
+  /**
+   * After a delete for everyone, copies the WAL back into the database and truncates it, so no older frame still
+   * holds an erased text. Deletes are rare, so the extra checkpoint costs little. A checkpoint that another
+   * connection's reader holds up stays due.
+   */
+  #checkpointIfDue(): void {
+    if (!this.#checkpointDue) return;
+    try {
+      const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      this.#checkpointDue = result !== undefined && result.busy !== 0;
+    } catch {
+      // The delete is committed; the checkpoint stays due, and the next write (or close) tries again.
+    }
   }
 
   /** Appends one entry and returns its inbox seq; runs inside the caller's transaction. */
@@ -534,25 +737,60 @@ function prepareAll(db: Database.Database): Statements {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
     insertMessage: p(
-      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO messages (thread_id, seq, sender_id, kind, text, media, client_message_id, sent_at, reply_to,
+                             reply_to_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sender_id, client_message_id) DO NOTHING`,
     ),
     messageByClientId: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND client_message_id = ?`,
     ),
     messageBySeq: p(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq = ?`),
+    messageRowBySeq: p('SELECT row_no, sender_id FROM messages WHERE thread_id = ? AND seq = ?'),
     listMessages: p(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? AND seq > ? AND seq <= ?
        ORDER BY seq LIMIT ?`,
+    ),
+    // Walks the (thread_id, seq) index backwards; without beforeSeq, from the newest message.
+    history: p(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages AS m
+       WHERE thread_id = @threadId AND seq > @after AND seq < coalesce(@before, 9223372036854775807)
+         AND NOT EXISTS (SELECT 1 FROM hidden_messages AS h
+                         WHERE h.user_id = @hiddenFor AND h.thread_id = m.thread_id AND h.seq = m.seq)
+       ORDER BY seq DESC LIMIT @limit`,
+    ),
+    changeByClientId: p(
+      'SELECT thread_id, seq FROM message_changes WHERE user_id = ? AND client_change_id = ?',
+    ),
+    insertChange: p(
+      `INSERT INTO message_changes (thread_id, seq, kind, user_id, at, text, emoji, client_change_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    editMessage: p('UPDATE messages SET text = ?, edited_at = ? WHERE thread_id = ? AND seq = ?'),
+    deleteMessage: p(
+      `UPDATE messages SET text = '', media = NULL, reply_to = NULL, reply_to_id = NULL, reactions = NULL,
+                           deleted_at = ?
+       WHERE thread_id = ? AND seq = ?`,
+    ),
+    eraseEdits: p(
+      `UPDATE message_changes SET text = '' WHERE thread_id = ? AND seq = ? AND kind = 'edit' AND text <> ''`,
+    ),
+    eraseQuotes: p(
+      `UPDATE messages SET reply_to = json_set(reply_to, '$.preview', '', '$.deleted', json('true'))
+       WHERE reply_to_id = ?`,
+    ),
+    setReactions: p('UPDATE messages SET reactions = ? WHERE thread_id = ? AND seq = ?'),
+    hideMessage: p(
+      'INSERT INTO hidden_messages (user_id, thread_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
     lastSeq: p('SELECT max(seq) FROM messages WHERE thread_id = ?').pluck(),
     sendersBetween: p(
       'SELECT DISTINCT sender_id FROM messages WHERE thread_id = ? AND seq > ? AND seq <= ?',
     ).pluck(),
     insertEntry: p(
-      `INSERT INTO inbox (user_id, inbox_seq, message_row, receipt_thread_id, receipt_status, receipt_up_to_seq,
-                          receipt_at, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO inbox (user_id, inbox_seq, message_row, change_row, receipt_thread_id, receipt_status,
+                          receipt_up_to_seq, receipt_at, payload)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     latestInboxSeq: p('SELECT max(inbox_seq) FROM inbox WHERE user_id = ?').pluck(),
     // Two subqueries, not min() and max() in one: SQLite answers a lone min() or max() from the index, but both
@@ -563,11 +801,15 @@ function prepareAll(db: Database.Database): Statements {
     ),
     readInbox: p(
       `SELECT inbox.inbox_seq, inbox.payload, inbox.receipt_thread_id, inbox.receipt_status,
-              inbox.receipt_up_to_seq, inbox.receipt_at, ${MESSAGE_COLUMNS.replace(/\w+/g, 'm.$&')}
+              inbox.receipt_up_to_seq, inbox.receipt_at, ${MESSAGE_COLUMNS.replace(/\w+/g, 'm.$&')},
+              c.kind AS change_kind, c.thread_id AS change_thread_id, c.seq AS change_seq,
+              c.user_id AS change_user_id, c.at AS change_at, c.text AS change_text, c.emoji AS change_emoji
        FROM inbox LEFT JOIN messages AS m ON m.row_no = inbox.message_row
+                  LEFT JOIN message_changes AS c ON c.row_no = inbox.change_row
        WHERE inbox.user_id = ? AND inbox.inbox_seq > ? ORDER BY inbox.inbox_seq LIMIT ?`,
     ),
-    // Messages appended to an inbox by appendEntry are kept as JSON payloads; appendMessage's name their row.
+    // Entries name their message's row; the few older ones kept as JSON (a message this store never held) count
+    // as they read.
     highestReceived: p(
       `SELECT thread_id, max(seq) AS seq FROM (
          SELECT m.thread_id, m.seq, m.sender_id
@@ -617,17 +859,32 @@ function sqlLimit(limit: number): number {
 }
 
 function toMessage(row: MessageRow): MessageData {
-  return Object.freeze({
+  return frozenMessage({
     id: messageId(row.thread_id, row.seq),
     threadId: row.thread_id,
     seq: row.seq,
     senderId: row.sender_id,
     kind: row.kind,
     text: row.text,
-    ...(row.media === null ? {} : { media: Object.freeze(JSON.parse(row.media) as MediaRef) }),
+    ...(row.media === null ? {} : { media: JSON.parse(row.media) as MediaRef }),
     clientMessageId: row.client_message_id,
     sentAt: row.sent_at,
+    ...(row.reply_to === null ? {} : { replyTo: JSON.parse(row.reply_to) as ReplyQuote }),
+    ...(row.edited_at === null ? {} : { editedAt: row.edited_at }),
+    ...(row.deleted_at === null ? {} : { deletedAt: row.deleted_at }),
+    ...(row.reactions === null ? {} : { reactions: JSON.parse(row.reactions) as Record<string, string[]> }),
   });
+}
+
+/** A reply's quote with its fields only, as stored. */
+function quoteOf(q: ReplyQuote): ReplyQuote {
+  return {
+    messageId: q.messageId,
+    senderId: q.senderId,
+    kind: q.kind,
+    preview: q.preview,
+    ...(q.deleted === undefined ? {} : { deleted: q.deleted }),
+  };
 }
 
 function toEntry(userId: string, row: InboxRow): InboxEntry {
@@ -640,6 +897,19 @@ function toEntry(userId: string, row: InboxRow): InboxEntry {
       at: row.receipt_at,
     };
     return frozenEntry(userId, row.inbox_seq, { type: 'receipt', receipt });
+  }
+  if (row.change_kind !== null) {
+    const change: MessageChange = {
+      kind: row.change_kind,
+      threadId: row.change_thread_id,
+      messageId: messageId(row.change_thread_id, row.change_seq),
+      seq: row.change_seq,
+      userId: row.change_user_id,
+      at: row.change_at,
+      ...(row.change_text === null ? {} : { text: row.change_text }),
+      ...(row.change_emoji !== null || row.change_kind === 'reaction' ? { emoji: row.change_emoji } : {}),
+    };
+    return frozenEntry(userId, row.inbox_seq, { type: 'change', change });
   }
   return frozenEntry(userId, row.inbox_seq, { type: 'message', message: toMessage(row) });
 }

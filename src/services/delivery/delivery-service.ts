@@ -8,15 +8,17 @@ import type {
   MessageKind,
   MessageStatus,
   ReceiptDetail,
+  ReplyQuote,
 } from '../../domain';
 import {
   ChatThread,
   ConflictError,
-  NotFoundError,
   PermissionError,
   ReceiptLedger,
   ValidationError,
   parseMediaRef,
+  parseMessageId,
+  quoteOf,
   requireId,
   requireObject,
   requirePositiveInt,
@@ -27,6 +29,7 @@ import type { Clock, MessageStore, PushNotifier } from '../../ports';
 import type { TaskTracker } from '../../util/task-tracker';
 import type { DeviceOutbox } from '../device-outbox';
 import type { ConversationDirectory, DirectoryJournal, SettingsService, UserDirectory } from '../directory';
+import { messageNotFound } from '../directory';
 import type { NotificationCenter, RecipientState } from '../notification-center';
 import type { SessionRegistry } from '../presence';
 import type { DeliveryRoute } from './delivery-routes';
@@ -60,6 +63,8 @@ export interface SendInput {
   readonly media?: MediaRef | undefined;
   /** The sender's idempotency key; a retry with the same key stores nothing new. Generated when missing. */
   readonly clientMessageId?: string | undefined;
+  /** The id of the message this one answers: a message of the same thread, not deleted. */
+  readonly replyTo?: string | undefined;
 }
 
 /** How a caller hears of a send. */
@@ -167,8 +172,14 @@ export class DeliveryService {
     deps.events.on('group-changed', (e) => this.#onGroupChanged(e.groupId, e.added, e.removed));
   }
 
+  /** The limits in force. */
+  get limits(): DeliveryLimits {
+    return this.#limits;
+  }
+
   /**
-   * Sends a message: validates, stores, acks, then routes it to each recipient by state.
+   * Sends a message: validates, stores, acks, then routes it to each recipient by state. A reply (`replyTo`)
+   * stores a quote of the message it answers (sender, kind, first 100 characters).
    *
    * A retry (same sender and `clientMessageId`) is answered with the stored message before any permission
    * check: it was accepted once, and a block or a membership change since does not un-send it.
@@ -178,9 +189,10 @@ export class DeliveryService {
    *   `originSessionId` is the session the message came from, which is not sent the sender's own entry
    * @returns the stored message (the first one, for a retry) and `routed`, which settles once every recipient's
    *   route has run
-   * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId)
+   * @throws ValidationError for malformed input (empty or oversized text, both or neither of to/groupId), or a
+   *   `replyTo` of another thread or deleted
    * @throws NotFoundError for an unknown sender or recipient, or a group the sender is not in (which answers as
-   *   one that does not exist)
+   *   one that does not exist), or a `replyTo` the sender cannot see (none such, or sent before they joined)
    * @throws PermissionError when a block stands between them
    * @throws ConflictError when the idempotency key was used for a different message
    */
@@ -206,12 +218,23 @@ export class DeliveryService {
     }
     if (i.to !== undefined) requireId(i.to, 'to');
     else requireId(i.groupId, 'groupId');
+    const replyTo = i.replyTo === undefined ? undefined : requireMessageRef(i.replyTo);
 
     const earlier = await store.findByClientMessageId(sender.id, clientMessageId);
     if (earlier !== undefined)
       return this.#retried(earlier, namedThread(sender.id, i), text, media, options.onStored);
 
-    const thread = this.#threadFor(sender.id, i.to as string | undefined, i.groupId as string | undefined);
+    // Read before the membership checks, which then decide first what a stranger is told.
+    const quoted = replyTo === undefined ? undefined : await store.getMessage(replyTo);
+    let quote: ReplyQuote | undefined;
+    const thread = this.#threadFor(
+      sender.id,
+      i.to as string | undefined,
+      i.groupId as string | undefined,
+      (threadId, joinedAtSeq) => {
+        if (replyTo !== undefined) quote = quoteFor(replyTo, quoted, threadId, joinedAtSeq);
+      },
+    );
     // The first message of a direct thread is acked only once the thread is on record, or a restart after the
     // ack would not know the conversation.
     await this.#d.journal?.flush();
@@ -228,6 +251,7 @@ export class DeliveryService {
       clientMessageId,
       sentAt: clock.now(),
       recipientIds,
+      ...(quote === undefined ? {} : { replyTo: quote }),
     });
     if (result.duplicate)
       return this.#retried(result.message, namedThread(sender.id, i), text, media, options.onStored); // a racing retry
@@ -273,7 +297,17 @@ export class DeliveryService {
     return this.#d.store.findByClientMessageId(senderId, requireId(clientMessageId, 'clientMessageId'));
   }
 
-  #threadFor(senderId: string, to: string | undefined, groupId: string | undefined): ChatThread {
+  /**
+   * The thread a send goes to, after checking users, blocks and membership. `check` runs after those and before a
+   * new direct thread is created, with the thread's id and where the sender's view of it starts, so a send it
+   * refuses leaves nothing behind.
+   */
+  #threadFor(
+    senderId: string,
+    to: string | undefined,
+    groupId: string | undefined,
+    check?: (threadId: string, joinedAtSeq: number) => void,
+  ): ChatThread {
     const { users, conversations } = this.#d;
     if (to !== undefined) {
       const recipient = users.get(to);
@@ -283,11 +317,14 @@ export class DeliveryService {
       if (users.get(senderId).hasBlocked(recipient.id)) {
         throw new PermissionError(`unblock ${recipient.id} to message them`);
       }
+      check?.(ChatThread.direct(senderId, recipient.id).id, 0);
       return conversations.directThread(senderId, recipient.id);
     }
     // A group one is not in answers as one that does not exist.
-    conversations.memberGroup(senderId, groupId as string);
-    return conversations.groupThread(groupId as string);
+    const group = conversations.memberGroup(senderId, groupId as string);
+    const thread = conversations.groupThread(groupId as string);
+    check?.(thread.id, group.joinedAtSeq(senderId));
+    return thread;
   }
 
   /** What follows storing: feeds, the sender's own watermark, routing to every inbox, receipts it completes. */
@@ -411,23 +448,22 @@ export class DeliveryService {
   }
 
   /**
-   * Who has received and read a message (WhatsApp's "message info"); only its sender may ask.
+   * Who has received and read a message (WhatsApp's "message info"); only its sender may ask. Someone who is not
+   * a member of the message's thread is told it does not exist, exactly as for a message that does not.
    *
    * @param userId - the asker
    * @param messageId - the message
-   * @throws NotFoundError when the message is unknown
-   * @throws PermissionError when the asker is not the sender
+   * @throws NotFoundError when the message is unknown or the asker not a member of its thread (the same error)
+   * @throws PermissionError when the asker is a member but not the sender
    */
   async messageInfo(
     userId: string,
     messageId: string,
   ): Promise<{ message: MessageData; status: MessageStatus; members: ReceiptDetail[] }> {
     this.#d.users.get(userId);
-    if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > 400) {
-      throw new ValidationError('messageId must be a non-empty string');
-    }
+    this.#d.conversations.memberMessage(userId, messageId);
     const message = await this.#d.store.getMessage(messageId);
-    if (message === undefined) throw new NotFoundError(`no message ${messageId}`);
+    if (message === undefined) throw messageNotFound(messageId);
     if (message.senderId !== userId) throw new PermissionError('only the sender sees who read a message');
     const thread = this.#d.conversations.thread(message.threadId);
     const hideReads = !this.#readReceiptsFlow(thread);
@@ -580,4 +616,35 @@ export class DeliveryService {
     if (moves.length > 0)
       void this.#d.tasks.track(this.#announce(thread, moves, SETTLED)).catch(() => undefined);
   }
+}
+
+/** Checks the shape of a `replyTo`: a message id is a string of a sane length. */
+function requireMessageRef(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1000) {
+    throw new ValidationError('replyTo must be a message id', { details: { field: 'replyTo' } });
+  }
+  return value;
+}
+
+/**
+ * The quote a reply stores of the message it answers, once the sender is known to be in `threadId`: the message
+ * must be of that thread (else VALIDATION), one the sender can see (else NOT_FOUND, as for none), not deleted.
+ */
+function quoteFor(
+  replyTo: string,
+  quoted: MessageData | undefined,
+  threadId: string,
+  joinedAtSeq: number,
+): ReplyQuote {
+  const key = parseMessageId(replyTo);
+  if (key !== undefined && key.threadId !== threadId) {
+    throw new ValidationError('replyTo must be a message of the same conversation', {
+      details: { field: 'replyTo' },
+    });
+  }
+  if (key === undefined || quoted === undefined || key.seq <= joinedAtSeq) throw messageNotFound(replyTo);
+  if (quoted.deletedAt !== undefined) {
+    throw new ValidationError('a deleted message cannot be answered', { details: { field: 'replyTo' } });
+  }
+  return quoteOf(quoted);
 }

@@ -24,7 +24,7 @@ export interface RestoreServiceDeps {
 /**
  * Carries a system on from what its stores hold: users, contacts, groups, settings and direct threads from the
  * directory store; then, per thread, its last seq, receipt watermarks and every member's chat list (unread
- * counts, previews) from the message store.
+ * counts, previews) from the message store; last, each user's pins, archive and unread marks.
  *
  * @example
  * ```ts
@@ -61,6 +61,8 @@ export class RestoreService {
     for (const record of saved.threads) conversations.restoreThread(record);
     for (const record of saved.settings) settings.restore(record);
     for (const thread of conversations.threads()) await this.#restoreThread(thread.id);
+    // Pins, archive and unread marks go last, onto the restored feeds (a restored read clears a mark).
+    for (const record of saved.feeds) this.#d.feeds.restoreChoices(record);
   }
 
   async #restoreThread(threadId: string): Promise<void> {

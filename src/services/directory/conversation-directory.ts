@@ -5,6 +5,7 @@ import {
   MAX_THREAD_ID_LENGTH,
   NotFoundError,
   ValidationError,
+  parseMessageId,
   requireId,
 } from '../../domain';
 import type { NotificationCenter } from '../notification-center';
@@ -109,7 +110,9 @@ export class ConversationDirectory {
   addMembers(actorId: string, groupId: string, userIds: readonly string[]): readonly string[] {
     const group = this.memberGroup(actorId, groupId);
     if (Array.isArray(userIds)) for (const id of userIds) this.#users.get(id);
-    const added = group.add(actorId, userIds);
+    // Newcomers see the thread's history from here on, not what was said before they came.
+    const lastSeq = this.#threads.get(ChatThread.group(groupId).id)?.lastSeq ?? 0;
+    const added = group.add(actorId, userIds, lastSeq);
     if (added.length > 0) this.#groupChanged(groupId);
     this.#events.publish('group-changed', { groupId, added, removed: [] });
     return added;
@@ -270,6 +273,45 @@ export class ConversationDirectory {
   }
 
   /**
+   * A message as one of its thread's members may see it: the check every request naming a message goes through
+   * (an edit, a reaction, a history page, message info). Message ids are `<thread id>#<seq>`, so the thread is
+   * checked first: an id that names no message, a thread the user is not in, and a message sent before the user
+   * joined all answer exactly as a message that does not exist ({@link messageNotFound}), which the caller also
+   * throws when the store has no such message.
+   *
+   * @param userId - who asks
+   * @param messageId - the message
+   * @returns the message's thread and seq
+   * @throws ValidationError when the user id is malformed or the message id is not a string of a sane length
+   * @throws NotFoundError when the user may not see such a message (the same error whatever the reason)
+   */
+  memberMessage(userId: string, messageId: string): { thread: ChatThread; seq: number } {
+    requireId(userId, 'user id');
+    if (typeof messageId !== 'string' || messageId.length === 0 || messageId.length > MAX_MESSAGE_ID_LENGTH) {
+      throw new ValidationError('messageId must be a non-empty string', { details: { field: 'messageId' } });
+    }
+    const key = parseMessageId(messageId);
+    const thread = key === undefined ? undefined : this.#threads.get(key.threadId);
+    if (key === undefined || thread === undefined || !this.#isMember(userId, thread)) {
+      throw messageNotFound(messageId);
+    }
+    if (key.seq <= this.joinedAtSeq(userId, thread)) throw messageNotFound(messageId);
+    return { thread, seq: key.seq };
+  }
+
+  /**
+   * Where a member's view of a thread starts: the thread's last seq when they joined a group that already had
+   * messages, else 0. What came before is not theirs to read.
+   *
+   * @param userId - a member
+   * @param thread - the thread
+   */
+  joinedAtSeq(userId: string, thread: ChatThread): number {
+    if (thread.kind === 'direct') return 0;
+    return this.#groups.get(thread.groupId as string)?.joinedAtSeq(userId) ?? 0;
+  }
+
+  /**
    * The current members of a thread.
    *
    * @param thread - the thread
@@ -317,6 +359,18 @@ export class ConversationDirectory {
  */
 function noThread(threadId: string): NotFoundError {
   return new NotFoundError(`no thread ${threadId}`, { details: { threadId } });
+}
+
+/** The longest message id: a thread id, `#` and a seq. */
+const MAX_MESSAGE_ID_LENGTH = MAX_THREAD_ID_LENGTH + 17;
+
+/**
+ * The one answer to a message one may not see, whether it exists or not: it carries only what the caller sent.
+ *
+ * @param messageId - the id asked for
+ */
+export function messageNotFound(messageId: string): NotFoundError {
+  return new NotFoundError(`no message ${messageId}`, { details: { messageId } });
 }
 
 /** The one answer to a group one may not see, whether it exists or not. */

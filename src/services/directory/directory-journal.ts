@@ -1,4 +1,4 @@
-import type { DirectThreadRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
+import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
 import { ChatRoomError, StorageError } from '../../domain';
 import type { DirectoryStore } from '../../ports';
 import type { NotificationCenter, RecordKind } from '../notification-center';
@@ -12,6 +12,11 @@ export interface PushDeviceList {
   pushDevices(userId: string): string[];
 }
 
+/** Where each user's chat-list choices are kept (with the feeds, a wing above); the journal writes them. */
+export interface FeedRecordSource {
+  feedRecord(userId: string): FeedRecord;
+}
+
 /** What a `DirectoryJournal` needs: the store, and the services whose records it writes. */
 export interface DirectoryJournalDeps {
   readonly store: DirectoryStore;
@@ -23,6 +28,7 @@ export interface DirectoryJournalDeps {
   readonly conversations: ConversationDirectory;
   readonly settings: SettingsService;
   readonly pushDevices: PushDeviceList;
+  readonly feeds: FeedRecordSource;
 }
 
 /**
@@ -133,11 +139,13 @@ export class DirectoryJournal {
       groups: [] as GroupRecord[],
       settings: [] as SettingsRecord[],
       threads: [] as DirectThreadRecord[],
+      feeds: [] as FeedRecord[],
     };
     for (const { kind, id } of taken) {
       if (kind === 'user') batch.users.push(this.#user(id));
       else if (kind === 'group') batch.groups.push(this.#d.conversations.group(id).toRecord());
       else if (kind === 'settings') batch.settings.push(this.#d.settings.record(id));
+      else if (kind === 'feed') batch.feeds.push(this.#d.feeds.feedRecord(id));
       else batch.threads.push(this.#thread(id));
     }
     return batch;

@@ -24,6 +24,7 @@ import type {
 import type { TaskTracker } from '../../util/task-tracker';
 import type { DeliveryService, SendInput, SendOptions, SendResult } from '../delivery';
 import type { ConversationDirectory, UserDirectory } from '../directory';
+import type { NotificationCenter } from '../notification-center';
 import { DEFAULT_UPLOAD_TTL_MS, UploadExpiry } from './upload-expiry';
 
 export { DEFAULT_UPLOAD_TTL_MS } from './upload-expiry';
@@ -67,6 +68,8 @@ export interface MediaServiceOptions {
    * the sweep deletes it with its thumbnail. Media sent in a message never expires. Default one hour.
    */
   readonly uploadTtlMs?: number;
+  /** The system's events: the photo of a message deleted for everyone (`message-deleted`) is erased. */
+  readonly events?: NotificationCenter;
 }
 
 /**
@@ -140,6 +143,25 @@ export class MediaService {
       ttlMs: ttl,
       tasks: this.#messaging?.tasks,
     });
+    const events = options.events;
+    // A message deleted for everyone takes its photo with it: the delivery wing says so, and cannot reach us.
+    events?.on('message-deleted', ({ media }) => {
+      if (media !== undefined) this.#erase(media, events);
+    });
+  }
+
+  /** Deletes a photo and its thumbnail from the store; a failure is published, the other file still goes. */
+  #erase(media: MediaRef, events: NotificationCenter): void {
+    const erasing = Promise.all(
+      [media.thumbnailId, media.mediaId].map(async (mediaId) => {
+        try {
+          await this.#store.delete(mediaId);
+        } catch (error) {
+          events.publish('media-erase-failed', { mediaId, error });
+        }
+      }),
+    );
+    void (this.#messaging?.tasks.track(erasing) ?? erasing);
   }
 
   /** How long an unsent upload is kept (ms). */

@@ -4,7 +4,7 @@ import type { ClientFrame, DeliveredFrame, GroupFrame, SendFrame, ServerFrame } 
 import { PROTOCOL_VERSION, parseClientFrame, refOf } from '../../protocol';
 import type { Connection, TransportHandler } from '../../ports';
 import type { TaskTracker } from '../../util/task-tracker';
-import type { DeliveryService, FeedService, SendOptions } from '../delivery';
+import type { DeliveryService, FeedService, MessageActions, SendOptions } from '../delivery';
 import type {
   ConversationDirectory,
   DirectoryJournal,
@@ -20,6 +20,8 @@ import type { TypingRelay } from './typing-relay';
 /** What the gateway composes. */
 export interface SessionGatewayDeps {
   readonly delivery: DeliveryService;
+  /** Edits, deletes, reactions and history. */
+  readonly actions: MessageActions;
   readonly presence: PresenceService;
   readonly conversations: ConversationDirectory;
   readonly settings: SettingsService;
@@ -143,10 +145,11 @@ export class SessionGateway implements TransportHandler {
       kind: frame.kind,
       media: frame.media,
       clientMessageId,
+      replyTo: frame.replyTo,
     };
     const options: SendOptions = {
       // The ack stands for the sender's own inbox entry on this connection, which is not sent it again.
-      onStored: ({ id: messageId, threadId, seq, sentAt }, own) =>
+      onStored: ({ id: messageId, threadId, seq, sentAt, replyTo }, own) =>
         connection.send({
           type: 'ack',
           ref,
@@ -156,6 +159,7 @@ export class SessionGateway implements TransportHandler {
           seq,
           sentAt,
           ...(own === undefined ? {} : { inboxSeq: own.inboxSeq }),
+          ...(replyTo === undefined ? {} : { replyTo }),
         }),
       originSessionId: session.id,
     };
@@ -252,8 +256,45 @@ export class SessionGateway implements TransportHandler {
         if (frame.unblock !== undefined) c.unblock(frame.unblock);
         return { type: 'settings', ref: frame.ref, settings: this.#d.settings.snapshot(userId) };
       }
-      case 'feed.top':
-        return { type: 'feed', ref: frame.ref, entries: this.#d.feeds.feedOf(userId).top(frame.limit ?? 20) };
+      // The change itself reaches this connection as an `entry`, before this `ok`; without a clientChangeId the
+      // frame's ref is the idempotency key.
+      case 'edit':
+        await this.#d.actions.edit(userId, frame.messageId, frame.text, {
+          clientChangeId: frame.clientChangeId ?? frame.ref,
+        });
+        return { type: 'ok', ref: frame.ref };
+      case 'delete':
+        await this.#d.actions.delete(userId, frame.messageId, {
+          forEveryone: frame.forEveryone,
+          clientChangeId: frame.clientChangeId ?? frame.ref,
+        });
+        return { type: 'ok', ref: frame.ref };
+      case 'react':
+        await this.#d.actions.react(userId, frame.messageId, frame.emoji, {
+          clientChangeId: frame.clientChangeId ?? frame.ref,
+        });
+        return { type: 'ok', ref: frame.ref };
+      case 'history': {
+        const page = await this.#d.actions.history(userId, frame.threadId, {
+          before: frame.before,
+          limit: frame.limit,
+        });
+        return { type: 'history', ref: frame.ref, ...page };
+      }
+      case 'feed.top': {
+        const entries = this.#d.feeds.top(userId, frame.limit ?? 20, frame.archived ?? false);
+        return { type: 'feed', ref: frame.ref, entries };
+      }
+      // A chat-list choice: the answer stands for it on this device; the user's other sessions get `feed.changed`.
+      case 'feed.pin':
+        this.#d.feeds.setPinned(userId, frame.threadId, frame.pinned, { originSessionId: session.id });
+        return { type: 'ok', ref: frame.ref };
+      case 'feed.unread':
+        this.#d.feeds.setMarkedUnread(userId, frame.threadId, frame.unread, { originSessionId: session.id });
+        return { type: 'ok', ref: frame.ref };
+      case 'feed.archive':
+        this.#d.feeds.setArchived(userId, frame.threadId, frame.archived, { originSessionId: session.id });
+        return { type: 'ok', ref: frame.ref };
     }
   }
 }

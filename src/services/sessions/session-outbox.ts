@@ -27,7 +27,10 @@ export class SessionOutbox implements DeviceOutbox {
   }
 
   toUser(userId: string, notice: DeviceNotice, exceptSessionId?: string): void {
-    this.sendToUser(userId, frameOf(notice), exceptSessionId);
+    if (notice.kind !== 'feed') return this.sendToUser(userId, frameOf(notice), exceptSessionId);
+    // A background device keeps its list too, and no sync would bring it the change later.
+    const frame = frameOf(notice);
+    for (const s of this.#sessions.sessionsOf(userId)) if (s.id !== exceptSessionId) s.connection.send(frame);
   }
 
   toSession(sessionId: string, notice: DeviceNotice): void {
@@ -54,6 +57,7 @@ export class SessionOutbox implements DeviceOutbox {
 
 function frameOf(notice: DeviceNotice): ServerFrame {
   if (notice.kind === 'entry') return { type: 'entry', entry: notice.entry };
+  if (notice.kind === 'feed') return { type: 'feed.changed', ...notice.change };
   const { updates, snapshot } = notice;
   return snapshot ? { type: 'presence', updates, snapshot } : { type: 'presence', updates };
 }
