@@ -7,7 +7,7 @@ module.exports = {
   // The published specifiers, mapped to the sources (as tsconfig.json's `paths` does for tsc and ts-node).
   moduleNameMapper: {
     '^chat-room$': '<rootDir>/src/index.ts',
-    '^chat-room/(sharp|fs|ws|long-poll|sqlite|postgres|caching)$': '<rootDir>/src/adapters/$1/index.ts',
+    '^chat-room/(sharp|fs|ws|long-poll|sqlite|postgres|caching|redis)$': '<rootDir>/src/adapters/$1/index.ts',
     '^chat-room/(.*)$': '<rootDir>/src/$1',
   },
 };

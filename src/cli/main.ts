@@ -92,8 +92,8 @@ Options:
   --data <file>       the SQLite file to keep everything in (default ./chat-room.db)
   --database-url <u>  keep everything in PostgreSQL instead (postgres://user@host:5432/db)
   --memory            keep everything in memory: gone when the server stops
-  --media <dir>       where photos are kept (default: <data file>.media, or ./chat-room-media
-                      with --database-url; in memory with --memory)
+  --media <dir>       where photos are kept (default: <data file>.media; in PostgreSQL with
+                      --database-url, shared by every server; in memory with --memory)
   --allowed-origins <list>
                       browser origins allowed besides the server's own, comma-separated
                       (https://chat.example.com); * allows any. Default: the own origin only
@@ -395,14 +395,14 @@ async function openStorage(place: StoragePlace, mediaDir: string | undefined): P
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { openPostgresStores } = require('../adapters/postgres') as typeof PostgresEntry;
     const stores = await openPostgresStores(place.url);
-    const media = mediaDir ?? './chat-room-media';
+    // Photos in the database unless a directory is asked for: then one node's disk, as before.
     return {
       deps: {
         store: new CachingMessageStore(stores.store),
         directoryStore: stores.directoryStore,
-        mediaStore: new FsMediaStore({ dir: media }),
+        mediaStore: mediaDir === undefined ? stores.mediaStore : new FsMediaStore({ dir: mediaDir }),
       },
-      description: `PostgreSQL at ${redact(place.url)}, photos in ${media}`,
+      description: `PostgreSQL at ${redact(place.url)}, photos in ${mediaDir ?? 'PostgreSQL too'}`,
       close: stores.close,
     };
   }

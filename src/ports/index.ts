@@ -12,3 +12,4 @@ export * from './transport';
 export * from './media-store';
 export * from './image-processor';
 export * from './camera-controller';
+export * from './cluster-bus';

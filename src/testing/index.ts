@@ -1,7 +1,7 @@
 /// <reference types="jest" />
 /**
  * `chat-room/testing`: the conformance suites every adapter of a port runs — `messageStoreSuite`,
- * `directoryStoreSuite`, `mediaStoreSuite`, `presenceStoreSuite` and `transportSuite`. They register tests with
+ * `directoryStoreSuite`, `mediaStoreSuite`, `presenceStoreSuite`, `clusterBusSuite` and `transportSuite`. They register tests with
  * the test runner's globals (`describe`, `test`, `expect`, `beforeEach`, `afterEach`), so they run under Jest
  * (or Vitest with `globals: true`). Someone writing, say, a MongoDB `MessageStore` calls
  * `messageStoreSuite('MongoMessageStore', make)` in a test file and gets the same contract the built-in stores
@@ -29,4 +29,5 @@ export * from './message-store.case';
 export * from './directory-store.case';
 export * from './media-store.case';
 export * from './presence-store.case';
+export * from './cluster-bus.case';
 export * from './transport.case';

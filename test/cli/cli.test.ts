@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client } from 'pg';
+import sharp from 'sharp';
 import { WebSocket } from 'ws';
 import { createTokenAuth } from 'chat-room/ws';
 import type { CliIo, Serving } from '../../src/cli/main';
@@ -228,6 +229,68 @@ describe('chat-room serve', () => {
         const again = await second.system.sendMessage({ from: 'carol', to: 'bob', text: 'again' });
         expect(again.seq).toBe(sent.seq + 1);
         await second.close();
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.end();
+      }
+    },
+  );
+
+  (databaseUrl === undefined ? test.skip : test)(
+    '--database-url keeps photos in PostgreSQL: uploaded through one server, served by another',
+    async () => {
+      const name = `chat_room_cli_${randomBytes(5).toString('hex')}`;
+      const admin = new Client({ connectionString: databaseUrl });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      try {
+        const url = new URL(databaseUrl ?? '');
+        url.pathname = `/${name}`;
+        const start = async (): Promise<Serving> => {
+          const io = capture({ CHAT_ROOM_SECRET: SECRET });
+          const result = await run(['serve', '--port', '0', '--database-url', url.toString()], io);
+          if (result.serving === undefined) throw new Error(io.stderr.join('\n'));
+          serving.push(result.serving);
+          expect(io.stdout.join('\n')).toMatch(/photos in PostgreSQL/);
+          return result.serving;
+        };
+        const first = await start();
+        const second = await start();
+        const tokenIo = capture({ CHAT_ROOM_SECRET: SECRET });
+        await run(['token', 'alice'], tokenIo);
+        const auth = { Authorization: `Bearer ${tokenIo.stdout[0] ?? ''}` };
+        const photo = await sharp({
+          create: { width: 80, height: 60, channels: 3, background: '#3366cc' },
+        })
+          .jpeg()
+          .toBuffer();
+
+        const posted = await fetch(`http://127.0.0.1:${first.server.port}/media`, {
+          method: 'POST',
+          headers: { ...auth, 'Content-Type': 'image/jpeg' },
+          body: photo,
+        });
+        expect(posted.status).toBe(201);
+        const { mediaId, bytes } = (await posted.json()) as { mediaId: string; bytes: number };
+        const got = await fetch(`http://127.0.0.1:${second.server.port}/media/${mediaId}`, { headers: auth });
+        expect(got.status).toBe(200);
+        expect(got.headers.get('content-type')).toBe('image/jpeg');
+        const body = Buffer.from(await got.arrayBuffer());
+        expect(body.byteLength).toBe(bytes);
+        expect(body.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+
+        // In the database, not on a disk: the row holds exactly the bytes served.
+        const db = new Client({ connectionString: url.toString() });
+        await db.connect();
+        try {
+          const { rows } = await db.query<{ data: Buffer }>('SELECT data FROM media WHERE id = $1', [
+            mediaId,
+          ]);
+          expect(rows[0]?.data.equals(body)).toBe(true);
+        } finally {
+          await db.end();
+        }
+        await Promise.all(serving.splice(0).map((s) => s.close()));
       } finally {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await admin.end();

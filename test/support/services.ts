@@ -1,11 +1,11 @@
 /**
- * Service checks for tests that need PostgreSQL or a browser (and, later, Redis). The project rule: read the service's URL
+ * Service checks for tests that need PostgreSQL, Redis or a browser. The project rule: read the service's URL
  * from the environment; when it is unset or unreachable, skip with a visible message; with
  * `CHAT_ROOM_REQUIRE_SERVICES=1` (CI) fail instead.
  *
  * Jest registers tests synchronously, so reachability is decided at module load with a synchronous probe: a
- * child `node` process that connects with `pg` and runs `SELECT 1` (it checks the URL, the credentials and the
- * database, not only that a port answers).
+ * child `node` process that connects with the driver and asks something (`pg`: `SELECT 1`, which checks the URL,
+ * the credentials and the database, not only that a port answers; `ioredis`: `PING`).
  *
  * @example
  * ```ts
@@ -44,7 +44,7 @@ export function servicesRequired(): boolean {
  */
 export function postgresOrSkip(what: string): string | undefined {
   const url = process.env.DATABASE_URL;
-  const problem = url === undefined || url === '' ? 'DATABASE_URL is not set' : probe(url);
+  const problem = url === undefined || url === '' ? 'DATABASE_URL is not set' : probe(url, PROBE);
   if (problem === undefined) return url;
   if (servicesRequired()) {
     throw new Error(`PostgreSQL is required (CHAT_ROOM_REQUIRE_SERVICES=1) for ${what}: ${problem}`);
@@ -55,9 +55,9 @@ export function postgresOrSkip(what: string): string | undefined {
   return undefined;
 }
 
-/** Connects once in a child process; returns why it failed, or `undefined` when it worked. */
-function probe(url: string): string | undefined {
-  const result = spawnSync(process.execPath, ['-e', PROBE, url], {
+/** Runs a probe script once in a child process; returns why it failed, or `undefined` when it worked. */
+function probe(url: string, script: string): string | undefined {
+  const result = spawnSync(process.execPath, ['-e', script, url], {
     cwd: __dirname,
     encoding: 'utf8',
     timeout: CONNECT_TIMEOUT_MS + 3_000,
@@ -73,10 +73,65 @@ function probe(url: string): string | undefined {
 function hostOf(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.hostname}:${u.port === '' ? '5432' : u.port}${u.pathname}`;
+    const port = u.port !== '' ? u.port : u.protocol.startsWith('redis') ? '6379' : '5432';
+    return `${u.hostname}:${port}${u.pathname}`;
   } catch {
-    return 'DATABASE_URL (not a valid URL)';
+    return 'the URL (not a valid URL)';
   }
+}
+
+const REDIS_PROBE = `
+const { Redis } = require('ioredis');
+const client = new Redis(process.argv[1], {
+  lazyConnect: true, connectTimeout: ${CONNECT_TIMEOUT_MS}, maxRetriesPerRequest: 0, retryStrategy: () => null,
+});
+let first;
+client.on('error', (e) => { first = first || e; });
+client.connect()
+  .then(() => client.ping())
+  .then(() => client.quit())
+  .then(() => process.exit(0), (e) => { process.stderr.write(String((first || e).message)); process.exit(1); });
+`;
+
+/**
+ * Returns `REDIS_URL` when Redis answers `PING` on it; otherwise warns and returns `undefined` (skip).
+ *
+ * @param what - what would be skipped, for the message
+ * @throws Error when Redis is unset or unreachable and `CHAT_ROOM_REQUIRE_SERVICES=1`
+ */
+export function redisOrSkip(what: string): string | undefined {
+  const url = process.env.REDIS_URL;
+  const problem = url === undefined || url === '' ? 'REDIS_URL is not set' : probe(url, REDIS_PROBE);
+  if (problem === undefined) return url;
+  if (servicesRequired()) {
+    throw new Error(`Redis is required (CHAT_ROOM_REQUIRE_SERVICES=1) for ${what}: ${problem}`);
+  }
+  console.warn(
+    `skipping Redis tests: ${what}: ${problem}. Set REDIS_URL (e.g. redis://127.0.0.1:6379) to run them.`,
+  );
+  return undefined;
+}
+
+/**
+ * Returns the `redis-server` to start private servers with (`REDIS_SERVER_PATH`, default `redis-server` on the
+ * `PATH`) when it runs; otherwise warns and returns `undefined` (skip), or fails with `CHAT_ROOM_REQUIRE_SERVICES=1`.
+ * For tests that kill Redis, which must never kill the shared one.
+ *
+ * @param what - what would be skipped, for the message
+ */
+export function redisServerOrSkip(what: string): string | undefined {
+  const path = process.env.REDIS_SERVER_PATH ?? 'redis-server';
+  const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 5_000 });
+  if (result.status === 0) return path;
+  if (servicesRequired()) {
+    throw new Error(
+      `redis-server is required (CHAT_ROOM_REQUIRE_SERVICES=1) for ${what}: cannot run ${path}`,
+    );
+  }
+  console.warn(
+    `skipping Redis outage tests: ${what}: cannot run ${path}. Install redis-server or set REDIS_SERVER_PATH.`,
+  );
+  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL adapters: a durable `MessageStore` and `DirectoryStore` on a `pg` pool, which can share one
- * schema. They import `pg` (an optional peer dependency), so they live behind their own entry,
+ * The PostgreSQL adapters: a durable `MessageStore`, `DirectoryStore` and `MediaStore` on a `pg` pool, which
+ * can share one schema. They import `pg` (an optional peer dependency), so they live behind their own entry,
  * `chat-room/postgres`.
  *
  * @example
@@ -16,6 +16,7 @@
  * @module
  */
 export * from './postgres-directory-store';
+export * from './postgres-media-store';
 export * from './postgres-message-store';
 export { MIGRATIONS } from './migrations';
 export type { Migration } from './migrations';

@@ -1,7 +1,7 @@
 /**
- * The versioned schema of the PostgreSQL stores (`PostgresMessageStore`, `PostgresDirectoryStore`), shared by
- * both: whichever starts first on a schema applies every pending migration. A migration is never edited once
- * released: a change is a new entry with the next version.
+ * The versioned schema of the PostgreSQL stores (`PostgresMessageStore`, `PostgresDirectoryStore`,
+ * `PostgresMediaStore`), shared by all three: whichever starts first on a schema applies every pending
+ * migration. A migration is never edited once released: a change is a new entry with the next version.
  *
  * @module
  */
@@ -154,6 +154,33 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
           AND m.sender_id = i.payload->'message'->>'senderId';
       ALTER TABLE ${s}.inbox ADD CONSTRAINT inbox_names_one_item
         CHECK (num_nonnulls(payload, seq, change_id) = 1 AND (thread_id IS NULL) = (seq IS NULL));
+    `,
+  },
+  {
+    version: 5,
+    name: 'media: photo bytes, their facts and the threads they were sent in',
+    // One row per image, its bytes in a bytea column (read only by `get`). `linked` turns true with the first
+    // link and never back, so the partial index holds exactly the unsent uploads the sweep looks for.
+    sql: (s: string) => `
+      CREATE TABLE ${s}.media (
+        id           text             PRIMARY KEY,
+        owner_id     text             NOT NULL,
+        mime_type    text             NOT NULL,
+        size         integer          NOT NULL,
+        width        integer          NOT NULL,
+        height       integer          NOT NULL,
+        thumbnail_id text,
+        created_at   double precision NOT NULL,
+        linked       boolean          NOT NULL DEFAULT false,
+        data         bytea            NOT NULL
+      );
+      CREATE INDEX media_unlinked ON ${s}.media (created_at) WHERE NOT linked;
+      CREATE TABLE ${s}.media_links (
+        media_id     text   NOT NULL REFERENCES ${s}.media (id) ON DELETE CASCADE,
+        thread_id    text   NOT NULL,
+        linked_order bigint GENERATED ALWAYS AS IDENTITY,
+        PRIMARY KEY (media_id, thread_id)
+      );
     `,
   },
 ]);

@@ -1,19 +1,22 @@
 import { Pool } from 'pg';
 import { StorageError, ValidationError } from '../../domain';
 import { PostgresDirectoryStore } from './postgres-directory-store';
+import { PostgresMediaStore } from './postgres-media-store';
 import { PostgresMessageStore } from './postgres-message-store';
 
-/** Both PostgreSQL stores on one pool, and how to close them. */
+/** The PostgreSQL stores on one pool, and how to close them. */
 export interface PostgresStores {
   readonly store: PostgresMessageStore;
   readonly directoryStore: PostgresDirectoryStore;
-  /** Closes both stores and ends the pool. */
+  /** Photos and thumbnails, in the same schema: any server on the database serves them. */
+  readonly mediaStore: PostgresMediaStore;
+  /** Closes the stores and ends the pool. */
   close(): Promise<void>;
 }
 
 /**
- * Connects to PostgreSQL for everything a `ChatSystem` keeps: a pool the stores share, both stores started
- * (migrations applied once, under a lock, so several servers may start together).
+ * Connects to PostgreSQL for everything a `ChatSystem` keeps: a pool the stores share, the message, directory
+ * and media stores started (migrations applied once, under a lock, so several servers may start together).
  *
  * @param connectionString - a `postgres://` URL
  * @param options - the schema (default `public`) and the pool size (default 10)
@@ -24,8 +27,8 @@ export interface PostgresStores {
  * ```ts
  * import { ChatSystem } from 'chat-room'
  * import { openPostgresStores } from 'chat-room/postgres'
- * const { store, directoryStore, close } = await openPostgresStores(process.env.DATABASE_URL ?? '')
- * const chat = await ChatSystem.open({ store, directoryStore })
+ * const { store, directoryStore, mediaStore, close } = await openPostgresStores(process.env.DATABASE_URL ?? '')
+ * const chat = await ChatSystem.open({ store, directoryStore, mediaStore })
  * ```
  */
 export async function openPostgresStores(
@@ -42,14 +45,18 @@ export async function openPostgresStores(
   try {
     const store = new PostgresMessageStore({ pool, ...schema });
     const directoryStore = new PostgresDirectoryStore({ pool, ...schema });
+    const mediaStore = new PostgresMediaStore({ pool, ...schema });
     await store.start();
     await directoryStore.start();
+    await mediaStore.start();
     return {
       store,
       directoryStore,
+      mediaStore,
       close: async () => {
         await store.close();
         await directoryStore.close();
+        await mediaStore.close();
         await pool.end();
       },
     };
