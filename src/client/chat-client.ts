@@ -29,8 +29,10 @@ export interface ChatClientOptions {
   /**
    * The server, as its WebSocket URL (`ws://localhost:8080/`, a `ChatServer`'s `url`) or its HTTP URL
    * (`http://localhost:8080/`, its `httpUrl`): the other is derived by swapping the scheme (ws ↔ http, wss ↔ https).
+   * Or a list of the nodes of one cluster: an attempt that cannot reach one (no hello) goes on to the next at once,
+   * resuming from the cursor; after a whole round of failures the client backs off.
    */
-  readonly url: string;
+  readonly url: string | readonly string[];
   /**
    * How to reach the server. `'auto'` (the default) tries a WebSocket on each connection attempt and, when it ends
    * before the server greeted it (a proxy that refuses the upgrade, a server without WebSocket), long-poll at once;

@@ -47,13 +47,16 @@ interface Op {
  */
 export class ClientConnection {
   readonly deviceId: string;
-  /** The server's HTTP URL (`http://…/`), for the photo routes. */
-  readonly httpUrl: string;
+  /** The servers to try, in order: each as its WebSocket and HTTP URL. */
+  readonly #servers: readonly { readonly ws: string; readonly http: string }[];
+  /** The server connections go to now; a failed attempt moves on to the next. */
+  #server = 0;
+  /** Servers that failed one after another since the last connection or backoff. */
+  #failedInARow = 0;
   /** The clock backoff delays, request timeouts and `Retry-After` waits run on. */
   readonly clock: Clock;
 
   readonly #publish: Publish;
-  readonly #wsUrl: string;
   readonly #token: string | (() => string | Promise<string>);
   readonly #mode: TransportChoice;
   readonly #WebSocket: WebSocketConstructor | undefined;
@@ -93,9 +96,12 @@ export class ClientConnection {
    */
   constructor(options: ChatClientOptions, publish: Publish) {
     if (typeof options !== 'object' || options === null) throw new ValidationError('options are required');
-    const urls = typeof options.url === 'string' ? serverUrls(options.url) : undefined;
-    if (urls === undefined) {
-      throw new ValidationError('url must be a ws://, wss://, http:// or https:// URL');
+    const given: readonly unknown[] = Array.isArray(options.url) ? options.url : [options.url];
+    const servers = given.map((url) => (typeof url === 'string' ? serverUrls(url) : undefined));
+    if (servers.length === 0 || servers.length > MAX_SERVERS || servers.some((s) => s === undefined)) {
+      throw new ValidationError(
+        `url must be a ws://, wss://, http:// or https:// URL, or a list of 1-${MAX_SERVERS} of them`,
+      );
     }
     if (typeof options.token !== 'string' && typeof options.token !== 'function') {
       throw new ValidationError('token must be a string or a function returning one');
@@ -108,8 +114,7 @@ export class ClientConnection {
       throw new ValidationError('fetch must be a function');
     }
     this.#publish = publish;
-    this.#wsUrl = urls.ws;
-    this.httpUrl = urls.http;
+    this.#servers = servers as { ws: string; http: string }[];
     this.#token = options.token;
     this.#mode = mode;
     this.deviceId = options.deviceId ?? 'default';
@@ -373,7 +378,7 @@ export class ClientConnection {
   #transport(kind: TransportKind, token: string): ClientTransport {
     return kind === 'websocket'
       ? new WebSocketClientTransport({
-          url: this.#wsUrl,
+          url: (this.#servers[this.#server] as { ws: string }).ws,
           token,
           WebSocket: this.#WebSocket as WebSocketConstructor,
         })
@@ -404,6 +409,7 @@ export class ClientConnection {
       if (this.#session !== session || this.#closed || !session.connected) return;
       this.#ready = session;
       this.#attempt = 0;
+      this.#failedInARow = 0;
       this.#cursor = session.cursor;
       if (kind === 'long-poll' && this.#mode === 'auto') this.#longPollWorked = true;
       const info = { userId: hello.userId, deviceId: this.deviceId, cursor: session.cursor, transport: kind };
@@ -417,9 +423,20 @@ export class ClientConnection {
     });
   }
 
+  /** The HTTP URL (`http://…/`) of the server connections go to now, for the photo routes. */
+  get httpUrl(): string {
+    return (this.#servers[this.#server] as { http: string }).http;
+  }
+
   /** A link or session ended: keep its cursor and schedule the next attempt. */
   #lost(session: ChatSession | undefined, reason: string): void {
     if (this.#closed) return;
+    // An attempt that got no hello could not reach its server: the next one goes to the next server.
+    const unreachable = session === undefined && this.#session === undefined;
+    if (unreachable && this.#servers.length > 1) {
+      this.#server = (this.#server + 1) % this.#servers.length;
+      this.#failedInARow += 1;
+    }
     if (session !== undefined) {
       if (this.#session !== session) return;
       this.#cursor = session.cursor;
@@ -433,8 +450,13 @@ export class ClientConnection {
 
   #retry(): void {
     if (this.#closed || this.#timer !== undefined) return;
-    this.#attempt += 1;
-    const delayMs = backoffDelay(this.#attempt, this.#backoff, this.#random);
+    // Failing over to a server not tried in this round is immediate; a whole round of failures backs off.
+    const failingOver = this.#failedInARow > 0 && this.#failedInARow < this.#servers.length;
+    if (!failingOver) {
+      this.#failedInARow = 0;
+      this.#attempt += 1;
+    }
+    const delayMs = failingOver ? 0 : backoffDelay(this.#attempt, this.#backoff, this.#random);
     this.#publish('reconnecting', [{ attempt: this.#attempt, delayMs }]);
     this.#timer = this.clock.setTimeout(() => {
       this.#timer = undefined;
@@ -509,6 +531,9 @@ function optional<T>(make: () => T): T | undefined {
     return undefined;
   }
 }
+
+/** The most servers a client is given to try. */
+const MAX_SERVERS = 64;
 
 /** The WebSocket and HTTP URLs of a server given by either; `undefined` when `url` is neither. */
 function serverUrls(url: string): { ws: string; http: string } | undefined {
