@@ -2,8 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { DirectThreadRecord, FeedRecord, GroupRecord, SettingsRecord, UserRecord } from '../../domain';
 import { ChatRoomError, StorageError, ValidationError, requireDirectoryBatch } from '../../domain';
 import type { DirectoryBatch, DirectorySnapshot, DirectoryStore } from '../../ports';
-import { applyMigrations, quoteIdent } from './migrations';
-import { inTransaction, requireSchemaName } from './shared';
+import { quoteIdent } from './migrations';
+import { inTransaction, migrateOnce, requireSchemaName } from './shared';
 
 /** Options of the PostgreSQL directory store. */
 export interface PostgresDirectoryStoreOptions {
@@ -48,7 +48,8 @@ export class PostgresDirectoryStore implements DirectoryStore {
   readonly #schema: string;
   /** The quoted schema, safe to splice into SQL. */
   readonly #s: string;
-  #started: Promise<void> | undefined;
+  /** Applies the migrations once (see `migrateOnce`). */
+  readonly #migrate: () => Promise<void>;
   #closed = false;
 
   /**
@@ -64,6 +65,7 @@ export class PostgresDirectoryStore implements DirectoryStore {
     }
     this.#pool = options.pool;
     this.#schema = schema;
+    this.#migrate = migrateOnce(this.#pool, schema, 'PostgresDirectoryStore');
     this.#s = quoteIdent(schema);
   }
 
@@ -74,11 +76,7 @@ export class PostgresDirectoryStore implements DirectoryStore {
    * @throws StorageError when the database cannot be reached or a migration fails
    */
   async start(): Promise<void> {
-    this.#started ??= this.#migrate().catch((e: unknown) => {
-      this.#started = undefined; // let a later call retry
-      throw e;
-    });
-    return this.#started;
+    return this.#migrate();
   }
 
   /** Stops using the database; never ends the pool (the caller owns it). */
@@ -139,17 +137,9 @@ export class PostgresDirectoryStore implements DirectoryStore {
     );
   }
 
-  async #migrate(): Promise<void> {
-    try {
-      await this.#transaction('BEGIN', (c) => applyMigrations(c, this.#schema), true);
-    } catch (e) {
-      throw new StorageError(`PostgresDirectoryStore could not migrate schema ${this.#schema}`, { cause: e });
-    }
-  }
-
   /** Runs a unit of work in one transaction (see `inTransaction`), once the schema is migrated. */
-  async #transaction<T>(begin: string, work: (c: PoolClient) => Promise<T>, migrating = false): Promise<T> {
-    if (!migrating) await this.start();
+  async #transaction<T>(begin: string, work: (c: PoolClient) => Promise<T>): Promise<T> {
+    await this.start();
     return inTransaction(this.#pool, begin, work);
   }
 

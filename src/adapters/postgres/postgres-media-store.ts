@@ -12,8 +12,8 @@ import {
   requireTime,
 } from '../../domain';
 import type { MediaStore, StoredMedia } from '../../ports';
-import { applyMigrations, quoteIdent } from './migrations';
-import { inTransaction, requireSchemaName } from './shared';
+import { quoteIdent } from './migrations';
+import { migrateOnce, requireSchemaName } from './shared';
 
 /** Options of the PostgreSQL media store. */
 export interface PostgresMediaStoreOptions {
@@ -65,10 +65,10 @@ const INFO_COLUMNS = 'id, owner_id, mime_type, size, width, height, thumbnail_id
  */
 export class PostgresMediaStore implements MediaStore {
   readonly #pool: Pool;
-  readonly #schema: string;
   /** The quoted schema, safe to splice into SQL. */
   readonly #s: string;
-  #started: Promise<void> | undefined;
+  /** Applies the migrations once (see `migrateOnce`). */
+  readonly #migrate: () => Promise<void>;
   #closed = false;
 
   /**
@@ -83,7 +83,7 @@ export class PostgresMediaStore implements MediaStore {
       throw new ValidationError('give PostgresMediaStore a pool', { details: { field: 'pool' } });
     }
     this.#pool = options.pool;
-    this.#schema = schema;
+    this.#migrate = migrateOnce(this.#pool, schema, 'PostgresMediaStore');
     this.#s = quoteIdent(schema);
   }
 
@@ -94,11 +94,7 @@ export class PostgresMediaStore implements MediaStore {
    * @throws StorageError when the database cannot be reached or a migration fails
    */
   async start(): Promise<void> {
-    this.#started ??= this.#migrate().catch((e: unknown) => {
-      this.#started = undefined; // let a later call retry
-      throw e;
-    });
-    return this.#started;
+    return this.#migrate();
   }
 
   /** Stops using the database; never ends the pool (the caller owns it). */
@@ -207,14 +203,6 @@ export class PostgresMediaStore implements MediaStore {
       [createdBefore, limit],
     );
     return rows.map((r) => r.id);
-  }
-
-  async #migrate(): Promise<void> {
-    try {
-      await inTransaction(this.#pool, 'BEGIN', (c) => applyMigrations(c, this.#schema));
-    } catch (e) {
-      throw new StorageError(`PostgresMediaStore could not migrate schema ${this.#schema}`, { cause: e });
-    }
   }
 
   /**

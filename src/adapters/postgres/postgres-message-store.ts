@@ -36,8 +36,7 @@ import type {
   MessageStore,
   NewMessage,
 } from '../../ports';
-import { applyMigrations } from './migrations';
-import { inTransaction, requireSchemaName } from './shared';
+import { inTransaction, migrateOnce, requireSchemaName } from './shared';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresMessageStoreOptions {
@@ -183,14 +182,14 @@ const MESSAGE_COLUMNS =
 export class PostgresMessageStore implements MessageStore {
   readonly #pool: Pool;
   readonly #ownsPool: boolean;
-  readonly #schema: string;
   /** The quoted schema, safe to splice into SQL. */
   readonly #s: string;
   /** The name of the append statement, prepared once per connection (the text differs per schema). */
   readonly #appendStatement: string;
   readonly #maxInbox: number;
   readonly #maxBatch: number;
-  #started: Promise<void> | undefined;
+  /** Applies the migrations once (see `migrateOnce`). */
+  readonly #migrate: () => Promise<void>;
   #closed = false;
   #queue: PendingAppend[] = [];
   readonly #maxInFlight: number;
@@ -233,7 +232,7 @@ export class PostgresMessageStore implements MessageStore {
     } else {
       throw new ValidationError('give a pool or a connectionString', { details: { field: 'pool' } });
     }
-    this.#schema = schema;
+    this.#migrate = migrateOnce(this.#pool, schema, 'PostgresMessageStore');
     this.#s = `"${schema.replace(/"/g, '""')}"`;
     this.#appendStatement = `chat_room_append_${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
     this.#maxInbox = max;
@@ -246,11 +245,7 @@ export class PostgresMessageStore implements MessageStore {
    * @throws StorageError when the database cannot be reached or a migration fails
    */
   async start(): Promise<void> {
-    this.#started ??= this.#migrate().catch((e: unknown) => {
-      this.#started = undefined; // let a later call retry
-      throw e;
-    });
-    return this.#started;
+    return this.#migrate();
   }
 
   /** Stops using the database once the queued appends are written; ends the pool only when the store made it. */
@@ -969,19 +964,6 @@ export class PostgresMessageStore implements MessageStore {
     );
   }
 
-  async #migrate(): Promise<void> {
-    try {
-      // Shared with PostgresDirectoryStore: several processes may start at once; one migrates, the others wait.
-      await this.#transaction(
-        (c) => applyMigrations(c, this.#schema),
-        () => true,
-        true,
-      );
-    } catch (e) {
-      throw new StorageError(`PostgresMessageStore could not migrate schema ${this.#schema}`, { cause: e });
-    }
-  }
-
   /**
    * Runs a unit of work on one pooled connection inside a transaction: commits when `keep(result)` holds,
    * rolls back otherwise or when the work throws.
@@ -989,9 +971,8 @@ export class PostgresMessageStore implements MessageStore {
   async #transaction<T>(
     work: (c: PoolClient) => Promise<T>,
     keep: (result: T) => boolean = () => true,
-    migrating = false,
   ): Promise<T> {
-    if (!migrating) await this.start();
+    await this.start();
     return inTransaction(this.#pool, 'BEGIN', work, keep);
   }
 

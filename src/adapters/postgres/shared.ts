@@ -1,10 +1,11 @@
 /**
- * What both PostgreSQL stores need: the schema name's check and one transaction on one pooled connection.
+ * What the PostgreSQL stores share: the schema name's check, one transaction on one pooled connection, and migrating once.
  *
  * @module
  */
 import type { Pool, PoolClient } from 'pg';
-import { ValidationError } from '../../domain';
+import { StorageError, ValidationError } from '../../domain';
+import { applyMigrations } from './migrations';
 
 /**
  * Checks a schema name (it is quoted, never interpolated raw): 1 to 63 bytes, no NUL.
@@ -58,4 +59,23 @@ export async function inTransaction<T>(
   } finally {
     c.release(broken);
   }
+}
+
+/**
+ * Applies a schema's migrations once for a store, however many calls ask at once; a failed attempt is forgotten,
+ * so a later call tries again. Several processes may migrate together: an advisory lock serialises them.
+ *
+ * @param pool - the pool
+ * @param schema - the schema
+ * @param store - the store's name, for the error
+ */
+export function migrateOnce(pool: Pool, schema: string, store: string): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  return () => {
+    started ??= inTransaction(pool, 'BEGIN', (c) => applyMigrations(c, schema)).catch((e: unknown) => {
+      started = undefined;
+      throw new StorageError(`${store} could not migrate schema ${schema}`, { cause: e });
+    });
+    return started;
+  };
 }
