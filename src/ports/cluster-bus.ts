@@ -170,3 +170,53 @@ export function parseClusterEnvelope(raw: string): ClusterEnvelope | undefined {
   const parsed = parseClusterNotice(notice);
   return isId(from) && parsed !== undefined ? { from, notice: parsed } : undefined;
 }
+
+/** The counts a bus keeps as it hands messages out; `dispatchClusterMessage` and `callReconnectHandlers` add to them. */
+export type ClusterBusCounts = { -readonly [K in keyof ClusterBusStats]: ClusterBusStats[K] };
+
+/**
+ * Hands one message of a channel to its handlers, as every bus must: a malformed message is counted and dropped,
+ * the node's own is ignored, and a handler that throws is counted while the others still run.
+ *
+ * @param raw - the message as received
+ * @param nodeId - the receiving node
+ * @param handlers - the channel's handlers
+ * @param counts - the bus's counts
+ */
+export function dispatchClusterMessage(
+  raw: string,
+  nodeId: string,
+  handlers: Iterable<ClusterNoticeHandler>,
+  counts: ClusterBusCounts,
+): void {
+  const envelope = parseClusterEnvelope(raw);
+  if (envelope === undefined) {
+    counts.malformed++;
+    return;
+  }
+  if (envelope.from === nodeId) return;
+  counts.received++;
+  for (const handler of [...handlers]) {
+    try {
+      handler(envelope.notice, envelope.from);
+    } catch {
+      counts.handlerErrors++;
+    }
+  }
+}
+
+/**
+ * Tells the reconnect handlers the medium is back; one that throws is counted, the others still run.
+ *
+ * @param handlers - the handlers given to `onReconnect`
+ * @param counts - the bus's counts
+ */
+export function callReconnectHandlers(handlers: Iterable<() => void>, counts: ClusterBusCounts): void {
+  for (const handler of [...handlers]) {
+    try {
+      handler();
+    } catch {
+      counts.handlerErrors++;
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import type { ClusterBus, ClusterBusStats, ClusterNotice, ClusterNoticeHandler } from '../../ports';
-import { parseClusterEnvelope } from '../../ports';
+import { callReconnectHandlers, dispatchClusterMessage } from '../../ports';
 
 /**
  * The medium several `InMemoryClusterBus` nodes share in one process: the list of nodes, and whether the
@@ -152,30 +152,11 @@ export class InMemoryClusterBus implements ClusterBus {
   receive(channel: string, raw: string): void {
     const handlers = this.#handlers.get(channel);
     if (this.#closed || handlers === undefined) return;
-    const envelope = parseClusterEnvelope(raw);
-    if (envelope === undefined) {
-      this.#stats.malformed++;
-      return;
-    }
-    if (envelope.from === this.nodeId) return;
-    this.#stats.received++;
-    for (const handler of [...handlers]) {
-      try {
-        handler(envelope.notice, envelope.from);
-      } catch {
-        this.#stats.handlerErrors++;
-      }
-    }
+    dispatchClusterMessage(raw, this.nodeId, handlers, this.#stats);
   }
 
   /** The medium is back; called by the hub. */
   reconnected(): void {
-    for (const handler of [...this.#reconnectHandlers]) {
-      try {
-        handler();
-      } catch {
-        this.#stats.handlerErrors++;
-      }
-    }
+    callReconnectHandlers(this.#reconnectHandlers, this.#stats);
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ClusterBus, ClusterBusStats, ClusterNotice, ClusterNoticeHandler } from '../../ports';
-import { parseClusterEnvelope } from '../../ports';
+import { callReconnectHandlers, dispatchClusterMessage } from '../../ports';
 
 /** The connection states in which the connection was lost (and ioredis may be retrying). */
 const LOST = new Set(['reconnecting', 'close', 'end']);
@@ -148,31 +148,12 @@ export class RedisClusterBus implements ClusterBus {
     // ioredis resubscribes by itself unless `autoResubscribe: false`; SUBSCRIBE again is harmless either way.
     if (channels.length > 0) await this.#sub.subscribe(...channels).catch(this.#onError);
     if (!reconnected || this.#closed) return;
-    for (const handler of [...this.#reconnectHandlers]) {
-      try {
-        handler();
-      } catch {
-        this.#stats.handlerErrors++;
-      }
-    }
+    callReconnectHandlers(this.#reconnectHandlers, this.#stats);
   }
 
   #receive(channel: string, raw: string): void {
     const handlers = this.#handlers.get(channel);
     if (this.#closed || handlers === undefined) return;
-    const envelope = parseClusterEnvelope(raw);
-    if (envelope === undefined) {
-      this.#stats.malformed++;
-      return;
-    }
-    if (envelope.from === this.nodeId) return;
-    this.#stats.received++;
-    for (const handler of [...handlers]) {
-      try {
-        handler(envelope.notice, envelope.from);
-      } catch {
-        this.#stats.handlerErrors++;
-      }
-    }
+    dispatchClusterMessage(raw, this.nodeId, handlers, this.#stats);
   }
 }
