@@ -12,6 +12,7 @@ import type { MediaRouteContext } from './media-routes';
 import type { UploadLimits } from './upload-limits';
 import { UploadLimiter } from './upload-limits';
 import { OriginPolicy } from './origins';
+import { HttpError } from '../util/http-error';
 import type { UserLimitsOptions } from '../util/user-limits';
 import { UserLimits } from '../util/user-limits';
 import { serveMedia } from './media-routes';
@@ -244,12 +245,7 @@ export async function createChatServer(options: ChatServerOptions): Promise<Chat
       (identity) => {
         if (closing) return refuseUpgrade(socket, 503, 'the chat server is shutting down');
         const slot = userLimits.admit(identity.userId, request.socket.remoteAddress);
-        if (slot === 'user' || slot === 'address') {
-          const whose = slot === 'user' ? 'this user' : 'this address';
-          return refuseUpgrade(socket, 429, `too many connections for ${whose}: close one first`, {
-            'Retry-After': '5',
-          });
-        }
+        if (slot instanceof HttpError) return refuseUpgrade(socket, slot.status, slot.message, slot.headers);
         // The socket closes when the connection ends, or when the handshake fails: either way the place is free.
         socket.once('close', () => slot.release());
         transport.handleUpgrade(request, socket, head, identity);

@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain';
+import { HttpError } from './http-error';
 import type { Rate } from './token-bucket';
 import { TokenBucket } from './token-bucket';
 
@@ -17,8 +18,8 @@ export interface ConnectionSlot {
   release(): void;
 }
 
-/** Why a connection was not admitted. */
-export type Refusal = 'user' | 'address';
+/** How long a refused connection is told to wait before trying again (s). */
+const CONNECTION_RETRY_AFTER_S = 5;
 
 /** What is kept per user while they have a connection: the count, and their shared frame budget. */
 interface UserEntry {
@@ -33,7 +34,7 @@ interface UserEntry {
  * @example
  * ```ts
  * const limits = new UserLimits({ maxConnectionsPerUser: 16 })
- * const slot = limits.admit('alice', '127.0.0.1') // a ConnectionSlot, or 'user' / 'address' when full
+ * const slot = limits.admit('alice', '127.0.0.1') // a ConnectionSlot, or the 429 to answer when full
  * limits.takeFrame('alice', Date.now()) // 0, or how long to wait (ms)
  * ```
  */
@@ -70,17 +71,18 @@ export class UserLimits {
   }
 
   /**
-   * Takes a place for a new connection of `userId` from `address`, or says which limit is full (and takes nothing).
+   * Takes a place for a new connection of `userId` from `address`, or answers the 429 (with `Retry-After`) that
+   * refuses it when a limit is full, taking nothing. Both transports answer with it.
    *
    * @param userId - the authenticated user
    * @param address - the client's address, when known
    */
-  admit(userId: string, address: string | undefined): ConnectionSlot | Refusal {
+  admit(userId: string, address: string | undefined): ConnectionSlot | HttpError {
     const entry = this.#users.get(userId);
-    if ((entry?.connections ?? 0) >= this.maxConnectionsPerUser) return 'user';
+    if ((entry?.connections ?? 0) >= this.maxConnectionsPerUser) return tooManyConnections('this user');
     const cap = this.maxConnectionsPerAddress;
     const counted = cap !== undefined && address !== undefined;
-    if (counted && (this.#addresses.get(address) ?? 0) >= cap) return 'address';
+    if (counted && (this.#addresses.get(address) ?? 0) >= cap) return tooManyConnections('this address');
 
     if (entry === undefined) {
       this.#users.set(userId, { connections: 1, bucket: new TokenBucket(this.rate, this.#now()) });
@@ -119,6 +121,12 @@ export class UserLimits {
     if (left === 0) this.#addresses.delete(address);
     else this.#addresses.set(address, left);
   }
+}
+
+function tooManyConnections(whose: string): HttpError {
+  return new HttpError(429, 'RATE_LIMITED', `too many connections for ${whose}: close one first`, {
+    'Retry-After': String(CONNECTION_RETRY_AFTER_S),
+  });
 }
 
 function positive(value: unknown, field: string): number {

@@ -213,8 +213,7 @@ export class LongPollTransport implements Transport {
   /** A place for a new link under the shared per-user limits, or a 429 when the user (or address) is full. */
   #admit(userId: string, address: string | undefined): ConnectionSlot | undefined {
     const slot = this.#userLimits?.admit(userId, address);
-    if (slot === 'user') throw tooManyConnections('this user');
-    if (slot === 'address') throw tooManyConnections('this address');
+    if (slot instanceof HttpError) throw slot;
     return slot;
   }
 
@@ -528,12 +527,6 @@ class LongPollLink implements Connection {
       if (this.#active === 0) this.close('lease expired');
     }, this.#d.limits.leaseMs);
   }
-}
-
-function tooManyConnections(whose: string): HttpError {
-  return new HttpError(429, 'RATE_LIMITED', `too many connections for ${whose}: close one first`, {
-    'Retry-After': '5',
-  });
 }
 
 function tooLarge(limit: number): HttpError {
